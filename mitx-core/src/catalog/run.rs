@@ -274,7 +274,8 @@ pub(crate) mod tests {
 
     #[test]
     fn courses_s4_upgradability() {
-        let cases: [(&str, fn(&mut CourseRun), bool, bool); 5] = [
+        type Case = (&'static str, fn(&mut CourseRun), bool, bool);
+        let cases: [Case; 5] = [
             ("null deadline", |r| r.upgrade_deadline = None, true, true),
             ("no product", |_| {}, false, false),
             (
