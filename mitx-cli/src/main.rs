@@ -18,7 +18,12 @@ use clap::{ArgAction, Parser};
 )]
 struct Cli {
     /// Database to use: sqlite://PATH or postgres://...
-    #[arg(long, env = "DATABASE_URL", default_value = "sqlite://mitx.db", global = true)]
+    #[arg(
+        long,
+        env = "DATABASE_URL",
+        default_value = "sqlite://mitx.db",
+        global = true
+    )]
     database_url: String,
 
     /// Machine-readable JSON on stdout (nothing else on stdout).

@@ -9,10 +9,13 @@ use crate::ids::{CourseRunId, ProgramId, UserId};
 #[derive(Clone, Copy, Debug, PartialEq, Eq, Hash, Serialize, Deserialize)]
 #[serde(rename_all = "lowercase")]
 pub enum ChangeStatus {
+    /// The seat moved to another run (or was set aside in place) by a deferral.
     Deferred,
     /// Exists in the enum only; no operation sets it.
     Transferred,
+    /// Deactivated by a refund.
     Refunded,
+    /// Deactivated by the learner or an operator.
     Unenrolled,
 }
 

@@ -14,7 +14,9 @@ impl Discount {
         let p = price.amount();
         let a = self.amount;
         let discounted = match self.discount_type {
-            DiscountType::PercentOff => quantize(p - p * a / Decimal::ONE_HUNDRED),
+            DiscountType::PercentOff => {
+                percent_off_in_cents(p, a).unwrap_or_else(|| percent_off_exact(p, a))
+            }
             DiscountType::DollarsOff => {
                 if p < a {
                     Decimal::ZERO
@@ -28,6 +30,42 @@ impl Discount {
     }
 }
 
+/// `round_half_even(p − p × a / 100, 2)` in exact decimal arithmetic.
+fn percent_off_exact(p: Decimal, a: Decimal) -> Decimal {
+    quantize(p - p * a / Decimal::ONE_HUNDRED)
+}
+
+/// The same value computed in integers, for the common case of a price with at most 2
+/// decimal places and an amount with at most 5 (what the schema stores). Basket pricing
+/// evaluates this for every item × candidate discount, and 96-bit decimal division is the
+/// slow part of it; this path is exact and falls back (None) on anything unusual.
+fn percent_off_in_cents(p: Decimal, a: Decimal) -> Option<Decimal> {
+    const CENT: i128 = 10_000_000; // one cent in units of 1e-9 dollars
+    let cents = scaled(p, 2)?;
+    let amount = scaled(a, 5)?;
+    // p = cents / 1e2 and a = amount / 1e5, so in units of 1e-9 dollars:
+    // p = cents × 1e7 and p × a / 100 = cents × amount.
+    let value = cents
+        .checked_mul(CENT)?
+        .checked_sub(cents.checked_mul(amount)?)?;
+    let mut q = value.div_euclid(CENT);
+    let r = value.rem_euclid(CENT);
+    if r * 2 > CENT || (r * 2 == CENT && q % 2 != 0) {
+        q += 1;
+    }
+    let q = i64::try_from(q).ok()?;
+    Some(Decimal::new(q, 2))
+}
+
+/// The mantissa of `d` at exactly `scale` decimal places, if `d` has no more than that.
+fn scaled(d: Decimal, scale: u32) -> Option<i128> {
+    let s = d.scale();
+    if s > scale {
+        return None;
+    }
+    d.mantissa().checked_mul(10i128.checked_pow(scale - s)?)
+}
+
 /// The lowest of the list price and the price under each discount; discounts never stack
 /// and a fixed price above the list price is ignored. Product restrictions and dates are
 /// not checked here (see the validity predicates). Not rounded: callers quantize.
@@ -36,4 +74,42 @@ pub fn best_price<'a>(price: Money, discounts: impl IntoIterator<Item = &'a Disc
         .into_iter()
         .map(|d| d.price_for(price))
         .fold(price, |best, p| if p < best { p } else { best })
+}
+
+#[cfg(test)]
+mod tests {
+    use proptest::prelude::*;
+    use rust_decimal::Decimal;
+    use rust_decimal_macros::dec;
+
+    use super::{percent_off_exact, percent_off_in_cents};
+
+    #[test]
+    fn integer_path_matches_exact_path_on_spec_examples() {
+        let cases = [
+            (dec!(1000.00), dec!(20), dec!(800.00)),
+            (dec!(39.33), dec!(25), dec!(29.50)),
+            (dec!(19.99), dec!(33), dec!(13.39)),
+            (dec!(10.05), dec!(50), dec!(5.02)),
+            (dec!(99.99), dec!(25), dec!(74.99)),
+            (dec!(100), dec!(150), dec!(-50.00)),
+            (dec!(100), dec!(-10), dec!(110.00)),
+        ];
+        for (p, a, expected) in cases {
+            assert_eq!(percent_off_in_cents(p, a), Some(expected), "{p} at {a}%");
+            assert_eq!(percent_off_exact(p, a), expected, "{p} at {a}%");
+        }
+        // Too precise for the integer path: falls back.
+        assert_eq!(percent_off_in_cents(dec!(1.001), dec!(10)), None);
+        assert_eq!(percent_off_in_cents(dec!(1.00), dec!(0.000001)), None);
+    }
+
+    proptest! {
+        #[test]
+        fn integer_path_equals_exact_decimal(cents in 0i64..=9_999_999, amount in -10_000_000i64..=20_000_000) {
+            let p = Decimal::new(cents, 2);
+            let a = Decimal::new(amount, 5);
+            prop_assert_eq!(percent_off_in_cents(p, a), Some(percent_off_exact(p, a)));
+        }
+    }
 }
