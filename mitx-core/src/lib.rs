@@ -26,6 +26,8 @@ pub mod b2b;
 pub mod catalog;
 pub mod certificates;
 pub mod enrollment;
+#[cfg(test)]
+pub(crate) mod fixtures;
 pub mod ids;
 pub mod money;
 pub mod orders;

@@ -461,6 +461,48 @@ mod tests {
     }
 
     #[test]
+    fn integrations_s36_claimed_org_joined_and_stale_sso_membership_removed() {
+        // Claim `organization: {"acme": {"id": <A>}}`; the user still holds a membership
+        // (no keep_until_seen) in SSO org B, which the claim no longer lists.
+        let orgs = [sso_org(1, 0xA), sso_org(2, 0xB)];
+        let contracts = [
+            contract(10, 1, MembershipType::Managed, true),
+            contract(20, 2, MembershipType::Managed, true),
+        ];
+        let memberships = [MembershipFact {
+            organization: OrganizationId(2),
+            keep_until_seen: false,
+        }];
+        let plan = reconcile_user_orgs(&ReconcileInput {
+            payload: &[Uuid::from_u128(0xA)],
+            cache: None,
+            memberships: &memberships,
+            organizations: &orgs,
+            contracts: &contracts,
+            today: date(2025, 6, 1),
+        });
+        assert_eq!(plan.counts(), (1, 1));
+        assert_eq!(
+            plan.effects,
+            vec![
+                MembershipEffect::CreateMembership {
+                    organization: OrganizationId(1),
+                    keep_until_seen: false
+                },
+                MembershipEffect::AttachToContract {
+                    contract: ContractId(10)
+                },
+                MembershipEffect::DetachFromContract {
+                    contract: ContractId(20)
+                },
+                MembershipEffect::DeleteMembership {
+                    organization: OrganizationId(2)
+                },
+            ]
+        );
+    }
+
+    #[test]
     fn pricing_s55_matching_cache_does_nothing() {
         let a = Uuid::from_u128(0xA);
         let cache = [(a.to_string(), true)];

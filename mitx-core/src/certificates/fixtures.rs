@@ -1,58 +1,17 @@
 //! Test fixtures of the courses spec acceptance scenarios (NOW, R1) and small builders.
 //!
-//! `crate::catalog::run::tests` holds the same NOW / R1 but `catalog::run` is a private
-//! module, so they are rebuilt here from the public catalog API.
+//! NOW and R1 come from the crate-wide `crate::fixtures`.
 
-use chrono::{TimeZone, Utc};
 use uuid::Uuid;
 
-use crate::Timestamp;
 use crate::catalog::{
-    CourseRun, CoursewareId, EnrollmentMode, Program, ReadableId, RequirementNode, VariantIndustry,
-    VariantLength,
+    CourseRun, CoursewareId, EnrollmentMode, Program, ReadableId, RequirementNode,
 };
+pub use crate::fixtures::{at, now, r1};
 use crate::ids::{CourseId, CourseRunId, ProgramId, UserId};
 
 use super::certificate::{Certificate, CourseRunCertificate};
 use super::grade::{CourseRunGrade, Grade};
-
-/// Midnight UTC of a date.
-pub fn at(y: i32, m: u32, d: u32) -> Timestamp {
-    Utc.with_ymd_and_hms(y, m, d, 0, 0, 0).single().unwrap()
-}
-
-/// NOW of the courses spec acceptance scenarios (2026-03-01T12:00:00Z).
-pub fn now() -> Timestamp {
-    Utc.with_ymd_and_hms(2026, 3, 1, 12, 0, 0).single().unwrap()
-}
-
-/// R1 of the courses spec acceptance scenarios (course C1, instructor-paced).
-pub fn r1() -> CourseRun {
-    CourseRun {
-        id: CourseRunId(1),
-        course_id: CourseId(1),
-        title: "Intro".into(),
-        courseware_id: CoursewareId::parse("course-v1:MITx+6.001x+1T2026").unwrap(),
-        run_tag: "1T2026".into(),
-        start_date: Some(at(2026, 2, 1)),
-        end_date: Some(at(2026, 6, 1)),
-        enrollment_start: Some(at(2026, 1, 1)),
-        enrollment_end: None,
-        certificate_available_date: None,
-        upgrade_deadline: Some(at(2026, 5, 1)),
-        expiration_date: None,
-        live: true,
-        is_self_paced: false,
-        enrollment_modes: vec![EnrollmentMode::Audit, EnrollmentMode::Verified],
-        b2b_contract: None,
-        is_source_run: false,
-        is_primary_language: true,
-        language: "en".into(),
-        has_courseware_url: true,
-        variant_length: VariantLength::Full,
-        variant_industry: VariantIndustry::General,
-    }
-}
 
 /// A run of course `course` with the given id, otherwise like R1.
 pub fn run_of(id: i64, course: i64) -> CourseRun {

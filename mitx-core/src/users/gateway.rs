@@ -11,7 +11,7 @@ use std::collections::{BTreeMap, BTreeSet};
 use serde::{Deserialize, Serialize};
 use uuid::Uuid;
 
-use crate::ids::{OrganizationId, UserId};
+use crate::ids::UserId;
 
 /// Maximum length of `global_id` (the Keycloak subject).
 pub const GLOBAL_ID_MAX_CHARS: usize = 36;
@@ -233,7 +233,7 @@ impl ClaimChanges {
 
 /// What to do with a subject the caller has looked up. `Create` and `Update` are applied in
 /// one transaction together with: ensuring empty profile and legal-address rows, and
-/// reconciling SSO organizations ([`reconcile_sso_memberships`] with
+/// reconciling SSO organizations ([`crate::b2b::reconcile_user_orgs`] with
 /// [`GatewayClaims::organization_ids`]); if that transaction fails, the request is anonymous.
 #[derive(Clone, Debug, PartialEq, Eq)]
 pub enum GatewayDecision {
@@ -374,84 +374,6 @@ pub fn decide_gateway_user(
         user_id: existing.id,
         changes,
         authenticate: existing.is_active,
-    }
-}
-
-/// A local organization linked to an SSO organization.
-#[derive(Clone, Copy, Debug, PartialEq, Eq)]
-pub struct SsoOrganization {
-    /// The local organization.
-    pub id: OrganizationId,
-    /// Its `sso_organization_id`.
-    pub sso_id: Uuid,
-}
-
-/// One of the user's current organization memberships.
-#[derive(Clone, Copy, Debug, PartialEq, Eq)]
-pub struct OrganizationMembership {
-    /// The organization.
-    pub organization_id: OrganizationId,
-    /// Its `sso_organization_id`; memberships of non-SSO organizations are never touched.
-    pub sso_id: Option<Uuid>,
-    /// Set when joined through an enrollment code: kept until the org appears in the claims.
-    pub keep_until_seen: bool,
-}
-
-/// The membership changes implied by the `organization` claim.
-#[derive(Clone, Debug, Default, PartialEq, Eq)]
-pub struct MembershipChanges {
-    /// Join these organizations and their managed contracts.
-    pub join: Vec<OrganizationId>,
-    /// Leave these organizations and their contracts.
-    pub leave: Vec<OrganizationId>,
-    /// Clear `keep_until_seen` on these memberships (the org now appears in the claims).
-    pub clear_keep_until_seen: Vec<OrganizationId>,
-}
-
-impl MembershipChanges {
-    /// Whether nothing changes.
-    pub fn is_empty(&self) -> bool {
-        self.join.is_empty() && self.leave.is_empty() && self.clear_keep_until_seen.is_empty()
-    }
-}
-
-/// Reconciles memberships with the claimed organization ids: local SSO organizations in the
-/// claims are joined; memberships of SSO organizations not in the claims are left unless
-/// flagged `keep_until_seen`; flagged memberships whose org is claimed lose the flag. Claimed
-/// ids without a local organization are ignored. Results are sorted by id.
-pub fn reconcile_sso_memberships(
-    claimed: &[Uuid],
-    local_sso_organizations: &[SsoOrganization],
-    memberships: &[OrganizationMembership],
-) -> MembershipChanges {
-    let claimed: BTreeSet<Uuid> = claimed.iter().copied().collect();
-    let member_of: BTreeSet<OrganizationId> =
-        memberships.iter().map(|m| m.organization_id).collect();
-    let join: BTreeSet<OrganizationId> = local_sso_organizations
-        .iter()
-        .filter(|org| claimed.contains(&org.sso_id) && !member_of.contains(&org.id))
-        .map(|org| org.id)
-        .collect();
-    let mut leave = BTreeSet::new();
-    let mut clear = BTreeSet::new();
-    for membership in memberships {
-        let Some(sso_id) = membership.sso_id else {
-            continue;
-        };
-        match (claimed.contains(&sso_id), membership.keep_until_seen) {
-            (true, true) => {
-                clear.insert(membership.organization_id);
-            }
-            (false, false) => {
-                leave.insert(membership.organization_id);
-            }
-            _ => {}
-        }
-    }
-    MembershipChanges {
-        join: join.into_iter().collect(),
-        leave: leave.into_iter().collect(),
-        clear_keep_until_seen: clear.into_iter().collect(),
     }
 }
 
@@ -678,10 +600,8 @@ mod tests {
     }
 
     #[test]
-    fn integrations_s36_sso_organization_reconciliation() {
+    fn integrations_s36_organization_claim_ids() {
         let acme_sso = Uuid::parse_str("0b6c1d3e-aaaa-bbbb-cccc-111122223333").unwrap();
-        let other_sso = Uuid::from_u128(2);
-        let kept_sso = Uuid::from_u128(3);
         let claims = GatewayClaims {
             organization: BTreeMap::from([
                 (
@@ -701,64 +621,7 @@ mod tests {
             ..claims()
         };
         assert_eq!(claims.organization_ids(), [acme_sso]);
-        let local = [
-            SsoOrganization {
-                id: OrganizationId(1),
-                sso_id: acme_sso,
-            },
-            SsoOrganization {
-                id: OrganizationId(2),
-                sso_id: other_sso,
-            },
-        ];
-        let memberships = [
-            OrganizationMembership {
-                organization_id: OrganizationId(2),
-                sso_id: Some(other_sso),
-                keep_until_seen: false,
-            },
-            OrganizationMembership {
-                organization_id: OrganizationId(3),
-                sso_id: Some(kept_sso),
-                keep_until_seen: true,
-            },
-            OrganizationMembership {
-                organization_id: OrganizationId(4),
-                sso_id: None,
-                keep_until_seen: false,
-            },
-        ];
-        let changes = reconcile_sso_memberships(&claims.organization_ids(), &local, &memberships);
-        assert_eq!(
-            changes,
-            MembershipChanges {
-                join: vec![OrganizationId(1)],
-                leave: vec![OrganizationId(2)],
-                clear_keep_until_seen: vec![],
-            }
-        );
-        // Once the flagged org appears it loses the flag; an existing member is not re-joined.
-        let seen = reconcile_sso_memberships(
-            &[acme_sso, kept_sso],
-            &local,
-            &[
-                memberships[1],
-                OrganizationMembership {
-                    organization_id: OrganizationId(1),
-                    sso_id: Some(acme_sso),
-                    keep_until_seen: false,
-                },
-            ],
-        );
-        assert_eq!(
-            seen,
-            MembershipChanges {
-                join: vec![],
-                leave: vec![],
-                clear_keep_until_seen: vec![OrganizationId(3)],
-            }
-        );
-        assert!(reconcile_sso_memberships(&[], &[], &[]).is_empty());
+        // The reconciliation itself: b2b::keycloak::tests::integrations_s36_*.
     }
 
     #[test]
