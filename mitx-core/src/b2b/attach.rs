@@ -289,25 +289,23 @@ mod tests {
     use crate::b2b::contract::tests::{date, k42};
     use crate::b2b::organization::tests::org;
     use crate::b2b::run_key::tests::ts;
+    use crate::pricing::DiscountDraft;
     use crate::pricing::{DiscountCode, DiscountType, PaymentType};
     use rust_decimal::Decimal;
     use uuid::Uuid;
 
     fn code_discount(id: i64, redemption: RedemptionType) -> Discount {
-        Discount {
-            id: DiscountId(id),
-            code: DiscountCode::parse("3f1c9a52-0000-4000-8000-000000000001").unwrap(),
-            discount_type: DiscountType::FixedPrice,
-            amount: Decimal::ZERO,
+        DiscountDraft {
             redemption_type: redemption,
             payment_type: Some(PaymentType::Sales),
-            max_redemptions: 0,
-            automatic: false,
-            activation_date: None,
-            expiration_date: None,
             is_bulk: true,
-            is_program_discount: false,
+            ..DiscountDraft::new(
+                DiscountCode::parse("3f1c9a52-0000-4000-8000-000000000001").unwrap(),
+                DiscountType::FixedPrice,
+                Decimal::ZERO,
+            )
         }
+        .into_discount(DiscountId(id))
     }
 
     /// Contract K (id 42) of code type, cap 10.

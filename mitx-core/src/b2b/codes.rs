@@ -18,9 +18,7 @@ use crate::pricing::{DiscountCode, DiscountDraft, DiscountType, PaymentType, Red
 
 /// The code text of a generated enrollment code.
 pub fn uuid_code(uuid: Uuid) -> DiscountCode {
-    #[allow(clippy::expect_used)]
-    // Invariant: a hyphenated UUID is 36 non-blank characters, within 1–100.
-    DiscountCode::parse(&uuid.to_string()).expect("a UUID is a valid discount code")
+    DiscountCode::from_uuid(uuid)
 }
 
 /// A new enrollment code: fixed price `amount`, `sales`, bulk, no dates.
@@ -30,17 +28,10 @@ pub fn enrollment_code_draft(
     redemption_type: RedemptionType,
 ) -> DiscountDraft {
     DiscountDraft {
-        code: uuid_code(uuid),
-        discount_type: DiscountType::FixedPrice,
-        amount: amount.amount(),
         redemption_type,
         payment_type: Some(PaymentType::Sales),
-        max_redemptions: 0,
-        automatic: false,
-        activation_date: None,
-        expiration_date: None,
         is_bulk: true,
-        is_program_discount: false,
+        ..DiscountDraft::new(uuid_code(uuid), DiscountType::FixedPrice, amount.amount())
     }
 }
 

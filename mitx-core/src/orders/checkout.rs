@@ -337,7 +337,8 @@ pub fn gateway_amount(line_unit_prices: &[Money]) -> Money {
 mod tests {
     use super::*;
     use crate::ids::DiscountId;
-    use crate::pricing::{DiscountCode, DiscountType, RedemptionType};
+    use crate::pricing::DiscountDraft;
+    use crate::pricing::{DiscountCode, DiscountType};
     use rust_decimal::Decimal;
     use rust_decimal_macros::dec;
 
@@ -370,20 +371,12 @@ mod tests {
     }
 
     fn percent_off(amount: Decimal) -> Discount {
-        Discount {
-            id: DiscountId(1),
-            code: DiscountCode::parse("SAVE").unwrap(),
-            discount_type: DiscountType::PercentOff,
+        DiscountDraft::new(
+            DiscountCode::parse("SAVE").unwrap(),
+            DiscountType::PercentOff,
             amount,
-            redemption_type: RedemptionType::Unlimited,
-            payment_type: None,
-            max_redemptions: 0,
-            automatic: false,
-            activation_date: None,
-            expiration_date: None,
-            is_bulk: false,
-            is_program_discount: false,
-        }
+        )
+        .into_discount(DiscountId(1))
     }
 
     #[test]

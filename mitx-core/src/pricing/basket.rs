@@ -148,6 +148,7 @@ impl Basket {
 
 #[cfg(test)]
 pub(crate) mod tests {
+    use crate::pricing::DiscountDraft;
     use std::str::FromStr;
 
     use proptest::prelude::*;
@@ -156,7 +157,7 @@ pub(crate) mod tests {
 
     use super::*;
     use crate::ids::DiscountId;
-    use crate::pricing::{Discount, DiscountCode, DiscountType, RedemptionType};
+    use crate::pricing::{Discount, DiscountCode, DiscountType};
 
     /// The default learner L of the ecommerce scenarios.
     pub(crate) const LEARNER: UserId = UserId(1);
@@ -173,20 +174,8 @@ pub(crate) mod tests {
 
     /// An unrestricted, unlimited, undated discount.
     pub(crate) fn discount(id: i64, code: &str, kind: DiscountType, amount: Decimal) -> Discount {
-        Discount {
-            id: DiscountId(id),
-            code: DiscountCode::parse(code).unwrap(),
-            discount_type: kind,
-            amount,
-            redemption_type: RedemptionType::Unlimited,
-            payment_type: None,
-            max_redemptions: 0,
-            automatic: false,
-            activation_date: None,
-            expiration_date: None,
-            is_bulk: false,
-            is_program_discount: false,
-        }
+        DiscountDraft::new(DiscountCode::parse(code).unwrap(), kind, amount)
+            .into_discount(DiscountId(id))
     }
 
     pub(crate) fn record(d: Discount) -> DiscountRecord {

@@ -158,6 +158,12 @@ impl DiscountCode {
         Ok(DiscountCode(trimmed.to_owned()))
     }
 
+    /// A code made of a UUID alone (B2B enrollment codes): 36 non-blank characters, so
+    /// always within the 1–100 limit.
+    pub fn from_uuid(uuid: uuid::Uuid) -> Self {
+        DiscountCode(uuid.hyphenated().to_string())
+    }
+
     /// The code text.
     pub fn as_str(&self) -> &str {
         &self.0
@@ -241,6 +247,24 @@ pub struct DiscountDraft {
 }
 
 impl DiscountDraft {
+    /// An unlimited, manually applied, undated discount with no payment type, no cap and
+    /// no flags; set other fields with struct update syntax.
+    pub fn new(code: DiscountCode, discount_type: DiscountType, amount: Decimal) -> Self {
+        DiscountDraft {
+            code,
+            discount_type,
+            amount,
+            redemption_type: RedemptionType::Unlimited,
+            payment_type: None,
+            max_redemptions: 0,
+            automatic: false,
+            activation_date: None,
+            expiration_date: None,
+            is_bulk: false,
+            is_program_discount: false,
+        }
+    }
+
     /// The discount once the store has given it an id.
     pub fn into_discount(self, id: DiscountId) -> Discount {
         Discount {

@@ -70,70 +70,55 @@ impl Gender {
     }
 }
 
-/// Company size: the upper bound of the employee-count bracket (0 = other / don't know).
-#[derive(Clone, Copy, Debug, PartialEq, Eq, Hash, Serialize, Deserialize)]
-#[serde(try_from = "i64", into = "i64")]
-pub struct CompanySize(i64);
+/// A number restricted to a fixed list of choices (the profile's bracket fields).
+macro_rules! numeric_choice {
+    ($(#[$doc:meta])* $name:ident, [$($choice:expr),* $(,)?]) => {
+        $(#[$doc])*
+        #[derive(Clone, Copy, Debug, PartialEq, Eq, Hash, Serialize, Deserialize)]
+        #[serde(try_from = "i64", into = "i64")]
+        pub struct $name(i64);
 
-impl CompanySize {
-    /// The allowed values.
-    pub const CHOICES: [i64; 7] = [1, 9, 99, 999, 9999, 10000, 0];
+        impl $name {
+            /// The allowed values.
+            pub const CHOICES: [i64; [$($choice),*].len()] = [$($choice),*];
 
-    /// The stored number.
-    pub fn value(self) -> i64 {
-        self.0
-    }
-}
-
-impl TryFrom<i64> for CompanySize {
-    type Error = FieldRuleError;
-    fn try_from(value: i64) -> Result<Self, Self::Error> {
-        if Self::CHOICES.contains(&value) {
-            Ok(Self(value))
-        } else {
-            Err(FieldRuleError::InvalidChoice(value.to_string()))
+            /// The stored number.
+            pub fn value(self) -> i64 {
+                self.0
+            }
         }
-    }
-}
 
-impl From<CompanySize> for i64 {
-    fn from(value: CompanySize) -> Self {
-        value.0
-    }
-}
-
-/// Years of experience: the upper bound of the bracket (21 = more than 20, 0 = prefer not to
-/// say).
-#[derive(Clone, Copy, Debug, PartialEq, Eq, Hash, Serialize, Deserialize)]
-#[serde(try_from = "i64", into = "i64")]
-pub struct YearsExperience(i64);
-
-impl YearsExperience {
-    /// The allowed values.
-    pub const CHOICES: [i64; 7] = [2, 5, 10, 15, 20, 21, 0];
-
-    /// The stored number.
-    pub fn value(self) -> i64 {
-        self.0
-    }
-}
-
-impl TryFrom<i64> for YearsExperience {
-    type Error = FieldRuleError;
-    fn try_from(value: i64) -> Result<Self, Self::Error> {
-        if Self::CHOICES.contains(&value) {
-            Ok(Self(value))
-        } else {
-            Err(FieldRuleError::InvalidChoice(value.to_string()))
+        impl TryFrom<i64> for $name {
+            type Error = FieldRuleError;
+            fn try_from(value: i64) -> Result<Self, Self::Error> {
+                if Self::CHOICES.contains(&value) {
+                    Ok(Self(value))
+                } else {
+                    Err(FieldRuleError::InvalidChoice(value.to_string()))
+                }
+            }
         }
-    }
+
+        impl From<$name> for i64 {
+            fn from(value: $name) -> Self {
+                value.0
+            }
+        }
+    };
 }
 
-impl From<YearsExperience> for i64 {
-    fn from(value: YearsExperience) -> Self {
-        value.0
-    }
-}
+numeric_choice!(
+    /// Company size: the upper bound of the employee-count bracket (0 = other / don't know).
+    CompanySize,
+    [1, 9, 99, 999, 9999, 10000, 0]
+);
+
+numeric_choice!(
+    /// Years of experience: the upper bound of the bracket (21 = more than 20, 0 = prefer not
+    /// to say).
+    YearsExperience,
+    [2, 5, 10, 15, 20, 21, 0]
+);
 
 /// Highest level of education, stored as its full label.
 #[derive(Clone, Copy, Debug, PartialEq, Eq, Hash, Serialize, Deserialize)]

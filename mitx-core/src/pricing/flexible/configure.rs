@@ -12,8 +12,7 @@ use super::tiers::Tier;
 use crate::Timestamp;
 use crate::ids::{DiscountId, TierId};
 use crate::pricing::{
-    Discount, DiscountCode, DiscountCodeError, DiscountDraft, DiscountType, PaymentType,
-    RedemptionType, valid_now,
+    Discount, DiscountCode, DiscountCodeError, DiscountDraft, DiscountType, PaymentType, valid_now,
 };
 
 /// Why `configure_tiers` stopped (nothing is changed).
@@ -255,17 +254,12 @@ pub fn plan_tier_configuration(
             }
             None => TierDiscountPlan::Create {
                 draft: DiscountDraft {
-                    code: DiscountCode::parse(&format!("{prefix}{number}-{year}"))?,
-                    discount_type: spec.discount_type,
-                    amount: spec.amount,
-                    redemption_type: RedemptionType::Unlimited,
                     payment_type: Some(PaymentType::FinancialAssistance),
-                    max_redemptions: 0,
-                    automatic: false,
-                    activation_date: None,
-                    expiration_date: None,
-                    is_bulk: false,
-                    is_program_discount: false,
+                    ..DiscountDraft::new(
+                        DiscountCode::parse(&format!("{prefix}{number}-{year}"))?,
+                        spec.discount_type,
+                        spec.amount,
+                    )
                 },
             },
         };
