@@ -40,7 +40,9 @@ fn percent_off_exact(p: Decimal, a: Decimal) -> Decimal {
 /// evaluates this for every item × candidate discount, and 96-bit decimal division is the
 /// slow part of it; this path is exact and falls back (None) on anything unusual.
 fn percent_off_in_cents(p: Decimal, a: Decimal) -> Option<Decimal> {
-    const CENT: i128 = 10_000_000; // one cent in units of 1e-9 dollars
+    // i64 keeps the division cheap (no 128-bit division); anything that could overflow
+    // (prices above ~92 million dollars, absurd amounts) takes the exact decimal path.
+    const CENT: i64 = 10_000_000; // one cent in units of 1e-9 dollars
     let cents = scaled(p, 2)?;
     let amount = scaled(a, 5)?;
     // p = cents / 1e2 and a = amount / 1e5, so in units of 1e-9 dollars:
@@ -53,17 +55,19 @@ fn percent_off_in_cents(p: Decimal, a: Decimal) -> Option<Decimal> {
     if r * 2 > CENT || (r * 2 == CENT && q % 2 != 0) {
         q += 1;
     }
-    let q = i64::try_from(q).ok()?;
     Some(Decimal::new(q, 2))
 }
 
-/// The mantissa of `d` at exactly `scale` decimal places, if `d` has no more than that.
-fn scaled(d: Decimal, scale: u32) -> Option<i128> {
+/// The mantissa of `d` at exactly `scale` decimal places, if `d` has no more than that
+/// and it fits an `i64`.
+fn scaled(d: Decimal, scale: u32) -> Option<i64> {
+    const POWERS: [i64; 6] = [1, 10, 100, 1_000, 10_000, 100_000];
     let s = d.scale();
     if s > scale {
         return None;
     }
-    d.mantissa().checked_mul(10i128.checked_pow(scale - s)?)
+    let factor = *POWERS.get(usize::try_from(scale - s).ok()?)?;
+    i64::try_from(d.mantissa()).ok()?.checked_mul(factor)
 }
 
 /// The lowest of the list price and the price under each discount; discounts never stack
