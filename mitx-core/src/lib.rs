@@ -20,7 +20,8 @@
 //!   reference numbers, checkout validation, refunds.
 //! - [`certificates`]: course-run and program certificate decisions.
 //! - [`b2b`]: organizations, contracts, seats, enrollment codes.
-//! - [`users`]: profile and legal-address rules that need no I/O.
+//! - [`users`]: legal address, profile, username and e-mail change rules, and the API
+//!   gateway (`X-Userinfo`) decisions.
 
 pub mod b2b;
 pub mod catalog;
