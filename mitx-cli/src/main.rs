@@ -1,12 +1,19 @@
 //! `mitx`: the operator command line of mitx.
 //!
-//! The global options and conventions follow `shared/spec/cli.md`. The command groups
-//! (db, config, catalog, users, products, discounts, price, ...) arrive with issue 3;
-//! until then `mitx` only shows its help and version, and says so.
+//! One module per command group under `commands/`; each command is an options struct and
+//! a `run` function. Conventions (shared/spec/cli.md): tables for people, `--json` for
+//! machines (nothing else on stdout), progress on stderr, exit 0 ok / 1 failure / 2 usage.
+
+mod commands;
+mod context;
+mod output;
 
 use std::process::ExitCode;
 
 use clap::{ArgAction, Parser};
+
+use crate::commands::Command;
+use crate::context::Context;
 
 /// MITx Online, rebuilt in Rust: catalog, enrollments, payments, certificates.
 #[derive(Debug, Parser)]
@@ -14,9 +21,9 @@ use clap::{ArgAction, Parser};
     name = "mitx",
     version,
     about,
-    after_help = "Examples:\n  mitx --help\n  mitx --version\n\nCommand groups (db, catalog, discounts, price, ...) are not available in this build yet."
+    after_help = "Examples:\n  mitx db migrate\n  mitx catalog import fixtures/demo/catalog.json\n  mitx --json catalog list courses"
 )]
-struct Cli {
+pub struct Cli {
     /// Database to use: sqlite://PATH or postgres://...
     #[arg(
         long,
@@ -24,31 +31,71 @@ struct Cli {
         default_value = "sqlite://mitx.db",
         global = true
     )]
-    database_url: String,
+    pub database_url: String,
 
     /// Machine-readable JSON on stdout (nothing else on stdout).
     #[arg(long, global = true)]
-    json: bool,
+    pub json: bool,
 
     /// More detail on stderr (repeat for more).
     #[arg(short, long, action = ArgAction::Count, global = true)]
-    verbose: u8,
+    pub verbose: u8,
 
     /// Only errors on stderr.
     #[arg(short, long, global = true, conflicts_with = "verbose")]
-    quiet: bool,
+    pub quiet: bool,
+
+    #[command(subcommand)]
+    pub command: Command,
 }
 
 fn main() -> ExitCode {
     let cli = Cli::parse();
-    if !cli.quiet {
-        eprintln!(
-            "mitx {}: no command given. Command groups arrive with issue 3; see `mitx --help`.",
-            env!("CARGO_PKG_VERSION")
-        );
+    init_tracing(cli.verbose, cli.quiet);
+    let runtime = match tokio::runtime::Builder::new_multi_thread()
+        .enable_all()
+        .build()
+    {
+        Ok(runtime) => runtime,
+        Err(err) => {
+            eprintln!("error: cannot start the async runtime: {err}");
+            return ExitCode::FAILURE;
+        }
+    };
+    let verbose = cli.verbose;
+    let result = runtime.block_on(async move {
+        let context = Context::new(&cli);
+        let outcome = commands::run(cli.command, &context).await;
+        context.close().await;
+        outcome
+    });
+    match result {
+        Ok(()) => ExitCode::SUCCESS,
+        Err(err) => {
+            if verbose > 0 {
+                eprintln!("error: {err:?}");
+            } else {
+                eprintln!("error: {err:#}");
+            }
+            ExitCode::FAILURE
+        }
     }
-    // Usage error: a command is required.
-    ExitCode::from(2)
+}
+
+fn init_tracing(verbose: u8, quiet: bool) {
+    let level = match (quiet, verbose) {
+        (true, _) => "error",
+        (false, 0) => "warn",
+        (false, 1) => "info",
+        (false, _) => "debug",
+    };
+    let filter = tracing_subscriber::EnvFilter::try_from_env("MITX_LOG")
+        .unwrap_or_else(|_| tracing_subscriber::EnvFilter::new(level));
+    let _ = tracing_subscriber::fmt()
+        .with_env_filter(filter)
+        .with_writer(std::io::stderr)
+        .without_time()
+        .try_init();
 }
 
 #[cfg(test)]
@@ -60,5 +107,32 @@ mod tests {
     #[test]
     fn clap_definition_is_valid() {
         Cli::command().debug_assert();
+    }
+
+    #[test]
+    fn every_command_has_an_example_in_its_help() {
+        fn walk(cmd: &clap::Command, path: &str, missing: &mut Vec<String>) {
+            let path = format!("{path} {}", cmd.get_name());
+            if cmd.get_subcommands().next().is_none() {
+                let help = cmd
+                    .get_after_help()
+                    .map(|h| h.to_string())
+                    .unwrap_or_default();
+                if !help.contains("Example") {
+                    missing.push(path.clone());
+                }
+            }
+            for sub in cmd.get_subcommands() {
+                if sub.get_name() != "help" {
+                    walk(sub, &path, missing);
+                }
+            }
+        }
+        let mut missing = Vec::new();
+        walk(&Cli::command(), "", &mut missing);
+        assert!(
+            missing.is_empty(),
+            "commands without an example: {missing:?}"
+        );
     }
 }

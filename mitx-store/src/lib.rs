@@ -1,9 +1,20 @@
 //! # mitx-store
 //!
-//! Persistence for mitx on SQLite (embedded default) and PostgreSQL. The schema,
-//! migrations and the conformance suite arrive with issue 3; until then this crate only
-//! fixes its place in the dependency graph (store -> core).
+//! Persistence for mitx on SQLite (the embedded default) and PostgreSQL.
 //!
-//! Nothing here pretends to store anything: there is no API yet.
+//! One SQL code path serves both backends (see `docs/decisions/0004-store-one-sql-path.md`):
+//! every query is written once with `$1` placeholders and run through [`Store`], which
+//! holds either a SQLite or a PostgreSQL pool; the [`with_db!`] macro expands the same
+//! query code for whichever backend is in use, with native types on each side. Money
+//! columns go through [`money::DbMoney`] (NUMERIC on PostgreSQL, an exact scaled integer
+//! on SQLite). Every workflow that changes several tables runs in one transaction.
 
-pub use mitx_core as core;
+pub mod catalog;
+mod db;
+mod error;
+pub mod migrate;
+pub mod money;
+pub mod testing;
+
+pub use db::{Backend, Store, Tx};
+pub use error::StoreError;

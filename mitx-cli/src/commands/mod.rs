@@ -1,0 +1,52 @@
+//! The command groups of `mitx`, one module each.
+
+pub mod catalog;
+pub mod config;
+pub mod db;
+pub mod discounts;
+pub mod price;
+pub mod products;
+pub mod users;
+
+use clap::Subcommand;
+
+use crate::context::Context;
+
+/// The command groups.
+#[derive(Debug, Subcommand)]
+pub enum Command {
+    /// Schema migrations.
+    #[command(subcommand)]
+    Db(db::DbCommand),
+    /// Effective settings.
+    #[command(subcommand)]
+    Config(config::ConfigCommand),
+    /// Departments, courses, runs, programs and requirement trees.
+    #[command(subcommand)]
+    Catalog(catalog::CatalogCommand),
+    /// Learner and staff accounts.
+    #[command(subcommand)]
+    Users(users::UsersCommand),
+    /// Purchasable products and their price versions.
+    #[command(subcommand)]
+    Products(products::ProductsCommand),
+    /// Discount codes.
+    #[command(subcommand)]
+    Discounts(discounts::DiscountsCommand),
+    /// Explain prices.
+    #[command(subcommand)]
+    Price(price::PriceCommand),
+}
+
+/// Runs one command.
+pub async fn run(command: Command, ctx: &Context) -> anyhow::Result<()> {
+    match command {
+        Command::Db(cmd) => db::run(cmd, ctx).await,
+        Command::Config(cmd) => config::run(cmd, ctx).await,
+        Command::Catalog(cmd) => catalog::run(cmd, ctx).await,
+        Command::Users(cmd) => users::run(cmd, ctx).await,
+        Command::Products(cmd) => products::run(cmd, ctx).await,
+        Command::Discounts(cmd) => discounts::run(cmd, ctx).await,
+        Command::Price(cmd) => price::run(cmd, ctx).await,
+    }
+}

@@ -1,0 +1,1 @@
+//! Catalog persistence (import, export, listings).

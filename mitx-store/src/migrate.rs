@@ -1,0 +1,116 @@
+//! Schema migrations, embedded in the binary: one folder per backend, same file names.
+
+use std::borrow::Cow;
+
+use chrono::{DateTime, Utc};
+use sqlx::SqlSafeStr;
+use sqlx::migrate::{Migrate, Migration, MigrationType, Migrator};
+
+use crate::db::Pool;
+use crate::{Store, StoreError};
+
+/// (version, description, SQLite text, PostgreSQL text), in order.
+const MIGRATIONS: &[(i64, &str, &str, &str)] = &[(
+    1,
+    "catalog users commerce",
+    include_str!("../../migrations/sqlite/0001_catalog_users_commerce.sql"),
+    include_str!("../../migrations/postgres/0001_catalog_users_commerce.sql"),
+)];
+
+/// One migration and whether it is applied.
+#[derive(Clone, Debug, PartialEq, Eq, serde::Serialize)]
+pub struct MigrationStatus {
+    /// Version number (the file name's prefix).
+    pub version: i64,
+    /// What it does.
+    pub description: String,
+    /// When it was applied, if it was.
+    pub applied_on: Option<DateTime<Utc>>,
+}
+
+fn migrator(postgres: bool) -> Migrator {
+    let migrations = MIGRATIONS
+        .iter()
+        .map(|&(version, description, sqlite, pg)| {
+            let sql = if postgres { pg } else { sqlite };
+            Migration::new(
+                version,
+                Cow::Borrowed(description),
+                MigrationType::Simple,
+                sql.into_sql_str(),
+                false,
+            )
+        })
+        .collect();
+    Migrator::with_migrations(migrations)
+}
+
+impl Store {
+    /// Applies every pending migration; returns how many were applied now.
+    pub async fn migrate(&self) -> Result<usize, StoreError> {
+        let before = self
+            .migration_status()
+            .await?
+            .iter()
+            .filter(|m| m.applied_on.is_some())
+            .count();
+        match &self.pool {
+            Pool::Sqlite(pool) => migrator(false).run(pool).await?,
+            Pool::Postgres(pool) => migrator(true).run(pool).await?,
+        }
+        let after = self
+            .migration_status()
+            .await?
+            .iter()
+            .filter(|m| m.applied_on.is_some())
+            .count();
+        Ok(after.saturating_sub(before))
+    }
+
+    /// Every known migration with its applied time (none when pending).
+    pub async fn migration_status(&self) -> Result<Vec<MigrationStatus>, StoreError> {
+        let applied = match &self.pool {
+            Pool::Sqlite(pool) => {
+                let mut conn = pool.acquire().await?;
+                conn.ensure_migrations_table("_sqlx_migrations").await?;
+                conn.list_applied_migrations("_sqlx_migrations").await?
+            }
+            Pool::Postgres(pool) => {
+                let mut conn = pool.acquire().await?;
+                conn.ensure_migrations_table("_sqlx_migrations").await?;
+                conn.list_applied_migrations("_sqlx_migrations").await?
+            }
+        };
+        let times = self.applied_times().await?;
+        Ok(MIGRATIONS
+            .iter()
+            .map(|&(version, description, _, _)| MigrationStatus {
+                version,
+                description: description.to_owned(),
+                applied_on: applied
+                    .iter()
+                    .find(|a| a.version == version)
+                    .and_then(|_| times.iter().find(|(v, _)| *v == version).map(|(_, t)| *t)),
+            })
+            .collect())
+    }
+
+    async fn applied_times(&self) -> Result<Vec<(i64, DateTime<Utc>)>, StoreError> {
+        const SQL: &str =
+            "SELECT version, installed_on FROM _sqlx_migrations WHERE success ORDER BY version";
+        Ok(match &self.pool {
+            Pool::Sqlite(pool) => {
+                // SQLite keeps installed_on as text 'YYYY-MM-DD HH:MM:SS' in UTC.
+                let rows: Vec<(i64, String)> = sqlx::query_as(SQL).fetch_all(pool).await?;
+                rows.into_iter()
+                    .filter_map(|(v, t)| {
+                        chrono::NaiveDateTime::parse_from_str(&t, "%Y-%m-%d %H:%M:%S")
+                            .ok()
+                            .map(|n| (v, n.and_utc()))
+                    })
+                    .collect()
+            }
+            Pool::Postgres(pool) => sqlx::query_as(SQL).fetch_all(pool).await?,
+        })
+    }
+}

@@ -1,0 +1,97 @@
+//! Fresh databases for tests: a new SQLite file, or a new PostgreSQL schema when
+//! `MITX_TEST_POSTGRES_URL` is set. Each call gets its own, so tests run in parallel.
+
+use std::sync::atomic::{AtomicU64, Ordering};
+use std::time::{SystemTime, UNIX_EPOCH};
+
+use crate::{Store, StoreError};
+
+/// The environment variable naming the PostgreSQL server for tests.
+pub const POSTGRES_URL_VAR: &str = "MITX_TEST_POSTGRES_URL";
+
+static COUNTER: AtomicU64 = AtomicU64::new(0);
+
+fn unique_name(prefix: &str) -> String {
+    let nanos = SystemTime::now()
+        .duration_since(UNIX_EPOCH)
+        .map(|d| d.subsec_nanos())
+        .unwrap_or(0);
+    format!(
+        "{prefix}_{}_{}_{nanos}",
+        std::process::id(),
+        COUNTER.fetch_add(1, Ordering::Relaxed)
+    )
+}
+
+/// A migrated database for one test, dropped with [`TestDb::cleanup`].
+#[derive(Debug)]
+pub struct TestDb {
+    /// The store.
+    pub store: Store,
+    /// The URL (for commands that connect themselves).
+    pub url: String,
+    /// The PostgreSQL schema, when on PostgreSQL.
+    pub schema: Option<String>,
+    admin_url: Option<String>,
+}
+
+impl TestDb {
+    /// A new, migrated SQLite file in the temp directory.
+    pub async fn sqlite() -> Result<TestDb, StoreError> {
+        let path = std::env::temp_dir().join(format!("{}.db", unique_name("mitx_test")));
+        let url = format!("sqlite://{}", path.display());
+        let store = Store::connect(&url).await?;
+        store.migrate().await?;
+        Ok(TestDb {
+            store,
+            url,
+            schema: None,
+            admin_url: None,
+        })
+    }
+
+    /// A new, migrated PostgreSQL schema, or `None` when `MITX_TEST_POSTGRES_URL` is unset.
+    pub async fn postgres() -> Result<Option<TestDb>, StoreError> {
+        let Ok(admin_url) = std::env::var(POSTGRES_URL_VAR) else {
+            return Ok(None);
+        };
+        let schema = unique_name("mitx_test");
+        let admin = Store::connect(&admin_url).await?;
+        admin
+            .execute_admin(&format!("CREATE SCHEMA {schema}"))
+            .await?;
+        admin.close().await;
+        let store = Store::connect_in_schema(&admin_url, Some(&schema)).await?;
+        store.migrate().await?;
+        let separator = if admin_url.contains('?') { '&' } else { '?' };
+        let url = format!("{admin_url}{separator}options=-csearch_path%3D{schema}");
+        Ok(Some(TestDb {
+            store,
+            url,
+            schema: Some(schema),
+            admin_url: Some(admin_url),
+        }))
+    }
+
+    /// Closes the store and removes the database (file or schema).
+    pub async fn cleanup(self) -> Result<(), StoreError> {
+        self.store.close().await;
+        match (self.schema, self.admin_url) {
+            (Some(schema), Some(admin_url)) => {
+                let admin = Store::connect(&admin_url).await?;
+                admin
+                    .execute_admin(&format!("DROP SCHEMA {schema} CASCADE"))
+                    .await?;
+                admin.close().await;
+            }
+            _ => {
+                if let Some(path) = self.url.strip_prefix("sqlite://") {
+                    for suffix in ["", "-wal", "-shm"] {
+                        let _ = std::fs::remove_file(format!("{path}{suffix}"));
+                    }
+                }
+            }
+        }
+        Ok(())
+    }
+}
