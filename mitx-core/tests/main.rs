@@ -16,5 +16,9 @@
 //! - [`stories::refund`]: a fulfilled order is refunded through the gateway and the
 //!   enrollment is downgraded.
 
+// An integration test crate is always built with `cfg(test)`; saying so lets clippy's
+// `allow-unwrap-in-tests` cover the helpers too, not only the `#[test]` functions.
+#[cfg(test)]
 mod stories;
+#[cfg(test)]
 mod support;

@@ -216,10 +216,10 @@ impl RequirementNode {
     pub fn all_courses(&self) -> Vec<CourseId> {
         let mut out = Vec::new();
         self.walk(&mut |node, _| {
-            if let RequirementKind::Course { course } = node.kind {
-                if !out.contains(&course) {
-                    out.push(course);
-                }
+            if let RequirementKind::Course { course } = node.kind
+                && !out.contains(&course)
+            {
+                out.push(course);
             }
         });
         out

@@ -174,15 +174,15 @@ impl CourseRun {
 
     /// Date rules checked on every save.
     pub fn validate(&self) -> Result<(), RunValidationError> {
-        if let (Some(start), Some(end)) = (self.start_date, self.end_date) {
-            if end < start {
-                return Err(RunValidationError::EndBeforeStart);
-            }
+        if let (Some(start), Some(end)) = (self.start_date, self.end_date)
+            && end < start
+        {
+            return Err(RunValidationError::EndBeforeStart);
         }
-        if let (Some(start), Some(end)) = (self.enrollment_start, self.enrollment_end) {
-            if end < start {
-                return Err(RunValidationError::EnrollmentEndBeforeStart);
-            }
+        if let (Some(start), Some(end)) = (self.enrollment_start, self.enrollment_end)
+            && end < start
+        {
+            return Err(RunValidationError::EnrollmentEndBeforeStart);
         }
         if let Some(expiration) = self.expiration_date {
             if self.start_date.is_some_and(|s| expiration < s) {

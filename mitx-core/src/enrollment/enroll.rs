@@ -171,10 +171,10 @@ pub fn plan_enrollments(
     request: EnrollRequest,
     edx: EdxOutcome,
 ) -> EnrollOutcome {
-    if let Some(edx_failure) = edx.failure() {
-        if !request.keep_failed {
-            return EnrollOutcome::NoLocalChanges { edx_failure };
-        }
+    if let Some(edx_failure) = edx.failure()
+        && !request.keep_failed
+    {
+        return EnrollOutcome::NoLocalChanges { edx_failure };
     }
     let edx_succeeded = edx.succeeded();
     let runs = targets

@@ -70,10 +70,10 @@ pub fn plan_unenroll(
     keep_failed: bool,
     email: UnenrollEmail,
 ) -> UnenrollOutcome {
-    if let Some(edx_failure) = edx.failure() {
-        if !keep_failed {
-            return UnenrollOutcome::Failed { edx_failure };
-        }
+    if let Some(edx_failure) = edx.failure()
+        && !keep_failed
+    {
+        return UnenrollOutcome::Failed { edx_failure };
     }
     let edx_unenrolled = edx.succeeded();
     let mut row = enrollment.clone();

@@ -160,10 +160,11 @@ impl OrderLookup {
     /// Parses the path segment.
     pub fn parse(text: &str) -> Result<Self, ReferenceError> {
         let trimmed = text.trim();
-        if !trimmed.is_empty() && trimmed.bytes().all(|b| b.is_ascii_digit()) {
-            if let Ok(id) = trimmed.parse::<i64>() {
-                return Ok(OrderLookup::ById(OrderId(id)));
-            }
+        if !trimmed.is_empty()
+            && trimmed.bytes().all(|b| b.is_ascii_digit())
+            && let Ok(id) = trimmed.parse::<i64>()
+        {
+            return Ok(OrderLookup::ById(OrderId(id)));
         }
         ReferenceNumber::parse(trimmed).map(OrderLookup::ByReference)
     }

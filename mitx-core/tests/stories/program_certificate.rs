@@ -207,7 +207,7 @@ fn passing_a_program() {
     let programs = [program.clone()];
     let mut facts = learner_facts(&program);
     let mut uuids = uuid_sequence(1);
-    let not_yet = |facts: &LearnerFacts, now| {
+    let regenerate = |facts: &LearnerFacts, now| {
         generate_program_certificate(
             &program,
             facts,
@@ -242,7 +242,7 @@ fn passing_a_program() {
     assert!(facts.course_passed(CourseId(1)));
     assert!(!is_program_eligible(&program, &facts));
     assert_eq!(
-        not_yet(&facts, april),
+        regenerate(&facts, april),
         ProgramCertificateGeneration::NotGenerated(NotGeneratedReason::RequirementsNotMet)
     );
 
@@ -381,7 +381,7 @@ fn passing_a_program() {
     facts.program_certificates.insert(PROGRAM, expected.clone());
 
     // Generating again returns the stored row and draws no new uuid.
-    let again = not_yet(&facts, june);
+    let again = regenerate(&facts, june);
     assert_eq!(
         again,
         ProgramCertificateGeneration::Existing(expected.clone())
@@ -402,7 +402,7 @@ fn passing_a_program() {
     facts.course_certificates.insert(R1, revoked);
     assert!(!is_program_eligible(&program, &facts));
     assert_eq!(
-        not_yet(&facts, june),
+        regenerate(&facts, june),
         ProgramCertificateGeneration::Existing(expected)
     );
 }

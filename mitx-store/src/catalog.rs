@@ -1,1 +1,0 @@
-//! Catalog persistence (import, export, listings).
