@@ -1,1 +1,4 @@
-//! End-to-end tests of the `mitx` binary.
+//! End-to-end tests of the `mitx` binary: each test runs the real binary against a fresh
+//! database (SQLite always, PostgreSQL when `MITX_TEST_POSTGRES_URL` is set).
+
+mod catalog;

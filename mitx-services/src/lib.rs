@@ -4,6 +4,7 @@
 //! generation, price explanation, and (with later issues) checkout, fulfilment, refunds,
 //! deferrals, certificates and the partner syncs. Settings are read here (`config`).
 
+pub mod catalog;
 pub mod config;
 
 pub use mitx_core as core;

@@ -5,4 +5,6 @@
 #[macro_use]
 mod support;
 
+mod catalog;
 mod migrations;
+mod schema;

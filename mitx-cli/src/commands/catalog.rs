@@ -1,14 +1,544 @@
-//! `mitx catalog ...`.
+//! `mitx catalog import|export|list|create|check-requirements`.
 
-use clap::Subcommand;
+use std::path::PathBuf;
+
+use anyhow::{Context as _, bail};
+use chrono::{DateTime, Utc};
+use clap::{Args, Subcommand, ValueEnum};
+use mitx_services::catalog::{KnownKeys, check_requirements, validate_catalog};
+use mitx_store::catalog::{
+    CatalogData, CourseRecord, ImportSummary, ProgramRecord, RequirementRecord, RunRecord,
+};
+use serde::Serialize;
+use tabled::Tabled;
 
 use crate::context::Context;
+use crate::output::{emit, note, opt, print_rows};
 
-/// Catalog commands.
+/// Departments, courses, runs, programs and requirement trees.
 #[derive(Debug, Subcommand)]
-pub enum CatalogCommand {}
+pub enum CatalogCommand {
+    /// Load a catalog file (docs/catalog-format.md): upserts by readable id; a file with any
+    /// bad record is rejected whole and nothing is written.
+    #[command(
+        after_help = "Example:\n  mitx catalog import fixtures/demo/catalog.json\n  mitx catalog import --dry-run new-runs.json"
+    )]
+    Import {
+        /// The catalog JSON file (`-` for standard input).
+        file: PathBuf,
+        /// Validate and show what would change; change nothing.
+        #[arg(long)]
+        dry_run: bool,
+    },
+    /// Write the whole catalog in the import format.
+    #[command(
+        after_help = "Example:\n  mitx catalog export > catalog.json\n  mitx catalog export --output backup.json"
+    )]
+    Export {
+        /// Write to this file instead of standard output.
+        #[arg(long, short)]
+        output: Option<PathBuf>,
+    },
+    /// List courses, runs or programs.
+    #[command(
+        after_help = "Example:\n  mitx catalog list courses\n  mitx --json catalog list runs"
+    )]
+    List {
+        /// What to list.
+        what: ListWhat,
+    },
+    /// Create one course, run or program (refuses to overwrite an existing one).
+    #[command(subcommand)]
+    Create(CreateCommand),
+    /// Report programs with missing or unsatisfiable requirements and live courses in no program.
+    #[command(
+        after_help = "Example:\n  mitx catalog check-requirements\n  mitx catalog check-requirements --program program-v1:MITx+DEDP"
+    )]
+    CheckRequirements {
+        /// Only this program.
+        #[arg(long)]
+        program: Option<String>,
+    },
+}
+
+/// What `catalog list` lists.
+#[derive(Clone, Copy, Debug, ValueEnum)]
+pub enum ListWhat {
+    /// Courses.
+    Courses,
+    /// Course runs.
+    Runs,
+    /// Programs.
+    Programs,
+}
+
+/// `catalog create ...`.
+#[derive(Debug, Subcommand)]
+pub enum CreateCommand {
+    /// Create a course.
+    #[command(
+        after_help = "Example:\n  mitx catalog create course course-v1:MITx+18.01x --title \"Calculus 1A\" --live --dept Mathematics"
+    )]
+    Course(CreateCourse),
+    /// Create a run of an existing course (id `{course}+{run tag}`).
+    #[command(
+        after_help = "Example:\n  mitx catalog create run course-v1:MITx+18.01x --run-tag 1T2027 --start 2027-02-01 --end 2027-05-15 --enrollment-start 2026-12-01 --live --verified --price 75"
+    )]
+    Run(CreateRun),
+    /// Create a program with required courses and optional electives.
+    #[command(
+        after_help = "Example:\n  mitx catalog create program program-v1:MITx+MATH --title \"Calculus\" --required course-v1:MITx+18.01x --elective course-v1:MITx+18.02x --elective course-v1:MITx+18.03x --min-electives 1"
+    )]
+    Program(CreateProgram),
+}
+
+/// Options of `catalog create course`.
+#[derive(Debug, Args)]
+pub struct CreateCourse {
+    /// Readable id, e.g. course-v1:MITx+18.01x.
+    readable_id: String,
+    /// Title.
+    #[arg(long)]
+    title: String,
+    /// Make it live.
+    #[arg(long)]
+    live: bool,
+    /// Department names (must exist).
+    #[arg(long = "dept")]
+    departments: Vec<String>,
+}
+
+/// Options of `catalog create run`.
+#[derive(Debug, Args)]
+pub struct CreateRun {
+    /// The course's readable id.
+    course: String,
+    /// Run tag, e.g. 1T2027.
+    #[arg(long)]
+    run_tag: String,
+    /// Title (defaults to the course title).
+    #[arg(long)]
+    title: Option<String>,
+    /// Start (RFC 3339 or YYYY-MM-DD).
+    #[arg(long)]
+    start: Option<String>,
+    /// End.
+    #[arg(long)]
+    end: Option<String>,
+    /// Enrollment opens.
+    #[arg(long)]
+    enrollment_start: Option<String>,
+    /// Enrollment closes.
+    #[arg(long)]
+    enrollment_end: Option<String>,
+    /// Upgrade deadline.
+    #[arg(long)]
+    upgrade: Option<String>,
+    /// Self-paced.
+    #[arg(long)]
+    self_paced: bool,
+    /// Make it live.
+    #[arg(long)]
+    live: bool,
+    /// Offer the paid verified mode.
+    #[arg(long)]
+    verified: bool,
+    /// Product price.
+    #[arg(long)]
+    price: Option<String>,
+    /// Language code.
+    #[arg(long, default_value = "en")]
+    language: String,
+}
+
+/// Options of `catalog create program`.
+#[derive(Debug, Args)]
+pub struct CreateProgram {
+    /// Readable id, e.g. program-v1:MITx+DEDP.
+    readable_id: String,
+    /// Title.
+    #[arg(long)]
+    title: String,
+    /// Make it live.
+    #[arg(long)]
+    live: bool,
+    /// Required course readable ids.
+    #[arg(long)]
+    required: Vec<String>,
+    /// Elective course readable ids.
+    #[arg(long)]
+    elective: Vec<String>,
+    /// How many electives are needed (default: 1 when electives are given).
+    #[arg(long)]
+    min_electives: Option<u32>,
+    /// Program type.
+    #[arg(long, default_value = "Series")]
+    program_type: String,
+    /// Department names.
+    #[arg(long = "dept")]
+    departments: Vec<String>,
+    /// Program product price.
+    #[arg(long)]
+    price: Option<String>,
+}
 
 /// Runs a `catalog` command.
-pub async fn run(cmd: CatalogCommand, _ctx: &Context) -> anyhow::Result<()> {
-    match cmd {}
+pub async fn run(cmd: CatalogCommand, ctx: &Context) -> anyhow::Result<()> {
+    match cmd {
+        CatalogCommand::Import { file, dry_run } => import(ctx, &file, dry_run).await,
+        CatalogCommand::Export { output } => {
+            let data = ctx.migrated_store().await?.export_catalog().await?;
+            let text = serde_json::to_string_pretty(&data)?;
+            match output {
+                Some(path) => {
+                    std::fs::write(&path, text + "\n")
+                        .with_context(|| format!("cannot write {}", path.display()))?;
+                    note(
+                        ctx,
+                        format!(
+                            "Wrote {} courses and {} programs to {}.",
+                            data.courses.len(),
+                            data.programs.len(),
+                            path.display()
+                        ),
+                    );
+                }
+                None => emit(text),
+            }
+            Ok(())
+        }
+        CatalogCommand::List { what } => list(ctx, what).await,
+        CatalogCommand::Create(create) => create_one(ctx, create).await,
+        CatalogCommand::CheckRequirements { program } => {
+            let data = ctx.migrated_store().await?.export_catalog().await?;
+            if let Some(p) = &program {
+                if !data.programs.iter().any(|x| &x.readable_id == p) {
+                    bail!("program '{p}' not found");
+                }
+            }
+            let findings = check_requirements(&data, program.as_deref());
+            #[derive(Serialize, Tabled)]
+            struct Row {
+                subject: String,
+                problem: String,
+            }
+            let rows: Vec<Row> = findings
+                .into_iter()
+                .map(|f| Row {
+                    subject: f.subject,
+                    problem: f.problem,
+                })
+                .collect();
+            print_rows(ctx, &rows)?;
+            if !ctx.json {
+                note(ctx, format!("{} finding(s).", rows.len()));
+            }
+            Ok(())
+        }
+    }
+}
+
+async fn import(ctx: &Context, file: &PathBuf, dry_run: bool) -> anyhow::Result<()> {
+    let text = if file.as_os_str() == "-" {
+        std::io::read_to_string(std::io::stdin()).context("cannot read standard input")?
+    } else {
+        std::fs::read_to_string(file).with_context(|| format!("cannot read {}", file.display()))?
+    };
+    let data: CatalogData = serde_json::from_str(&text)
+        .with_context(|| format!("{} is not a valid catalog document", file.display()))?;
+    let store = ctx.migrated_store().await?;
+    apply(ctx, store, &data, dry_run).await
+}
+
+async fn apply(
+    ctx: &Context,
+    store: &mitx_store::Store,
+    data: &CatalogData,
+    dry_run: bool,
+) -> anyhow::Result<()> {
+    let keys = store.catalog_keys().await?;
+    let known = KnownKeys {
+        departments: keys.departments.into_iter().collect(),
+        courses: keys.courses.into_iter().collect(),
+        programs: keys.programs.into_iter().collect(),
+        products: keys.products.into_iter().collect(),
+    };
+    let now = Utc::now();
+    if let Err(problems) = validate_catalog(data, &known, now) {
+        for p in problems.iter().take(50) {
+            eprintln!("{p}");
+        }
+        if problems.len() > 50 {
+            eprintln!("... and {} more", problems.len() - 50);
+        }
+        bail!(
+            "the catalog was rejected: {} bad record(s); nothing was written",
+            problems.len()
+        );
+    }
+    let summary = if dry_run {
+        store.import_catalog_dry_run(data, now).await?
+    } else {
+        store.import_catalog(data, now).await?
+    };
+    print_summary(ctx, &summary)?;
+    if dry_run {
+        note(ctx, "Dry run: nothing was written.");
+    } else if !summary.changed_anything() {
+        note(ctx, "Nothing changed.");
+    }
+    Ok(())
+}
+
+fn print_summary(ctx: &Context, summary: &ImportSummary) -> anyhow::Result<()> {
+    #[derive(Serialize, Tabled)]
+    struct Row {
+        kind: &'static str,
+        created: u64,
+        updated: u64,
+        unchanged: u64,
+    }
+    let rows: Vec<Row> = summary
+        .kinds
+        .iter()
+        .map(|k| Row {
+            kind: k.kind,
+            created: k.created,
+            updated: k.updated,
+            unchanged: k.unchanged,
+        })
+        .collect();
+    print_rows(ctx, &rows)
+}
+
+async fn list(ctx: &Context, what: ListWhat) -> anyhow::Result<()> {
+    let store = ctx.migrated_store().await?;
+    fn time(t: &Option<DateTime<Utc>>) -> String {
+        t.map(|t| t.format("%Y-%m-%d").to_string())
+            .unwrap_or_default()
+    }
+    match what {
+        ListWhat::Courses => {
+            let rows = store.list_courses().await?;
+            if ctx.json {
+                return print_rows_json(&rows);
+            }
+            #[derive(Serialize, Tabled)]
+            struct Row {
+                id: i64,
+                readable_id: String,
+                title: String,
+                live: bool,
+                runs: i64,
+                departments: String,
+            }
+            let rows: Vec<Row> = rows
+                .into_iter()
+                .map(|r| Row {
+                    id: r.id,
+                    readable_id: r.readable_id,
+                    title: r.title,
+                    live: r.live,
+                    runs: r.runs,
+                    departments: r.departments,
+                })
+                .collect();
+            print_rows(ctx, &rows)
+        }
+        ListWhat::Runs => {
+            let rows = store.list_runs().await?;
+            if ctx.json {
+                return print_rows_json(&rows);
+            }
+            #[derive(Serialize, Tabled)]
+            struct Row {
+                id: i64,
+                courseware_id: String,
+                start: String,
+                end: String,
+                enrollment: String,
+                live: bool,
+                self_paced: bool,
+                price: String,
+            }
+            let rows: Vec<Row> = rows
+                .into_iter()
+                .map(|r| Row {
+                    id: r.id,
+                    start: time(&r.start_date),
+                    end: time(&r.end_date),
+                    enrollment: format!(
+                        "{} → {}",
+                        time(&r.enrollment_start),
+                        time(&r.enrollment_end)
+                    ),
+                    courseware_id: r.courseware_id,
+                    live: r.live,
+                    self_paced: r.is_self_paced,
+                    price: opt(&r.price),
+                })
+                .collect();
+            print_rows(ctx, &rows)
+        }
+        ListWhat::Programs => {
+            let rows = store.list_programs().await?;
+            if ctx.json {
+                return print_rows_json(&rows);
+            }
+            #[derive(Serialize, Tabled)]
+            struct Row {
+                id: i64,
+                readable_id: String,
+                title: String,
+                live: bool,
+                program_type: String,
+                courses: i64,
+            }
+            let rows: Vec<Row> = rows
+                .into_iter()
+                .map(|r| Row {
+                    id: r.id,
+                    readable_id: r.readable_id,
+                    title: r.title,
+                    live: r.live,
+                    program_type: opt(&r.program_type),
+                    courses: r.courses,
+                })
+                .collect();
+            print_rows(ctx, &rows)
+        }
+    }
+}
+
+fn print_rows_json<T: Serialize>(rows: &[T]) -> anyhow::Result<()> {
+    emit(serde_json::to_string_pretty(rows)?);
+    Ok(())
+}
+
+fn parse_time(label: &str, value: &Option<String>) -> anyhow::Result<Option<DateTime<Utc>>> {
+    match value {
+        None => Ok(None),
+        Some(text) => mitx_core::pricing::parse_supplied_date(text)
+            .map(Some)
+            .map_err(|e| anyhow::anyhow!("--{label}: {e}")),
+    }
+}
+
+async fn create_one(ctx: &Context, create: CreateCommand) -> anyhow::Result<()> {
+    let store = ctx.migrated_store().await?;
+    let keys = store.catalog_keys().await?;
+    let mut data = CatalogData {
+        version: 1,
+        ..CatalogData::default()
+    };
+    match create {
+        CreateCommand::Course(c) => {
+            if !c.readable_id.starts_with("course") {
+                bail!("course ids start with 'course' (e.g. course-v1:MITx+18.01x)");
+            }
+            if keys.courses.contains(&c.readable_id) {
+                bail!("course {} already exists", c.readable_id);
+            }
+            data.courses.push(CourseRecord {
+                readable_id: c.readable_id,
+                title: c.title,
+                live: c.live,
+                departments: c.departments,
+                blocked_countries: vec![],
+                page: None,
+                runs: vec![],
+            });
+        }
+        CreateCommand::Run(r) => {
+            let existing = store.export_catalog().await?;
+            let Some(course) = existing
+                .courses
+                .into_iter()
+                .find(|c| c.readable_id == r.course)
+            else {
+                bail!("course {} not found", r.course);
+            };
+            let courseware_id = format!("{}+{}", r.course, r.run_tag);
+            if keys.runs.contains(&courseware_id)
+                || course.runs.iter().any(|x| x.run_tag == r.run_tag)
+            {
+                bail!("course {} already has a run {}", r.course, r.run_tag);
+            }
+            let mut modes = vec!["audit".to_owned()];
+            if r.verified {
+                modes.push("verified".into());
+            }
+            let run = RunRecord {
+                courseware_id,
+                run_tag: r.run_tag.clone(),
+                title: r.title.clone(),
+                start_date: parse_time("start", &r.start)?,
+                end_date: parse_time("end", &r.end)?,
+                enrollment_start: parse_time("enrollment-start", &r.enrollment_start)?,
+                enrollment_end: parse_time("enrollment-end", &r.enrollment_end)?,
+                upgrade_deadline: parse_time("upgrade", &r.upgrade)?,
+                certificate_available_date: None,
+                expiration_date: None,
+                live: r.live,
+                is_self_paced: r.self_paced,
+                modes,
+                language: r.language.clone(),
+                price: r.price.clone(),
+            };
+            data.courses.push(CourseRecord {
+                runs: vec![run],
+                ..course
+            });
+        }
+        CreateCommand::Program(p) => {
+            if !p.readable_id.starts_with("program") {
+                bail!("program ids start with 'program' (e.g. program-v1:MITx+DEDP)");
+            }
+            if keys.programs.contains(&p.readable_id) {
+                bail!("program {} already exists", p.readable_id);
+            }
+            let mut requirements = Vec::new();
+            if !p.required.is_empty() {
+                requirements.push(RequirementRecord::Operator {
+                    operator: "all_of".into(),
+                    value: None,
+                    title: "Required Courses".into(),
+                    elective: false,
+                    children: p
+                        .required
+                        .iter()
+                        .map(|c| RequirementRecord::Course { course: c.clone() })
+                        .collect(),
+                });
+            }
+            if !p.elective.is_empty() {
+                requirements.push(RequirementRecord::Operator {
+                    operator: "min_number_of".into(),
+                    value: Some(p.min_electives.unwrap_or(1)),
+                    title: "Elective Courses".into(),
+                    elective: true,
+                    children: p
+                        .elective
+                        .iter()
+                        .map(|c| RequirementRecord::Course { course: c.clone() })
+                        .collect(),
+                });
+            }
+            data.programs.push(ProgramRecord {
+                readable_id: p.readable_id,
+                title: p.title,
+                live: p.live,
+                program_type: Some(p.program_type),
+                availability: "anytime".into(),
+                departments: p.departments,
+                modes: vec!["audit".into(), "verified".into()],
+                display_mode: None,
+                b2b_only: false,
+                price: p.price,
+                page: None,
+                requirements,
+            });
+        }
+    }
+    apply(ctx, store, &data, false).await
 }
