@@ -1,4 +1,6 @@
 //! End-to-end tests of the `mitx` binary: each test runs the real binary against a fresh
 //! database (SQLite always, PostgreSQL when `MITX_TEST_POSTGRES_URL` is set).
 
+#![allow(clippy::expect_used, clippy::unwrap_used)]
+
 mod catalog;

@@ -297,10 +297,10 @@ fn check_modes(c: &mut Checker, path: &str, modes: &[String]) -> Vec<EnrollmentM
 }
 
 fn check_price(c: &mut Checker, path: &str, price: Option<&str>) {
-    if let Some(p) = price {
-        if let Err(e) = Money::parse_price(p) {
-            c.fail(path, format!("bad price '{p}': {e}"));
-        }
+    if let Some(p) = price
+        && let Err(e) = Money::parse_price(p)
+    {
+        c.fail(path, format!("bad price '{p}': {e}"));
     }
 }
 
@@ -315,15 +315,15 @@ fn check_page(c: &mut Checker, path: &str, page: &PageRecord) {
             c.fail(path, format!("{name} must be zero or more"));
         }
     }
-    if let (Some(min), Some(max)) = (page.min_weeks, page.max_weeks) {
-        if min > max {
-            c.fail(path, "min_weeks is above max_weeks");
-        }
+    if let (Some(min), Some(max)) = (page.min_weeks, page.max_weeks)
+        && min > max
+    {
+        c.fail(path, "min_weeks is above max_weeks");
     }
-    if let (Some(min), Some(max)) = (page.min_weekly_hours, page.max_weekly_hours) {
-        if min > max {
-            c.fail(path, "min_weekly_hours is above max_weekly_hours");
-        }
+    if let (Some(min), Some(max)) = (page.min_weekly_hours, page.max_weekly_hours)
+        && min > max
+    {
+        c.fail(path, "min_weekly_hours is above max_weekly_hours");
     }
 }
 
@@ -544,10 +544,10 @@ fn check_program_cycles(c: &mut Checker, programs: &[ProgramRecord]) {
                 );
                 break;
             }
-            if visited.insert(next.clone()) {
-                if let Some(refs) = edges.get(next.as_str()) {
-                    stack.extend(refs.iter().cloned());
-                }
+            if visited.insert(next.clone())
+                && let Some(refs) = edges.get(next.as_str())
+            {
+                stack.extend(refs.iter().cloned());
             }
         }
     }

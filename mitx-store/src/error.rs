@@ -38,12 +38,19 @@ pub enum StoreError {
 impl StoreError {
     /// Turns unique/foreign-key/check violations into [`StoreError::Conflict`] with the
     /// database's message, so callers can tell "your data clashes" from "the database is down".
+    ///
+    /// SQLite reports an `ON DELETE RESTRICT` refusal from an internal trigger (extended
+    /// code 1811, `SQLITE_CONSTRAINT_TRIGGER`, "FOREIGN KEY constraint failed"), which sqlx
+    /// does not count as a foreign-key violation; it is a conflict all the same.
     pub fn classify(err: sqlx::Error) -> StoreError {
-        if let sqlx::Error::Database(db) = &err {
-            if db.is_unique_violation() || db.is_foreign_key_violation() || db.is_check_violation()
-            {
-                return StoreError::Conflict(db.message().to_owned());
-            }
+        if let sqlx::Error::Database(db) = &err
+            && (db.is_unique_violation()
+                || db.is_foreign_key_violation()
+                || db.is_check_violation()
+                || (db.code().as_deref() == Some("1811")
+                    && db.message().contains("FOREIGN KEY constraint failed")))
+        {
+            return StoreError::Conflict(db.message().to_owned());
         }
         StoreError::Database(err)
     }

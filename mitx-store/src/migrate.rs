@@ -10,12 +10,20 @@ use crate::db::Pool;
 use crate::{Store, StoreError};
 
 /// (version, description, SQLite text, PostgreSQL text), in order.
-const MIGRATIONS: &[(i64, &str, &str, &str)] = &[(
-    1,
-    "catalog users commerce",
-    include_str!("../../migrations/sqlite/0001_catalog_users_commerce.sql"),
-    include_str!("../../migrations/postgres/0001_catalog_users_commerce.sql"),
-)];
+const MIGRATIONS: &[(i64, &str, &str, &str)] = &[
+    (
+        1,
+        "catalog users commerce",
+        include_str!("../../migrations/sqlite/0001_catalog_users_commerce.sql"),
+        include_str!("../../migrations/postgres/0001_catalog_users_commerce.sql"),
+    ),
+    (
+        2,
+        "enrollment orders b2b",
+        include_str!("../../migrations/sqlite/0002_enrollment_orders_b2b.sql"),
+        include_str!("../../migrations/postgres/0002_enrollment_orders_b2b.sql"),
+    ),
+];
 
 /// One migration and whether it is applied.
 #[derive(Clone, Debug, PartialEq, Eq, serde::Serialize)]

@@ -2,9 +2,14 @@
 //! `MITX_TEST_POSTGRES_URL` is set (a fresh schema per test); without it the PostgreSQL
 //! half reports that it was skipped.
 
+#![allow(clippy::expect_used, clippy::unwrap_used)]
+
 #[macro_use]
 mod support;
 
 mod catalog;
+mod discounts;
 mod migrations;
+mod products;
 mod schema;
+mod users;
