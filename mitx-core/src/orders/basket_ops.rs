@@ -3,7 +3,6 @@
 //! claiming an anonymous basket and culling abandoned ones.
 
 use chrono::Duration;
-use serde::{Deserialize, Serialize};
 
 use crate::Timestamp;
 use crate::ids::{BasketId, UserId};
@@ -14,15 +13,8 @@ pub const DEFAULT_ANONYMOUS_BASKET_CULL_AGE_SECONDS: i64 = 1_209_600;
 /// The session key holding an anonymous caller's basket id.
 pub const ANONYMOUS_BASKET_SESSION_KEY: &str = "anonymous_basket_id";
 
-/// Who owns a basket: exactly one of a user or an anonymous id (the DB check constraint,
-/// made unrepresentable here).
-#[derive(Clone, Copy, Debug, PartialEq, Eq, Hash, Serialize, Deserialize)]
-pub enum BasketOwner {
-    /// A user's basket (at most one per user; never culled).
-    User(UserId),
-    /// An anonymous session's basket.
-    Anonymous(uuid::Uuid),
-}
+/// The owner of a basket (shared with the pricing basket model).
+pub use crate::pricing::BasketOwner;
 
 /// `ENABLE_MULTIPLE_CART_ITEMS`.
 #[derive(Clone, Copy, Debug, Default, PartialEq, Eq, Hash)]
