@@ -4,3 +4,8 @@
 #![allow(clippy::expect_used, clippy::unwrap_used)]
 
 mod catalog;
+mod discounts;
+mod price;
+mod products;
+mod support;
+mod users;

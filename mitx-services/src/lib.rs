@@ -6,6 +6,8 @@
 
 pub mod catalog;
 pub mod config;
+pub mod discount_codes;
+pub mod price_explain;
 
 pub use mitx_core as core;
 pub use mitx_store as store;

@@ -11,10 +11,15 @@
 
 pub mod catalog;
 mod db;
+pub mod discounts;
 mod error;
 pub mod migrate;
 pub mod money;
+pub mod pricing_facts;
+pub mod products;
+mod raw;
 pub mod testing;
+pub mod users;
 
 pub use db::{Backend, Store, Tx};
 pub use error::StoreError;

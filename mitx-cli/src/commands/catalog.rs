@@ -49,7 +49,7 @@ pub enum CatalogCommand {
     },
     /// Create one course, run or program (refuses to overwrite an existing one).
     #[command(subcommand)]
-    Create(CreateCommand),
+    Create(Box<CreateCommand>),
     /// Report programs with missing or unsatisfiable requirements and live courses in no program.
     #[command(
         after_help = "Example:\n  mitx catalog check-requirements\n  mitx catalog check-requirements --program program-v1:MITx+DEDP"
@@ -208,13 +208,13 @@ pub async fn run(cmd: CatalogCommand, ctx: &Context) -> anyhow::Result<()> {
             Ok(())
         }
         CatalogCommand::List { what } => list(ctx, what).await,
-        CatalogCommand::Create(create) => create_one(ctx, create).await,
+        CatalogCommand::Create(create) => create_one(ctx, *create).await,
         CatalogCommand::CheckRequirements { program } => {
             let data = ctx.migrated_store().await?.export_catalog().await?;
-            if let Some(p) = &program {
-                if !data.programs.iter().any(|x| &x.readable_id == p) {
-                    bail!("program '{p}' not found");
-                }
+            if let Some(p) = &program
+                && !data.programs.iter().any(|x| &x.readable_id == p)
+            {
+                bail!("program '{p}' not found");
             }
             let findings = check_requirements(&data, program.as_deref());
             #[derive(Serialize, Tabled)]
