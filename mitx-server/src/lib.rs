@@ -1,6 +1,53 @@
 //! # mitx-server
 //!
-//! The thin axum HTTP API (issue 4). Until then this crate only fixes its place in the
-//! dependency graph (server -> services).
+//! The HTTP API existing MITx Online clients talk to: thin axum handlers that parse the
+//! request, call the store/services, and render the original JSON shapes. Errors are JSON
+//! (`{"detail": "..."}`, or `{"errors": {...}}` for validation) and bad input never
+//! answers 500.
 
-pub use mitx_services as services;
+pub mod error;
+pub mod etag;
+pub mod health;
+pub mod pagination;
+
+use std::net::SocketAddr;
+
+use axum::Router;
+use axum::http::{HeaderName, HeaderValue};
+use mitx_store::Store;
+use tower_http::set_header::SetResponseHeaderLayer;
+use tower_http::trace::TraceLayer;
+
+pub use error::ApiError;
+
+/// What every handler can reach.
+#[derive(Clone, Debug)]
+pub struct AppState {
+    /// The database.
+    pub store: Store,
+}
+
+/// The whole API.
+pub fn router(state: AppState) -> Router {
+    let api_no_store = SetResponseHeaderLayer::if_not_present(
+        HeaderName::from_static("cache-control"),
+        HeaderValue::from_static("private, no-store"),
+    );
+    Router::new()
+        .merge(health::routes())
+        .layer(api_no_store)
+        .layer(TraceLayer::new_for_http())
+        .with_state(state)
+}
+
+/// Serves the API on `listener` until `shutdown` resolves.
+pub async fn serve(
+    listener: tokio::net::TcpListener,
+    state: AppState,
+    shutdown: impl Future<Output = ()> + Send + 'static,
+) -> std::io::Result<()> {
+    let app = router(state).into_make_service_with_connect_info::<SocketAddr>();
+    axum::serve(listener, app)
+        .with_graceful_shutdown(shutdown)
+        .await
+}

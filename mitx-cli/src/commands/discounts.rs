@@ -159,7 +159,11 @@ pub struct GenerateArgs {
     #[arg(long)]
     expires: Option<String>,
     /// The CSV to write (overwritten).
-    #[arg(long, env = "MITX_DISCOUNT_CODES_CSV", default_value = "generated-codes.csv")]
+    #[arg(
+        long,
+        env = "MITX_DISCOUNT_CODES_CSV",
+        default_value = "generated-codes.csv"
+    )]
     output: PathBuf,
     /// Why (recorded in the audit log).
     #[arg(long)]

@@ -6,6 +6,7 @@ pub mod db;
 pub mod discounts;
 pub mod price;
 pub mod products;
+pub mod serve;
 pub mod users;
 
 use clap::Subcommand;
@@ -33,6 +34,8 @@ pub enum Command {
     /// Discount codes.
     #[command(subcommand)]
     Discounts(discounts::DiscountsCommand),
+    /// Run the HTTP API (migrates first).
+    Serve(serve::ServeCommand),
     /// Explain prices.
     #[command(subcommand)]
     Price(price::PriceCommand),
@@ -48,5 +51,6 @@ pub async fn run(command: Command, ctx: &Context) -> anyhow::Result<()> {
         Command::Products(cmd) => products::run(cmd, ctx).await,
         Command::Discounts(cmd) => discounts::run(cmd, ctx).await,
         Command::Price(cmd) => price::run(cmd, ctx).await,
+        Command::Serve(cmd) => serve::run(cmd, ctx).await,
     }
 }

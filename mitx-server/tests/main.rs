@@ -1,0 +1,5 @@
+//! HTTP tests: each starts the real server on 127.0.0.1:0 against a fresh database.
+
+#![allow(clippy::expect_used, clippy::unwrap_used)]
+
+mod health;
