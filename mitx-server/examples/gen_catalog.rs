@@ -13,7 +13,13 @@ fn main() {
     let args: Vec<String> = std::env::args().skip(1).collect();
     let courses: usize = args.first().map_or(1000, |s| s.parse().unwrap());
     let runs: usize = args.get(1).map_or(3, |s| s.parse().unwrap());
-    let departments = ["Economics", "Mathematics", "Physics", "Biology", "Computer Science"];
+    let departments = [
+        "Economics",
+        "Mathematics",
+        "Physics",
+        "Biology",
+        "Computer Science",
+    ];
     let course_docs: Vec<_> = (0..courses)
         .map(|i| {
             let id = format!("course-v1:LOADx+{i:05}x");

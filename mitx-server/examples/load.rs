@@ -15,7 +15,13 @@ use std::sync::atomic::{AtomicU64, Ordering};
 use std::time::{Duration, Instant};
 
 fn check_loopback(url: &str) {
-    let host = url.split("://").nth(1).unwrap_or("").split(['/', ':']).next().unwrap_or("");
+    let host = url
+        .split("://")
+        .nth(1)
+        .unwrap_or("")
+        .split(['/', ':'])
+        .next()
+        .unwrap_or("");
     assert!(
         host == "localhost" || host.starts_with("127."),
         "refusing to send load to {host}: loopback only"
@@ -29,12 +35,22 @@ async fn crawl(url: &str) {
     let (mut pages, mut items) = (0, 0);
     while let Some(page_url) = next {
         check_loopback(&page_url);
-        let body: serde_json::Value = client.get(&page_url).send().await.unwrap().json().await.unwrap();
+        let body: serde_json::Value = client
+            .get(&page_url)
+            .send()
+            .await
+            .unwrap()
+            .json()
+            .await
+            .unwrap();
         pages += 1;
         items += body["results"].as_array().map_or(0, Vec::len);
         next = body["next"].as_str().map(str::to_owned);
     }
-    println!("crawl: {pages} pages, {items} items in {:.3} s", start.elapsed().as_secs_f64());
+    println!(
+        "crawl: {pages} pages, {items} items in {:.3} s",
+        start.elapsed().as_secs_f64()
+    );
 }
 
 #[tokio::main(flavor = "multi_thread")]
@@ -46,11 +62,16 @@ async fn main() {
         crawl(url).await;
         return;
     }
-    let url = args.first().expect("usage: load URL [connections] [seconds] [HEADER:VALUE]").clone();
+    let url = args
+        .first()
+        .expect("usage: load URL [connections] [seconds] [HEADER:VALUE]")
+        .clone();
     check_loopback(&url);
     let connections: usize = args.get(1).map_or(32, |s| s.parse().expect("connections"));
     let seconds: u64 = args.get(2).map_or(10, |s| s.parse().expect("seconds"));
-    let header = args.get(3).and_then(|h| h.split_once(':').map(|(k, v)| (k.to_owned(), v.to_owned())));
+    let header = args
+        .get(3)
+        .and_then(|h| h.split_once(':').map(|(k, v)| (k.to_owned(), v.to_owned())));
     let deadline = Instant::now() + Duration::from_secs(seconds);
     let errors = Arc::new(AtomicU64::new(0));
     let mut tasks = Vec::new();
@@ -59,7 +80,10 @@ async fn main() {
         let header = header.clone();
         let errors = errors.clone();
         tasks.push(tokio::spawn(async move {
-            let client = reqwest::Client::builder().pool_max_idle_per_host(1).build().unwrap();
+            let client = reqwest::Client::builder()
+                .pool_max_idle_per_host(1)
+                .build()
+                .unwrap();
             let mut latencies = Vec::with_capacity(100_000);
             while Instant::now() < deadline {
                 let started = Instant::now();
@@ -86,7 +110,11 @@ async fn main() {
     }
     all.sort();
     let n = all.len();
-    let pct = |p: f64| all.get(((n as f64 * p) as usize).min(n.saturating_sub(1))).copied().unwrap_or_default();
+    let pct = |p: f64| {
+        all.get(((n as f64 * p) as usize).min(n.saturating_sub(1)))
+            .copied()
+            .unwrap_or_default()
+    };
     println!(
         "{url}\n  {connections} connections, {seconds} s: {n} ok, {} errors, {:.0} req/s\n  latency p50 {:.2} ms, p90 {:.2} ms, p99 {:.2} ms, max {:.2} ms",
         errors.load(Ordering::Relaxed),

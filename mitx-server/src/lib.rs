@@ -5,10 +5,14 @@
 //! (`{"detail": "..."}`, or `{"errors": {...}}` for validation) and bad input never
 //! answers 500.
 
+pub mod auth;
+pub mod catalog;
+pub mod enrollments;
 pub mod error;
 pub mod etag;
 pub mod health;
 pub mod pagination;
+pub mod users;
 
 use std::net::SocketAddr;
 
@@ -25,6 +29,9 @@ pub use error::ApiError;
 pub struct AppState {
     /// The database.
     pub store: Store,
+    /// Whether the API gateway's `X-Userinfo` header is trusted
+    /// (`MITOL_APIGATEWAY_DISABLE_MIDDLEWARE=false`); off by default.
+    pub gateway_enabled: bool,
 }
 
 /// The whole API.
@@ -35,6 +42,9 @@ pub fn router(state: AppState) -> Router {
     );
     Router::new()
         .merge(health::routes())
+        .merge(catalog::routes())
+        .merge(users::routes())
+        .merge(enrollments::routes())
         .layer(api_no_store)
         .layer(TraceLayer::new_for_http())
         .with_state(state)

@@ -56,11 +56,23 @@ impl Contract {
 
     /// Validates `body` against the response schema of `path_template` / `method` / `status`.
     /// Returns the list of violations (empty = valid).
-    pub fn check(&self, path_template: &str, method: &str, status: u16, body: &Value) -> Vec<String> {
+    pub fn check(
+        &self,
+        path_template: &str,
+        method: &str,
+        status: u16,
+        body: &Value,
+    ) -> Vec<String> {
         let operation = &self.doc["paths"][path_template][method];
-        assert!(!operation.is_null(), "{method} {path_template} is not in the reference contract");
+        assert!(
+            !operation.is_null(),
+            "{method} {path_template} is not in the reference contract"
+        );
         let response = &operation["responses"][status.to_string()];
-        assert!(!response.is_null(), "{method} {path_template} has no {status} response in the contract");
+        assert!(
+            !response.is_null(),
+            "{method} {path_template} has no {status} response in the contract"
+        );
         let Some(schema) = response["content"]["application/json"]["schema"].as_object() else {
             return Vec::new();
         };
@@ -72,14 +84,20 @@ impl Contract {
             .with_draft(jsonschema::Draft::Draft4)
             .build(&schema)
             .expect("compile response schema");
-        validator.iter_errors(body).map(|e| format!("{} at {}", e, e.instance_path())).collect()
+        validator
+            .iter_errors(body)
+            .map(|e| format!("{} at {}", e, e.instance_path()))
+            .collect()
     }
 }
 
 #[test]
 fn the_converter_handles_nullable_and_refs() {
     let converted = convert(&json!({"type": "string", "nullable": true}));
-    assert_eq!(converted, json!({"anyOf": [{"type": "string"}, {"type": "null"}]}));
+    assert_eq!(
+        converted,
+        json!({"anyOf": [{"type": "string"}, {"type": "null"}]})
+    );
 }
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
@@ -100,7 +118,14 @@ fn the_validator_accepts_a_good_page_and_rejects_a_bad_one() {
     };
     let contract = Contract::load(&path);
     let good = json!({"count": 0, "next": null, "previous": null, "results": []});
-    assert_eq!(contract.check("/api/v2/courses/", "get", 200, &good), Vec::<String>::new());
+    assert_eq!(
+        contract.check("/api/v2/courses/", "get", 200, &good),
+        Vec::<String>::new()
+    );
     let bad = json!({"count": "many", "next": null, "previous": null, "results": [{"id": "x"}]});
-    assert!(!contract.check("/api/v2/courses/", "get", 200, &bad).is_empty());
+    assert!(
+        !contract
+            .check("/api/v2/courses/", "get", 200, &bad)
+            .is_empty()
+    );
 }

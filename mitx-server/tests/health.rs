@@ -11,6 +11,7 @@ pub async fn start(db: &TestDb) -> (String, tokio::sync::oneshot::Sender<()>) {
     let (tx, rx) = tokio::sync::oneshot::channel::<()>();
     let state = AppState {
         store: db.store.clone(),
+        gateway_enabled: false,
     };
     tokio::spawn(async move {
         let _ = serve(listener, state, async move {

@@ -2,5 +2,9 @@
 
 #![allow(clippy::expect_used, clippy::unwrap_used)]
 
-mod health;
+mod auth;
+mod catalog;
 mod contract;
+mod enrollments;
+mod health;
+mod users;

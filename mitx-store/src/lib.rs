@@ -10,9 +10,12 @@
 //! on SQLite). Every workflow that changes several tables runs in one transaction.
 
 pub mod catalog;
+pub mod catalog_api;
 mod db;
 pub mod discounts;
+pub mod enrollments;
 mod error;
+pub mod gateway_users;
 pub mod migrate;
 pub mod money;
 pub mod pricing_facts;

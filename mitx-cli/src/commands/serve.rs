@@ -70,8 +70,18 @@ pub async fn run(cmd: ServeCommand, ctx: &Context) -> anyhow::Result<()> {
             store.backend().name()
         ),
     );
+    let settings = mitx_services::config::Settings::from_env();
+    let gateway_enabled = settings
+        .get("MITOL_APIGATEWAY_DISABLE_MIDDLEWARE")
+        .is_some_and(|v| {
+            matches!(
+                v.trim().to_ascii_lowercase().as_str(),
+                "false" | "0" | "no" | "off"
+            )
+        });
     let state = AppState {
         store: store.clone(),
+        gateway_enabled,
     };
     serve(listener, state, shutdown_signal())
         .await

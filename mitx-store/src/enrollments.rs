@@ -1,0 +1,452 @@
+//! Course-run enrollments of the learner API (courses spec 1.8, 2.2, 2.3): the run a request
+//! names, the learner's rows, and saving the plans `mitx_core::enrollment` decides.
+//!
+//! Creation is race-safe: the row is inserted with `ON CONFLICT (user_id, run_id) DO
+//! NOTHING`, and a conflict is reported to the caller ([`SavedEnrollment::Raced`]), who reads
+//! the winner's row and plans again. Every change writes a `course_run_enrollment_audits`
+//! row in the same transaction.
+
+use chrono::{DateTime, Utc};
+use mitx_core::catalog::{CourseRun, CoursewareId, EnrollmentMode, VariantIndustry, VariantLength};
+use mitx_core::enrollment::{ChangeStatus, RunEnrollment};
+use mitx_core::ids::{ContractId, CourseId, CourseRunId, EnrollmentId, ProductId, UserId};
+use mitx_core::money::Money;
+
+use crate::money::DbMoney;
+
+use crate::{Store, StoreError, backend_queries, with_db};
+
+/// A stored course-run enrollment.
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub struct EnrollmentRecord {
+    /// Row id.
+    pub id: EnrollmentId,
+    /// The enrollment as the rules see it.
+    pub enrollment: RunEnrollment,
+    /// Created.
+    pub created_on: DateTime<Utc>,
+    /// Last changed.
+    pub updated_on: DateTime<Utc>,
+}
+
+/// A run with the course facts the enrollment API renders.
+#[derive(Clone, Debug, PartialEq)]
+pub struct EnrollmentRun {
+    /// The run.
+    pub run: CourseRun,
+    /// The course's title.
+    pub course_title: String,
+    /// The course's readable id.
+    pub course_readable_id: String,
+    /// The run's active product, if any (for `is_upgradable` and the upgrade fields).
+    pub active_product: Option<ActiveProduct>,
+}
+
+/// A run's active product.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub struct ActiveProduct {
+    /// Product id.
+    pub id: ProductId,
+    /// Price.
+    pub price: Money,
+}
+
+/// An enrollment with its run, for listings.
+#[derive(Clone, Debug, PartialEq)]
+pub struct EnrollmentWithRun {
+    /// The row.
+    pub record: EnrollmentRecord,
+    /// Its run.
+    pub run: EnrollmentRun,
+}
+
+/// What [`Store::save_enrollment`] did.
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub enum SavedEnrollment {
+    /// The row as saved.
+    Saved(EnrollmentRecord),
+    /// The plan was to create a row, but another request created it first: read the row
+    /// again and plan again.
+    Raced,
+}
+
+fn mode_of(text: &str) -> Result<EnrollmentMode, StoreError> {
+    EnrollmentMode::parse(text)
+        .ok_or_else(|| StoreError::corrupt("course_run_enrollments", "enrollment_mode", text))
+}
+
+fn change_of(text: Option<String>) -> Result<Option<ChangeStatus>, StoreError> {
+    text.map(|t| {
+        ChangeStatus::parse(&t)
+            .ok_or_else(|| StoreError::corrupt("course_run_enrollments", "change_status", &t))
+    })
+    .transpose()
+}
+
+fn variant_length(code: &str) -> Result<VariantLength, StoreError> {
+    match code {
+        "" => Ok(VariantLength::Full),
+        "S" => Ok(VariantLength::Short),
+        other => Err(StoreError::corrupt("course_runs", "variant_length", other)),
+    }
+}
+
+fn variant_industry(code: &str) -> Result<VariantIndustry, StoreError> {
+    match code {
+        "" => Ok(VariantIndustry::General),
+        "E" => Ok(VariantIndustry::Energy),
+        "F" => Ok(VariantIndustry::Finance),
+        "HC" => Ok(VariantIndustry::Healthcare),
+        other => Err(StoreError::corrupt(
+            "course_runs",
+            "variant_industry",
+            other,
+        )),
+    }
+}
+
+fn audit_json(row: &RunEnrollment) -> Result<String, StoreError> {
+    serde_json::to_string(row)
+        .map_err(|e| StoreError::corrupt("course_run_enrollments", "audit", e))
+}
+
+backend_queries! {
+    use sqlx::Row;
+
+    const RUN_COLUMNS: &str = "r.id AS r_id, r.course_id, r.title AS r_title, r.courseware_id, \
+        r.run_tag, r.start_date, r.end_date, r.enrollment_start, r.enrollment_end, \
+        r.certificate_available_date, r.upgrade_deadline, r.expiration_date, r.live AS r_live, \
+        r.is_self_paced, r.offers_audit, r.offers_verified, r.b2b_contract_id, r.is_source_run, \
+        r.is_primary_language, r.language, r.has_courseware_url, r.variant_length, \
+        r.variant_industry, c.title AS c_title, c.readable_id AS c_readable_id, \
+        p.id AS p_id, p.price AS p_price";
+
+    const RUN_JOINS: &str = "JOIN courses c ON c.id = r.course_id LEFT JOIN products p \
+        ON p.content_type = 'courserun' AND p.object_id = r.id AND p.is_active";
+
+    const ENROLLMENT_COLUMNS: &str = "e.id AS e_id, e.user_id, e.run_id, e.active, \
+        e.change_status, e.enrollment_mode, e.edx_enrolled, e.edx_emails_subscription, \
+        e.edx_enrollment_retry_count, e.created_on AS e_created_on, e.updated_on AS e_updated_on";
+
+    fn run_from_row(row: &<Db as sqlx::Database>::Row) -> Result<EnrollmentRun, StoreError> {
+        let courseware: String = row.try_get("courseware_id")?;
+        let mut modes = Vec::new();
+        if row.try_get::<bool, _>("offers_audit")? {
+            modes.push(EnrollmentMode::Audit);
+        }
+        if row.try_get::<bool, _>("offers_verified")? {
+            modes.push(EnrollmentMode::Verified);
+        }
+        let run = CourseRun {
+            id: CourseRunId(row.try_get("r_id")?),
+            course_id: CourseId(row.try_get("course_id")?),
+            title: row.try_get("r_title")?,
+            courseware_id: CoursewareId::parse(&courseware)
+                .map_err(|e| StoreError::corrupt("course_runs", "courseware_id", e))?,
+            run_tag: row.try_get("run_tag")?,
+            start_date: row.try_get("start_date")?,
+            end_date: row.try_get("end_date")?,
+            enrollment_start: row.try_get("enrollment_start")?,
+            enrollment_end: row.try_get("enrollment_end")?,
+            certificate_available_date: row.try_get("certificate_available_date")?,
+            upgrade_deadline: row.try_get("upgrade_deadline")?,
+            expiration_date: row.try_get("expiration_date")?,
+            live: row.try_get("r_live")?,
+            is_self_paced: row.try_get("is_self_paced")?,
+            enrollment_modes: modes,
+            b2b_contract: row.try_get::<Option<i64>, _>("b2b_contract_id")?.map(ContractId),
+            is_source_run: row.try_get("is_source_run")?,
+            is_primary_language: row.try_get("is_primary_language")?,
+            language: row.try_get("language")?,
+            has_courseware_url: row.try_get("has_courseware_url")?,
+            variant_length: variant_length(&row.try_get::<String, _>("variant_length")?)?,
+            variant_industry: variant_industry(&row.try_get::<String, _>("variant_industry")?)?,
+        };
+        Ok(EnrollmentRun {
+            run,
+            course_title: row.try_get("c_title")?,
+            course_readable_id: row.try_get("c_readable_id")?,
+            active_product: match row.try_get::<Option<i64>, _>("p_id")? {
+                Some(id) => Some(ActiveProduct {
+                    id: ProductId(id),
+                    price: row.try_get::<DbMoney, _>("p_price")?.0,
+                }),
+                None => None,
+            },
+        })
+    }
+
+    fn enrollment_from_row(
+        row: &<Db as sqlx::Database>::Row,
+    ) -> Result<EnrollmentRecord, StoreError> {
+        let retries: i64 = row.try_get("edx_enrollment_retry_count")?;
+        Ok(EnrollmentRecord {
+            id: EnrollmentId(row.try_get("e_id")?),
+            enrollment: RunEnrollment {
+                user: UserId(row.try_get("user_id")?),
+                run: CourseRunId(row.try_get("run_id")?),
+                active: row.try_get("active")?,
+                change_status: change_of(row.try_get("change_status")?)?,
+                mode: mode_of(&row.try_get::<String, _>("enrollment_mode")?)?,
+                edx_enrolled: row.try_get("edx_enrolled")?,
+                edx_emails_subscription: row.try_get("edx_emails_subscription")?,
+                edx_enrollment_retry_count: u32::try_from(retries).map_err(|e| {
+                    StoreError::corrupt("course_run_enrollments", "edx_enrollment_retry_count", e)
+                })?,
+            },
+            created_on: row.try_get("e_created_on")?,
+            updated_on: row.try_get("e_updated_on")?,
+        })
+    }
+
+    pub(crate) async fn run(conn: &mut Conn, id: i64) -> Result<Option<EnrollmentRun>, StoreError> {
+        let sql = sqlx::AssertSqlSafe(format!(
+            "SELECT {RUN_COLUMNS} FROM course_runs r {RUN_JOINS} WHERE r.id = $1"
+        ));
+        let row = sqlx::query(sql).bind(id).fetch_optional(&mut *conn).await?;
+        row.as_ref().map(run_from_row).transpose()
+    }
+
+    pub(crate) async fn by_user_run(
+        conn: &mut Conn,
+        user: i64,
+        run: i64,
+    ) -> Result<Option<EnrollmentRecord>, StoreError> {
+        let sql = sqlx::AssertSqlSafe(format!(
+            "SELECT {ENROLLMENT_COLUMNS} FROM course_run_enrollments e \
+             WHERE e.user_id = $1 AND e.run_id = $2"
+        ));
+        let row = sqlx::query(sql).bind(user).bind(run).fetch_optional(&mut *conn).await?;
+        row.as_ref().map(enrollment_from_row).transpose()
+    }
+
+    pub(crate) async fn by_id(
+        conn: &mut Conn,
+        id: i64,
+    ) -> Result<Option<EnrollmentRecord>, StoreError> {
+        let sql = sqlx::AssertSqlSafe(format!(
+            "SELECT {ENROLLMENT_COLUMNS} FROM course_run_enrollments e WHERE e.id = $1"
+        ));
+        let row = sqlx::query(sql).bind(id).fetch_optional(&mut *conn).await?;
+        row.as_ref().map(enrollment_from_row).transpose()
+    }
+
+    pub(crate) async fn active_for_user(
+        conn: &mut Conn,
+        user: i64,
+    ) -> Result<Vec<EnrollmentWithRun>, StoreError> {
+        let sql = sqlx::AssertSqlSafe(format!(
+            "SELECT {ENROLLMENT_COLUMNS}, {RUN_COLUMNS} FROM course_run_enrollments e \
+             JOIN course_runs r ON r.id = e.run_id {RUN_JOINS} \
+             WHERE e.user_id = $1 AND e.active ORDER BY e.id"
+        ));
+        let rows = sqlx::query(sql).bind(user).fetch_all(&mut *conn).await?;
+        rows.iter()
+            .map(|row| {
+                Ok(EnrollmentWithRun {
+                    record: enrollment_from_row(row)?,
+                    run: run_from_row(row)?,
+                })
+            })
+            .collect()
+    }
+
+    /// Inserts unless the (user, run) row exists; the new id, or `None` on conflict.
+    pub(crate) async fn insert_if_absent(
+        conn: &mut Conn,
+        row: &RunEnrollment,
+        now: DateTime<Utc>,
+    ) -> Result<Option<i64>, StoreError> {
+        let inserted = sqlx::query(
+            "INSERT INTO course_run_enrollments (user_id, run_id, active, change_status, \
+             enrollment_mode, edx_enrolled, edx_emails_subscription, edx_enrollment_retry_count, \
+             created_on, updated_on) VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $9) \
+             ON CONFLICT (user_id, run_id) DO NOTHING RETURNING id",
+        )
+        .bind(row.user.0)
+        .bind(row.run.0)
+        .bind(row.active)
+        .bind(row.change_status.map(ChangeStatus::as_str))
+        .bind(row.mode.slug())
+        .bind(row.edx_enrolled)
+        .bind(row.edx_emails_subscription)
+        .bind(i64::from(row.edx_enrollment_retry_count))
+        .bind(now)
+        .fetch_optional(&mut *conn)
+        .await
+        .map_err(StoreError::classify)?;
+        inserted.map(|r| r.try_get("id")).transpose().map_err(StoreError::from)
+    }
+
+    pub(crate) async fn update(
+        conn: &mut Conn,
+        id: i64,
+        row: &RunEnrollment,
+        now: DateTime<Utc>,
+    ) -> Result<(), StoreError> {
+        sqlx::query(
+            "UPDATE course_run_enrollments SET active = $2, change_status = $3, \
+             enrollment_mode = $4, edx_enrolled = $5, edx_emails_subscription = $6, \
+             edx_enrollment_retry_count = $7, updated_on = $8 WHERE id = $1",
+        )
+        .bind(id)
+        .bind(row.active)
+        .bind(row.change_status.map(ChangeStatus::as_str))
+        .bind(row.mode.slug())
+        .bind(row.edx_enrolled)
+        .bind(row.edx_emails_subscription)
+        .bind(i64::from(row.edx_enrollment_retry_count))
+        .bind(now)
+        .execute(&mut *conn)
+        .await
+        .map_err(StoreError::classify)?;
+        Ok(())
+    }
+
+    pub(crate) async fn audit(
+        conn: &mut Conn,
+        enrollment: i64,
+        acting_user: Option<i64>,
+        before: Option<&str>,
+        after: &str,
+        now: DateTime<Utc>,
+    ) -> Result<(), StoreError> {
+        sqlx::query(
+            "INSERT INTO course_run_enrollment_audits (enrollment_id, acting_user_id, \
+             data_before, data_after, created_on, updated_on) VALUES ($1, $2, $3, $4, $5, $5)",
+        )
+        .bind(enrollment)
+        .bind(acting_user)
+        .bind(before)
+        .bind(after)
+        .bind(now)
+        .execute(&mut *conn)
+        .await
+        .map_err(StoreError::classify)?;
+        Ok(())
+    }
+
+    pub(crate) async fn delete_paid_runs(
+        conn: &mut Conn,
+        user: i64,
+        run: i64,
+    ) -> Result<(), StoreError> {
+        sqlx::query("DELETE FROM paid_course_runs WHERE user_id = $1 AND course_run_id = $2")
+            .bind(user)
+            .bind(run)
+            .execute(&mut *conn)
+            .await?;
+        Ok(())
+    }
+}
+
+impl Store {
+    /// The run with this id and its course facts, if it exists.
+    pub async fn enrollment_run(
+        &self,
+        run: CourseRunId,
+    ) -> Result<Option<EnrollmentRun>, StoreError> {
+        with_db!(self, pool, q => {
+            let mut conn = pool.acquire().await?;
+            q::run(&mut conn, run.0).await
+        })
+    }
+
+    /// The user's row for the run (active or not), if any.
+    pub async fn run_enrollment(
+        &self,
+        user: UserId,
+        run: CourseRunId,
+    ) -> Result<Option<EnrollmentRecord>, StoreError> {
+        with_db!(self, pool, q => {
+            let mut conn = pool.acquire().await?;
+            q::by_user_run(&mut conn, user.0, run.0).await
+        })
+    }
+
+    /// The enrollment row with this id, if any (any user, active or not).
+    pub async fn enrollment_by_id(
+        &self,
+        id: EnrollmentId,
+    ) -> Result<Option<EnrollmentRecord>, StoreError> {
+        with_db!(self, pool, q => {
+            let mut conn = pool.acquire().await?;
+            q::by_id(&mut conn, id.0).await
+        })
+    }
+
+    /// The user's active run enrollments with their runs, by id.
+    pub async fn active_enrollments(
+        &self,
+        user: UserId,
+    ) -> Result<Vec<EnrollmentWithRun>, StoreError> {
+        with_db!(self, pool, q => {
+            let mut conn = pool.acquire().await?;
+            q::active_for_user(&mut conn, user.0).await
+        })
+    }
+
+    /// Saves one planned enrollment row (`before` = the row the plan started from): creates
+    /// it when `before` is `None` (reporting [`SavedEnrollment::Raced`] if another request
+    /// created it meanwhile), else updates it; an audit row is written when the row changed.
+    pub async fn save_enrollment(
+        &self,
+        before: Option<&EnrollmentRecord>,
+        after: &RunEnrollment,
+        acting_user: Option<UserId>,
+        now: DateTime<Utc>,
+    ) -> Result<SavedEnrollment, StoreError> {
+        let after_json = audit_json(after)?;
+        let before_json = before.map(|b| audit_json(&b.enrollment)).transpose()?;
+        let changed = before.map(|b| &b.enrollment) != Some(after);
+        let acting = acting_user.map(|u| u.0);
+        let mut tx = self.begin().await?;
+        let saved = with_db!(tx: &mut tx, conn, q => {
+            let id = match before {
+                None => match q::insert_if_absent(conn, after, now).await? {
+                    Some(id) => id,
+                    None => return Ok(SavedEnrollment::Raced),
+                },
+                Some(record) => {
+                    if changed {
+                        q::update(conn, record.id.0, after, now).await?;
+                    }
+                    record.id.0
+                }
+            };
+            if changed {
+                q::audit(conn, id, acting, before_json.as_deref(), &after_json, now).await?;
+            }
+            q::by_id(conn, id).await?
+        });
+        tx.commit().await?;
+        saved
+            .map(SavedEnrollment::Saved)
+            .ok_or_else(|| StoreError::NotFound {
+                entity: "enrollment",
+                key: format!("{}/{}", after.user, after.run),
+            })
+    }
+
+    /// Saves a deactivation (courses spec 2.3 steps 3–4): the row, its audit entry and the
+    /// removal of the user's PaidCourseRun rows for the run, in one transaction.
+    pub async fn save_unenrollment(
+        &self,
+        before: &EnrollmentRecord,
+        after: &RunEnrollment,
+        acting_user: Option<UserId>,
+        now: DateTime<Utc>,
+    ) -> Result<(), StoreError> {
+        let after_json = audit_json(after)?;
+        let before_json = audit_json(&before.enrollment)?;
+        let acting = acting_user.map(|u| u.0);
+        let mut tx = self.begin().await?;
+        with_db!(tx: &mut tx, conn, q => {
+            q::update(conn, before.id.0, after, now).await?;
+            q::audit(conn, before.id.0, acting, Some(&before_json), &after_json, now).await?;
+            q::delete_paid_runs(conn, after.user.0, after.run.0).await?;
+        });
+        tx.commit().await?;
+        Ok(())
+    }
+}
