@@ -42,8 +42,6 @@ use crate::auth::AuthUser;
 use crate::{ApiError, AppState};
 
 /// Courseware URLs are built on this base until AppState carries the configured
-/// `OPENEDX_COURSE_BASE_URL` (the setting's default).
-const OPENEDX_COURSE_BASE_URL: &str = "http://localhost:18000";
 
 /// Failed edX calls are kept until the edX client exists (see the module docs).
 const KEEP_EDX_FAILURES: bool = true;
@@ -80,7 +78,11 @@ fn timestamp(value: Option<DateTime<Utc>>) -> Value {
 }
 
 /// The shared `Run` shape (courses spec 5.2).
-fn run_body(run: &EnrollmentRun, now: DateTime<Utc>) -> serde_json::Map<String, Value> {
+fn run_body(
+    run: &EnrollmentRun,
+    now: DateTime<Utc>,
+    openedx_base: &str,
+) -> serde_json::Map<String, Value> {
     let r = &run.run;
     let modes: Vec<Value> = r
         .enrollment_modes
@@ -100,7 +102,7 @@ fn run_body(run: &EnrollmentRun, now: DateTime<Utc>) -> serde_json::Map<String, 
         "enrollment_start": timestamp(r.enrollment_start),
         "enrollment_end": timestamp(r.enrollment_end),
         "expiration_date": timestamp(r.expiration_date),
-        "courseware_url": r.courseware_url(OPENEDX_COURSE_BASE_URL),
+        "courseware_url": r.courseware_url(openedx_base),
         "courseware_id": r.courseware_id.as_str(),
         "certificate_available_date": timestamp(r.certificate_available_date),
         "upgrade_deadline": timestamp(r.upgrade_deadline),
@@ -169,8 +171,9 @@ fn item_body(
     run: &EnrollmentRun,
     version: Version,
     now: DateTime<Utc>,
+    openedx_base: &str,
 ) -> Value {
-    let mut run_json = run_body(run, now);
+    let mut run_json = run_body(run, now, openedx_base);
     let course = json!({
         "id": run.run.course_id,
         "title": run.course_title,
@@ -283,7 +286,15 @@ async fn list(
         .filter(|EnrollmentWithRun { run, .. }| !(exclude_b2b && run.run.is_b2b()))
         // No enrollment belongs to an organization until B2B contracts are linked.
         .filter(|_| org_id.is_none())
-        .map(|row| item_body(&row.record, &row.run, version, now))
+        .map(|row| {
+            item_body(
+                &row.record,
+                &row.run,
+                version,
+                now,
+                &state.openedx_course_base_url,
+            )
+        })
         .collect();
     Ok(Json(Value::Array(items)))
 }
@@ -341,7 +352,13 @@ async fn retrieve_v3(
         .enrollment_run(record.enrollment.run)
         .await?
         .ok_or_else(ApiError::not_found)?;
-    Ok(Json(item_body(&record, &run, Version::V3, Utc::now())))
+    Ok(Json(item_body(
+        &record,
+        &run,
+        Version::V3,
+        Utc::now(),
+        &state.openedx_course_base_url,
+    )))
 }
 
 /// The edX outcome until the edX client exists (see the module docs).
@@ -452,7 +469,7 @@ async fn create(
                         tracing::info!(?effect, enrollment = %record.id, "enrollment effect not performed yet");
                     }
                 }
-                let body = item_body(&record, run, version, now);
+                let body = item_body(&record, run, version, now, &state.openedx_course_base_url);
                 return Ok((StatusCode::CREATED, Json(body)).into_response());
             }
             SavedEnrollment::Raced => continue,

@@ -32,6 +32,8 @@ pub struct AppState {
     /// Whether the API gateway's `X-Userinfo` header is trusted
     /// (`MITOL_APIGATEWAY_DISABLE_MIDDLEWARE=false`); off by default.
     pub gateway_enabled: bool,
+    /// `OPENEDX_COURSE_BASE_URL`: base of courseware URLs.
+    pub openedx_course_base_url: String,
 }
 
 /// The whole API.

@@ -19,6 +19,7 @@ pub async fn start_with(
     let state = AppState {
         store: db.store.clone(),
         gateway_enabled,
+        openedx_course_base_url: mitx_server::catalog::DEFAULT_OPENEDX_COURSE_BASE_URL.to_owned(),
     };
     tokio::spawn(async move {
         let _ = serve(listener, state, async move {

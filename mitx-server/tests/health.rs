@@ -12,6 +12,7 @@ pub async fn start(db: &TestDb) -> (String, tokio::sync::oneshot::Sender<()>) {
     let state = AppState {
         store: db.store.clone(),
         gateway_enabled: false,
+        openedx_course_base_url: mitx_server::catalog::DEFAULT_OPENEDX_COURSE_BASE_URL.to_owned(),
     };
     tokio::spawn(async move {
         let _ = serve(listener, state, async move {

@@ -79,9 +79,14 @@ pub async fn run(cmd: ServeCommand, ctx: &Context) -> anyhow::Result<()> {
                 "false" | "0" | "no" | "off"
             )
         });
+    let openedx_course_base_url = settings
+        .get("OPENEDX_COURSE_BASE_URL")
+        .unwrap_or("http://localhost:18000")
+        .to_owned();
     let state = AppState {
         store: store.clone(),
         gateway_enabled,
+        openedx_course_base_url,
     };
     serve(listener, state, shutdown_signal())
         .await

@@ -13,7 +13,7 @@ use mitx_store::catalog_api::{CatalogCourse, CatalogRun, CourseFilter, ProgramFi
 use serde_json::{Map, Value, json};
 
 use super::shapes::{Ctx, RunSelection, RunV2, V2Course, V2Program};
-use super::{DEFAULT_OPENEDX_COURSE_BASE_URL, FieldErrors, base_url, query_map};
+use super::{FieldErrors, base_url, query_map};
 use crate::etag::json_with_etag;
 use crate::pagination::{PageRequest, paginate};
 use crate::{ApiError, AppState};
@@ -119,7 +119,7 @@ async fn list_courses(
     let courses = state.store.catalog_courses(&ids).await?;
     let ctx = Ctx {
         now,
-        openedx_base: DEFAULT_OPENEDX_COURSE_BASE_URL,
+        openedx_base: &state.openedx_course_base_url,
         site_base: &site,
     };
     let mut items = Vec::new();
@@ -151,7 +151,7 @@ async fn course_detail(
     let course = courses.first().ok_or_else(ApiError::not_found)?;
     let ctx = Ctx {
         now,
-        openedx_base: DEFAULT_OPENEDX_COURSE_BASE_URL,
+        openedx_base: &state.openedx_course_base_url,
         site_base: &site,
     };
     Ok(json_with_etag(&headers, &v1_course(course, false, ctx)?))
@@ -259,7 +259,7 @@ async fn list_programs(
     errors.into_result()?;
     let ctx = Ctx {
         now,
-        openedx_base: DEFAULT_OPENEDX_COURSE_BASE_URL,
+        openedx_base: &state.openedx_course_base_url,
         site_base: &site,
     };
     let ids = state.store.catalog_program_ids(&filter).await?;
@@ -294,7 +294,7 @@ async fn program_detail(
         .ok_or_else(ApiError::not_found)?;
     let ctx = Ctx {
         now,
-        openedx_base: DEFAULT_OPENEDX_COURSE_BASE_URL,
+        openedx_base: &state.openedx_course_base_url,
         site_base: &site,
     };
     let mut items = programs_json(&state, &[id], ctx).await?;
@@ -389,7 +389,7 @@ async fn list_runs(
     let courses = state.store.catalog_courses(&used).await?;
     let ctx = Ctx {
         now,
-        openedx_base: DEFAULT_OPENEDX_COURSE_BASE_URL,
+        openedx_base: &state.openedx_course_base_url,
         site_base: &site,
     };
     let mut items = Vec::with_capacity(runs.len());
@@ -423,7 +423,7 @@ async fn run_detail(
         .ok_or_else(ApiError::not_found)?;
     let ctx = Ctx {
         now,
-        openedx_base: DEFAULT_OPENEDX_COURSE_BASE_URL,
+        openedx_base: &state.openedx_course_base_url,
         site_base: &site,
     };
     Ok(json_with_etag(

@@ -11,7 +11,7 @@ use chrono::Utc;
 use mitx_store::catalog_api::{CatalogRun, CourseFilter, ProgramFilter};
 
 use super::shapes::{Ctx, DepartmentV2, ProgramCollectionV2, RunSelection, V2Course, V2Program};
-use super::{DEFAULT_OPENEDX_COURSE_BASE_URL, FieldErrors, base_url, query_map};
+use super::{FieldErrors, base_url, query_map};
 use crate::etag::json_with_etag;
 use crate::pagination::{PageRequest, paginate};
 use crate::{ApiError, AppState};
@@ -136,7 +136,7 @@ async fn list_courses(
         .map_or(RunSelection::All, RunSelection::Enrollable);
     let ctx = Ctx {
         now,
-        openedx_base: DEFAULT_OPENEDX_COURSE_BASE_URL,
+        openedx_base: &state.openedx_course_base_url,
         site_base: &site,
     };
     let results: Vec<V2Course> = courses
@@ -168,7 +168,7 @@ async fn course_detail(
     let course = courses.first().ok_or_else(ApiError::not_found)?;
     let ctx = Ctx {
         now,
-        openedx_base: DEFAULT_OPENEDX_COURSE_BASE_URL,
+        openedx_base: &state.openedx_course_base_url,
         site_base: &site,
     };
     Ok(json_with_etag(
@@ -203,7 +203,7 @@ async fn list_programs(
     let programs = state.store.catalog_programs(&page.results).await?;
     let ctx = Ctx {
         now,
-        openedx_base: DEFAULT_OPENEDX_COURSE_BASE_URL,
+        openedx_base: &state.openedx_course_base_url,
         site_base: &site,
     };
     let body = crate::pagination::Page {
@@ -236,7 +236,7 @@ async fn program_detail(
     let program = programs.first().ok_or_else(ApiError::not_found)?;
     let ctx = Ctx {
         now,
-        openedx_base: DEFAULT_OPENEDX_COURSE_BASE_URL,
+        openedx_base: &state.openedx_course_base_url,
         site_base: &site,
     };
     Ok(json_with_etag(&headers, &V2Program::new(program, ctx)))
