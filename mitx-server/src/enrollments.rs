@@ -41,8 +41,6 @@ use serde_json::{Value, json};
 use crate::auth::AuthUser;
 use crate::{ApiError, AppState};
 
-/// Courseware URLs are built on this base until AppState carries the configured
-
 /// Failed edX calls are kept until the edX client exists (see the module docs).
 const KEEP_EDX_FAILURES: bool = true;
 
