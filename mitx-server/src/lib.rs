@@ -7,6 +7,7 @@
 
 pub mod auth;
 pub mod catalog;
+pub mod catalog_cache;
 pub mod enrollments;
 pub mod error;
 pub mod etag;
@@ -34,6 +35,24 @@ pub struct AppState {
     pub gateway_enabled: bool,
     /// `OPENEDX_COURSE_BASE_URL`: base of courseware URLs.
     pub openedx_course_base_url: String,
+    /// Rendered catalog responses of this process.
+    pub catalog_cache: std::sync::Arc<catalog_cache::CatalogCache>,
+}
+
+impl AppState {
+    /// State for a store; the gateway header is trusted when `gateway_enabled`.
+    pub fn new(
+        store: Store,
+        gateway_enabled: bool,
+        openedx_course_base_url: impl Into<String>,
+    ) -> Self {
+        AppState {
+            store,
+            gateway_enabled,
+            openedx_course_base_url: openedx_course_base_url.into(),
+            catalog_cache: std::sync::Arc::default(),
+        }
+    }
 }
 
 /// The whole API.
@@ -44,7 +63,12 @@ pub fn router(state: AppState) -> Router {
     );
     Router::new()
         .merge(health::routes())
-        .merge(catalog::routes())
+        .merge(
+            catalog::routes().route_layer(axum::middleware::from_fn_with_state(
+                state.clone(),
+                catalog_cache::layer,
+            )),
+        )
         .merge(users::routes())
         .merge(enrollments::routes())
         .layer(api_no_store)

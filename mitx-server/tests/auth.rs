@@ -16,11 +16,11 @@ pub async fn start_with(
         .expect("bind");
     let addr = listener.local_addr().expect("addr");
     let (tx, rx) = tokio::sync::oneshot::channel::<()>();
-    let state = AppState {
-        store: db.store.clone(),
+    let state = AppState::new(
+        db.store.clone(),
         gateway_enabled,
-        openedx_course_base_url: mitx_server::catalog::DEFAULT_OPENEDX_COURSE_BASE_URL.to_owned(),
-    };
+        mitx_server::catalog::DEFAULT_OPENEDX_COURSE_BASE_URL.to_owned(),
+    );
     tokio::spawn(async move {
         let _ = serve(listener, state, async move {
             let _ = rx.await;

@@ -9,11 +9,11 @@ pub async fn start(db: &TestDb) -> (String, tokio::sync::oneshot::Sender<()>) {
         .expect("bind");
     let addr = listener.local_addr().expect("addr");
     let (tx, rx) = tokio::sync::oneshot::channel::<()>();
-    let state = AppState {
-        store: db.store.clone(),
-        gateway_enabled: false,
-        openedx_course_base_url: mitx_server::catalog::DEFAULT_OPENEDX_COURSE_BASE_URL.to_owned(),
-    };
+    let state = AppState::new(
+        db.store.clone(),
+        false,
+        mitx_server::catalog::DEFAULT_OPENEDX_COURSE_BASE_URL.to_owned(),
+    );
     tokio::spawn(async move {
         let _ = serve(listener, state, async move {
             let _ = rx.await;

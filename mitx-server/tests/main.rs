@@ -3,6 +3,7 @@
 #![allow(clippy::expect_used, clippy::unwrap_used)]
 
 mod auth;
+mod cache;
 mod catalog;
 mod contract;
 mod enrollments;

@@ -23,6 +23,12 @@ const MIGRATIONS: &[(i64, &str, &str, &str)] = &[
         include_str!("../../migrations/sqlite/0002_enrollment_orders_b2b.sql"),
         include_str!("../../migrations/postgres/0002_enrollment_orders_b2b.sql"),
     ),
+    (
+        3,
+        "catalog revision",
+        include_str!("../../migrations/sqlite/0003_catalog_revision.sql"),
+        include_str!("../../migrations/postgres/0003_catalog_revision.sql"),
+    ),
 ];
 
 /// One migration and whether it is applied.

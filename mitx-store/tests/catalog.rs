@@ -93,3 +93,24 @@ conformance!(dry_run_reports_without_writing, |db| {
     assert!(summary.changed_anything());
     assert!(store.list_courses().await.unwrap().is_empty());
 });
+
+conformance!(catalog_revision_moves_with_catalog_writes_only, |db| {
+    let store = &db.store;
+    let start = store.catalog_revision().await.unwrap();
+    store.import_catalog(&demo(), now()).await.unwrap();
+    let after_import = store.catalog_revision().await.unwrap();
+    assert!(after_import > start);
+    // A second import writes nothing, so the revision stays.
+    store.import_catalog(&demo(), now()).await.unwrap();
+    assert_eq!(store.catalog_revision().await.unwrap(), after_import);
+    // A price change moves it.
+    let mut data = demo();
+    let run = data.courses[0]
+        .runs
+        .iter_mut()
+        .find(|r| r.price.is_some())
+        .unwrap();
+    run.price = Some("1.00".into());
+    store.import_catalog(&data, now()).await.unwrap();
+    assert!(store.catalog_revision().await.unwrap() > after_import);
+});

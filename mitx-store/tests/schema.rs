@@ -386,6 +386,7 @@ conformance!(schema_b2b_and_jobs_checks_hold, |db| {
 /// Every table of migrations 0001 and 0002 with its columns; both backends must match it
 /// exactly, so a column missing (or extra) on either backend fails.
 const EXPECTED_COLUMNS: &[(&str, &[&str])] = &[
+    ("catalog_revision", &["id", "revision"]),
     (
         "audit_log",
         &[

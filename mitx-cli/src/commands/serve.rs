@@ -83,11 +83,7 @@ pub async fn run(cmd: ServeCommand, ctx: &Context) -> anyhow::Result<()> {
         .get("OPENEDX_COURSE_BASE_URL")
         .unwrap_or("http://localhost:18000")
         .to_owned();
-    let state = AppState {
-        store: store.clone(),
-        gateway_enabled,
-        openedx_course_base_url,
-    };
+    let state = AppState::new(store.clone(), gateway_enabled, openedx_course_base_url);
     serve(listener, state, shutdown_signal())
         .await
         .context("server failed")?;

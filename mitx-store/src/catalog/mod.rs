@@ -200,6 +200,15 @@ impl Store {
         })
     }
 
+    /// The catalog revision: a counter the database bumps (by trigger) whenever a table the
+    /// public catalog renders changes. Equal revisions mean equal catalog data.
+    pub async fn catalog_revision(&self) -> Result<i64, StoreError> {
+        with_db!(self, pool, q => {
+            let mut conn = pool.acquire().await?;
+            q::revision(&mut conn).await
+        })
+    }
+
     /// The keys already stored.
     pub async fn catalog_keys(&self) -> Result<CatalogKeys, StoreError> {
         with_db!(self, pool, q => {

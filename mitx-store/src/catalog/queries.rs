@@ -561,6 +561,10 @@ crate::backend_queries! {
         Ok(out)
     }
 
+    pub(crate) async fn revision(conn: &mut Conn) -> Result<i64, StoreError> {
+        Ok(sqlx::query_scalar("SELECT revision FROM catalog_revision WHERE id = 1").fetch_one(&mut *conn).await?)
+    }
+
     pub(crate) async fn keys(conn: &mut Conn) -> Result<crate::catalog::CatalogKeys, StoreError> {
         Ok(crate::catalog::CatalogKeys {
             departments: sqlx::query_scalar("SELECT name FROM departments").fetch_all(&mut *conn).await?,
