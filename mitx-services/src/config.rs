@@ -77,6 +77,12 @@ pub const SETTINGS: &[SettingSpec] = &[
         description: "when true the X-Userinfo header is ignored",
     },
     SettingSpec {
+        name: "MITX_BIND",
+        default: "127.0.0.1:8000",
+        secret: false,
+        description: "address `mitx serve` listens on (--bind overrides it)",
+    },
+    SettingSpec {
         name: "MITX_DISCOUNT_CODES_CSV",
         default: "generated-codes.csv",
         secret: false,
