@@ -25,6 +25,25 @@ pub fn routes() -> Router<AppState> {
     Router::new().merge(v1::routes()).merge(v2::routes())
 }
 
+/// A course by id (all digits) or readable id, with everything the shapes need; 404 if absent.
+pub(crate) async fn course_by_key(
+    state: &AppState,
+    key: &str,
+) -> Result<mitx_store::catalog_api::CatalogCourse, ApiError> {
+    let id = state
+        .store
+        .catalog_course_id(key)
+        .await?
+        .ok_or_else(ApiError::not_found)?;
+    state
+        .store
+        .catalog_courses(&[id])
+        .await?
+        .into_iter()
+        .next()
+        .ok_or_else(ApiError::not_found)
+}
+
 /// The query pairs of `uri` (the last value of a repeated key wins).
 pub(crate) fn query_map(uri: &Uri) -> Result<BTreeMap<String, String>, ApiError> {
     let Query(pairs) = Query::<Vec<(String, String)>>::try_from_uri(uri)

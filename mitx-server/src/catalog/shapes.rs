@@ -21,6 +21,17 @@ pub struct Ctx<'a> {
     pub site_base: &'a str,
 }
 
+impl<'a> Ctx<'a> {
+    /// The context of one request.
+    pub fn new(state: &'a crate::AppState, site_base: &'a str, now: DateTime<Utc>) -> Self {
+        Ctx {
+            now,
+            openedx_base: &state.openedx_course_base_url,
+            site_base,
+        }
+    }
+}
+
 /// `{name}`.
 #[derive(Clone, Debug, Serialize)]
 pub struct Named {

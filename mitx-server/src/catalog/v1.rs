@@ -13,7 +13,7 @@ use mitx_store::catalog_api::{CatalogCourse, CatalogRun, CourseFilter, ProgramFi
 use serde_json::{Map, Value, json};
 
 use super::shapes::{Ctx, RunSelection, RunV2, V2Course, V2Program};
-use super::{FieldErrors, base_url, query_map};
+use super::{FieldErrors, base_url, course_by_key, query_map};
 use crate::etag::json_with_etag;
 use crate::pagination::{PageRequest, paginate};
 use crate::{ApiError, AppState};
@@ -117,11 +117,7 @@ async fn list_courses(
     let ids = state.store.catalog_course_ids(&filter).await?;
     // v1 lists are small and unpaginated by default: load them all in one batch.
     let courses = state.store.catalog_courses(&ids).await?;
-    let ctx = Ctx {
-        now,
-        openedx_base: &state.openedx_course_base_url,
-        site_base: &site,
-    };
+    let ctx = Ctx::new(&state, &site, now);
     let mut items = Vec::new();
     for course in &courses {
         if let Some(want) = enrollable {
@@ -142,18 +138,9 @@ async fn course_detail(
 ) -> Result<Response, ApiError> {
     let now = Utc::now();
     let site = base_url(&headers);
-    let id = state
-        .store
-        .catalog_course_id(&key)
-        .await?
-        .ok_or_else(ApiError::not_found)?;
-    let courses = state.store.catalog_courses(&[id]).await?;
-    let course = courses.first().ok_or_else(ApiError::not_found)?;
-    let ctx = Ctx {
-        now,
-        openedx_base: &state.openedx_course_base_url,
-        site_base: &site,
-    };
+    let course = course_by_key(&state, &key).await?;
+    let course = &course;
+    let ctx = Ctx::new(&state, &site, now);
     Ok(json_with_etag(&headers, &v1_course(course, false, ctx)?))
 }
 
@@ -257,11 +244,7 @@ async fn list_programs(
         page_live: None,
     };
     errors.into_result()?;
-    let ctx = Ctx {
-        now,
-        openedx_base: &state.openedx_course_base_url,
-        site_base: &site,
-    };
+    let ctx = Ctx::new(&state, &site, now);
     let ids = state.store.catalog_program_ids(&filter).await?;
     if query.contains_key("page") {
         // Render only the requested page.
@@ -292,11 +275,7 @@ async fn program_detail(
         .catalog_program_id(&key)
         .await?
         .ok_or_else(ApiError::not_found)?;
-    let ctx = Ctx {
-        now,
-        openedx_base: &state.openedx_course_base_url,
-        site_base: &site,
-    };
+    let ctx = Ctx::new(&state, &site, now);
     let mut items = programs_json(&state, &[id], ctx).await?;
     let item = items.pop().ok_or_else(ApiError::not_found)?;
     Ok(json_with_etag(&headers, &item))
@@ -387,11 +366,7 @@ async fn list_runs(
     used.sort_unstable();
     used.dedup();
     let courses = state.store.catalog_courses(&used).await?;
-    let ctx = Ctx {
-        now,
-        openedx_base: &state.openedx_course_base_url,
-        site_base: &site,
-    };
+    let ctx = Ctx::new(&state, &site, now);
     let mut items = Vec::with_capacity(runs.len());
     for run in &runs {
         if let Some(course) = courses.iter().find(|c| c.id == run.run.course_id.0) {
@@ -421,11 +396,7 @@ async fn run_detail(
         .iter()
         .find(|r| r.run.id.0 == id && r.run.is_usable())
         .ok_or_else(ApiError::not_found)?;
-    let ctx = Ctx {
-        now,
-        openedx_base: &state.openedx_course_base_url,
-        site_base: &site,
-    };
+    let ctx = Ctx::new(&state, &site, now);
     Ok(json_with_etag(
         &headers,
         &v1_run_with_course(run, course, false, ctx)?,

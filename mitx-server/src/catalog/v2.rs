@@ -11,7 +11,7 @@ use chrono::Utc;
 use mitx_store::catalog_api::{CatalogRun, CourseFilter, ProgramFilter};
 
 use super::shapes::{Ctx, DepartmentV2, ProgramCollectionV2, RunSelection, V2Course, V2Program};
-use super::{FieldErrors, base_url, query_map};
+use super::{FieldErrors, base_url, course_by_key, query_map};
 use crate::etag::json_with_etag;
 use crate::pagination::{PageRequest, paginate};
 use crate::{ApiError, AppState};
@@ -134,11 +134,7 @@ async fn list_courses(
     let selection = q
         .enrollable
         .map_or(RunSelection::All, RunSelection::Enrollable);
-    let ctx = Ctx {
-        now,
-        openedx_base: &state.openedx_course_base_url,
-        site_base: &site,
-    };
+    let ctx = Ctx::new(&state, &site, now);
     let results: Vec<V2Course> = courses
         .iter()
         .map(|c| V2Course::new(c, selection, ctx))
@@ -159,18 +155,9 @@ async fn course_detail(
 ) -> Result<Response, ApiError> {
     let now = Utc::now();
     let site = base_url(&headers);
-    let id = state
-        .store
-        .catalog_course_id(&key)
-        .await?
-        .ok_or_else(ApiError::not_found)?;
-    let courses = state.store.catalog_courses(&[id]).await?;
-    let course = courses.first().ok_or_else(ApiError::not_found)?;
-    let ctx = Ctx {
-        now,
-        openedx_base: &state.openedx_course_base_url,
-        site_base: &site,
-    };
+    let course = course_by_key(&state, &key).await?;
+    let course = &course;
+    let ctx = Ctx::new(&state, &site, now);
     Ok(json_with_etag(
         &headers,
         &V2Course::new(course, RunSelection::All, ctx),
@@ -201,11 +188,7 @@ async fn list_programs(
     let ids = state.store.catalog_program_ids(&filter).await?;
     let page = paginate(ids, page, &site, &uri)?;
     let programs = state.store.catalog_programs(&page.results).await?;
-    let ctx = Ctx {
-        now,
-        openedx_base: &state.openedx_course_base_url,
-        site_base: &site,
-    };
+    let ctx = Ctx::new(&state, &site, now);
     let body = crate::pagination::Page {
         count: page.count,
         next: page.next,
@@ -234,11 +217,7 @@ async fn program_detail(
         .ok_or_else(ApiError::not_found)?;
     let programs = state.store.catalog_programs(&[id]).await?;
     let program = programs.first().ok_or_else(ApiError::not_found)?;
-    let ctx = Ctx {
-        now,
-        openedx_base: &state.openedx_course_base_url,
-        site_base: &site,
-    };
+    let ctx = Ctx::new(&state, &site, now);
     Ok(json_with_etag(&headers, &V2Program::new(program, ctx)))
 }
 
