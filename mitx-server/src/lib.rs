@@ -13,6 +13,7 @@ pub mod error;
 pub mod etag;
 pub mod health;
 pub mod pagination;
+pub mod program_enrollments;
 pub mod users;
 
 use std::net::SocketAddr;
@@ -71,6 +72,7 @@ pub fn router(state: AppState) -> Router {
         )
         .merge(users::routes())
         .merge(enrollments::routes())
+        .merge(program_enrollments::routes())
         .layer(api_no_store)
         .layer(TraceLayer::new_for_http())
         .with_state(state)

@@ -8,4 +8,5 @@ mod catalog;
 mod contract;
 mod enrollments;
 mod health;
+mod program_enrollments;
 mod users;

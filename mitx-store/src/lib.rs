@@ -20,6 +20,7 @@ pub mod migrate;
 pub mod money;
 pub mod pricing_facts;
 pub mod products;
+pub mod program_enrollments;
 mod raw;
 pub mod testing;
 pub mod users;

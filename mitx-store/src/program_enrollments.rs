@@ -1,0 +1,422 @@
+//! Program enrollments of the learner API (courses spec 1.9, 2.4, 5.3, 5.5): the program a
+//! request names, the learner's rows, fulfilled paid-program checks, and saving the plans
+//! `mitx_core::enrollment::plan_program_*` decide.
+//!
+//! Creation is race-safe: the row is inserted with `ON CONFLICT (user_id, program_id) DO
+//! NOTHING`, and a conflict is reported to the caller ([`SavedProgramEnrollment::Raced`]),
+//! who reads the winner's row and plans again. Every change writes a
+//! `program_enrollment_audits` row in the same transaction.
+
+use chrono::{DateTime, Utc};
+use mitx_core::catalog::{Availability, EnrollmentMode, Program, ReadableId, RequirementNode};
+use mitx_core::enrollment::{ChangeStatus, ProgramEnrollment};
+use mitx_core::ids::{ProgramId, UserId};
+
+use crate::{Store, StoreError, backend_queries, with_db};
+
+/// A stored program enrollment.
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub struct ProgramEnrollmentRecord {
+    /// Row id.
+    pub id: i64,
+    /// The enrollment as the rules see it.
+    pub enrollment: ProgramEnrollment,
+    /// Created.
+    pub created_on: DateTime<Utc>,
+    /// Last changed.
+    pub updated_on: DateTime<Utc>,
+}
+
+/// An enrollment with its program, for listings.
+#[derive(Clone, Debug, PartialEq)]
+pub struct ProgramEnrollmentWithProgram {
+    /// The row.
+    pub record: ProgramEnrollmentRecord,
+    /// Its program (departments and the requirements tree are not loaded).
+    pub program: Program,
+}
+
+/// What [`Store::save_program_enrollment`] did.
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub enum SavedProgramEnrollment {
+    /// The row as saved.
+    Saved(ProgramEnrollmentRecord),
+    /// The plan was to create a row, but another request created it first: read the row
+    /// again and plan again.
+    Raced,
+}
+
+fn mode_of(text: &str) -> Result<EnrollmentMode, StoreError> {
+    EnrollmentMode::parse(text)
+        .ok_or_else(|| StoreError::corrupt("program_enrollments", "enrollment_mode", text))
+}
+
+fn change_of(text: Option<String>) -> Result<Option<ChangeStatus>, StoreError> {
+    text.map(|t| {
+        ChangeStatus::parse(&t)
+            .ok_or_else(|| StoreError::corrupt("program_enrollments", "change_status", &t))
+    })
+    .transpose()
+}
+
+fn audit_json(row: &ProgramEnrollment) -> Result<String, StoreError> {
+    serde_json::to_string(row).map_err(|e| StoreError::corrupt("program_enrollments", "audit", e))
+}
+
+backend_queries! {
+    use sqlx::Row;
+
+    const PROGRAM_COLUMNS: &str = "p.id AS p_id, p.title AS p_title, p.readable_id AS p_readable_id, \
+        p.live AS p_live, p.program_type, p.availability, p.offers_audit, p.offers_verified, \
+        p.display_mode, p.b2b_only";
+
+    const ENROLLMENT_COLUMNS: &str = "e.id AS e_id, e.user_id, e.program_id, e.active, \
+        e.change_status, e.enrollment_mode, e.created_on AS e_created_on, \
+        e.updated_on AS e_updated_on";
+
+    fn program_from_row(row: &<Db as sqlx::Database>::Row) -> Result<Program, StoreError> {
+        let readable: String = row.try_get("p_readable_id")?;
+        let mut modes = Vec::new();
+        if row.try_get::<bool, _>("offers_audit")? {
+            modes.push(EnrollmentMode::Audit);
+        }
+        if row.try_get::<bool, _>("offers_verified")? {
+            modes.push(EnrollmentMode::Verified);
+        }
+        let availability = match row.try_get::<String, _>("availability")?.as_str() {
+            "dated" => Availability::Dated,
+            _ => Availability::Anytime,
+        };
+        Ok(Program {
+            id: ProgramId(row.try_get("p_id")?),
+            title: row.try_get("p_title")?,
+            readable_id: ReadableId::parse(&readable)
+                .map_err(|e| StoreError::corrupt("programs", "readable_id", e))?,
+            live: row.try_get("p_live")?,
+            program_type: row.try_get("program_type")?,
+            departments: Vec::new(),
+            availability,
+            enrollment_modes: modes,
+            display_mode: row.try_get("display_mode")?,
+            b2b_only: row.try_get("b2b_only")?,
+            requirements: RequirementNode::root(),
+        })
+    }
+
+    fn enrollment_from_row(
+        row: &<Db as sqlx::Database>::Row,
+    ) -> Result<ProgramEnrollmentRecord, StoreError> {
+        Ok(ProgramEnrollmentRecord {
+            id: row.try_get("e_id")?,
+            enrollment: ProgramEnrollment {
+                user: UserId(row.try_get("user_id")?),
+                program: ProgramId(row.try_get("program_id")?),
+                active: row.try_get("active")?,
+                change_status: change_of(row.try_get("change_status")?)?,
+                mode: mode_of(&row.try_get::<String, _>("enrollment_mode")?)?,
+            },
+            created_on: row.try_get("e_created_on")?,
+            updated_on: row.try_get("e_updated_on")?,
+        })
+    }
+
+    pub(crate) async fn program(conn: &mut Conn, id: i64) -> Result<Option<Program>, StoreError> {
+        let sql = sqlx::AssertSqlSafe(format!(
+            "SELECT {PROGRAM_COLUMNS} FROM programs p WHERE p.id = $1"
+        ));
+        let row = sqlx::query(sql).bind(id).fetch_optional(&mut *conn).await?;
+        row.as_ref().map(program_from_row).transpose()
+    }
+
+    pub(crate) async fn by_user_program(
+        conn: &mut Conn,
+        user: i64,
+        program: i64,
+    ) -> Result<Option<ProgramEnrollmentRecord>, StoreError> {
+        let sql = sqlx::AssertSqlSafe(format!(
+            "SELECT {ENROLLMENT_COLUMNS} FROM program_enrollments e \
+             WHERE e.user_id = $1 AND e.program_id = $2"
+        ));
+        let row = sqlx::query(sql).bind(user).bind(program).fetch_optional(&mut *conn).await?;
+        row.as_ref().map(enrollment_from_row).transpose()
+    }
+
+    pub(crate) async fn by_id(
+        conn: &mut Conn,
+        id: i64,
+    ) -> Result<Option<ProgramEnrollmentRecord>, StoreError> {
+        let sql = sqlx::AssertSqlSafe(format!(
+            "SELECT {ENROLLMENT_COLUMNS} FROM program_enrollments e WHERE e.id = $1"
+        ));
+        let row = sqlx::query(sql).bind(id).fetch_optional(&mut *conn).await?;
+        row.as_ref().map(enrollment_from_row).transpose()
+    }
+
+    pub(crate) async fn active_for_user(
+        conn: &mut Conn,
+        user: i64,
+    ) -> Result<Vec<ProgramEnrollmentWithProgram>, StoreError> {
+        let sql = sqlx::AssertSqlSafe(format!(
+            "SELECT {ENROLLMENT_COLUMNS}, {PROGRAM_COLUMNS} FROM program_enrollments e \
+             JOIN programs p ON p.id = e.program_id \
+             WHERE e.user_id = $1 AND e.active \
+             AND (e.change_status IS NULL OR e.change_status <> 'unenrolled') \
+             ORDER BY e.created_on DESC, e.id DESC"
+        ));
+        let rows = sqlx::query(sql).bind(user).fetch_all(&mut *conn).await?;
+        rows.iter()
+            .map(|row| {
+                Ok(ProgramEnrollmentWithProgram {
+                    record: enrollment_from_row(row)?,
+                    program: program_from_row(row)?,
+                })
+            })
+            .collect()
+    }
+
+    pub(crate) async fn has_fulfilled_paid(
+        conn: &mut Conn,
+        user: i64,
+        program: i64,
+    ) -> Result<bool, StoreError> {
+        let row = sqlx::query(
+            "SELECT COUNT(*) AS n FROM paid_programs pp JOIN orders o ON o.id = pp.order_id \
+             WHERE pp.user_id = $1 AND pp.program_id = $2 AND o.state = 'fulfilled'",
+        )
+        .bind(user)
+        .bind(program)
+        .fetch_one(&mut *conn)
+        .await?;
+        let n: i64 = row.try_get("n")?;
+        Ok(n > 0)
+    }
+
+    /// Inserts unless the (user, program) row exists; the new id, or `None` on conflict.
+    pub(crate) async fn insert_if_absent(
+        conn: &mut Conn,
+        row: &ProgramEnrollment,
+        now: DateTime<Utc>,
+    ) -> Result<Option<i64>, StoreError> {
+        let inserted = sqlx::query(
+            "INSERT INTO program_enrollments (user_id, program_id, active, change_status, \
+             enrollment_mode, created_on, updated_on) VALUES ($1, $2, $3, $4, $5, $6, $6) \
+             ON CONFLICT (user_id, program_id) DO NOTHING RETURNING id",
+        )
+        .bind(row.user.0)
+        .bind(row.program.0)
+        .bind(row.active)
+        .bind(row.change_status.map(ChangeStatus::as_str))
+        .bind(row.mode.slug())
+        .bind(now)
+        .fetch_optional(&mut *conn)
+        .await
+        .map_err(StoreError::classify)?;
+        inserted.map(|r| r.try_get("id")).transpose().map_err(StoreError::from)
+    }
+
+    pub(crate) async fn update(
+        conn: &mut Conn,
+        id: i64,
+        row: &ProgramEnrollment,
+        now: DateTime<Utc>,
+    ) -> Result<(), StoreError> {
+        sqlx::query(
+            "UPDATE program_enrollments SET active = $2, change_status = $3, \
+             enrollment_mode = $4, updated_on = $5 WHERE id = $1",
+        )
+        .bind(id)
+        .bind(row.active)
+        .bind(row.change_status.map(ChangeStatus::as_str))
+        .bind(row.mode.slug())
+        .bind(now)
+        .execute(&mut *conn)
+        .await
+        .map_err(StoreError::classify)?;
+        Ok(())
+    }
+
+    pub(crate) async fn audit(
+        conn: &mut Conn,
+        enrollment: i64,
+        acting_user: Option<i64>,
+        before: Option<&str>,
+        after: &str,
+        now: DateTime<Utc>,
+    ) -> Result<(), StoreError> {
+        sqlx::query(
+            "INSERT INTO program_enrollment_audits (enrollment_id, acting_user_id, \
+             data_before, data_after, created_on, updated_on) VALUES ($1, $2, $3, $4, $5, $5)",
+        )
+        .bind(enrollment)
+        .bind(acting_user)
+        .bind(before)
+        .bind(after)
+        .bind(now)
+        .execute(&mut *conn)
+        .await
+        .map_err(StoreError::classify)?;
+        Ok(())
+    }
+
+    pub(crate) async fn set_live(conn: &mut Conn, program: i64, live: bool) -> Result<(), StoreError> {
+        sqlx::query("UPDATE programs SET live = $2 WHERE id = $1")
+            .bind(program)
+            .bind(live)
+            .execute(&mut *conn)
+            .await
+            .map_err(StoreError::classify)?;
+        Ok(())
+    }
+
+    pub(crate) async fn insert_paid_program(
+        conn: &mut Conn,
+        user: i64,
+        program: i64,
+        order_state: &str,
+        now: DateTime<Utc>,
+    ) -> Result<(), StoreError> {
+        let order = sqlx::query(
+            "INSERT INTO orders (state, purchaser_id, created_on, updated_on) \
+             VALUES ($1, $2, $3, $3) RETURNING id",
+        )
+        .bind(order_state)
+        .bind(user)
+        .bind(now)
+        .fetch_one(&mut *conn)
+        .await
+        .map_err(StoreError::classify)?;
+        let order: i64 = order.try_get("id")?;
+        sqlx::query(
+            "INSERT INTO paid_programs (user_id, program_id, order_id, created_on, updated_on) \
+             VALUES ($1, $2, $3, $4, $4)",
+        )
+        .bind(user)
+        .bind(program)
+        .bind(order)
+        .bind(now)
+        .execute(&mut *conn)
+        .await
+        .map_err(StoreError::classify)?;
+        Ok(())
+    }
+}
+
+impl Store {
+    /// The program with this id (without departments or requirements), if it exists.
+    pub async fn enrollment_program(
+        &self,
+        program: ProgramId,
+    ) -> Result<Option<Program>, StoreError> {
+        with_db!(self, pool, q => {
+            let mut conn = pool.acquire().await?;
+            q::program(&mut conn, program.0).await
+        })
+    }
+
+    /// The user's row for the program (active or not), if any.
+    pub async fn program_enrollment(
+        &self,
+        user: UserId,
+        program: ProgramId,
+    ) -> Result<Option<ProgramEnrollmentRecord>, StoreError> {
+        with_db!(self, pool, q => {
+            let mut conn = pool.acquire().await?;
+            q::by_user_program(&mut conn, user.0, program.0).await
+        })
+    }
+
+    /// The user's active, non-`unenrolled` program enrollments, newest first.
+    pub async fn active_program_enrollments(
+        &self,
+        user: UserId,
+    ) -> Result<Vec<ProgramEnrollmentWithProgram>, StoreError> {
+        with_db!(self, pool, q => {
+            let mut conn = pool.acquire().await?;
+            q::active_for_user(&mut conn, user.0).await
+        })
+    }
+
+    /// Whether the user has a paid-program row for the program whose order is fulfilled.
+    pub async fn has_fulfilled_paid_program(
+        &self,
+        user: UserId,
+        program: ProgramId,
+    ) -> Result<bool, StoreError> {
+        with_db!(self, pool, q => {
+            let mut conn = pool.acquire().await?;
+            q::has_fulfilled_paid(&mut conn, user.0, program.0).await
+        })
+    }
+
+    /// Saves one planned program enrollment row (`before` = the row the plan started from):
+    /// creates it when `before` is `None` (reporting [`SavedProgramEnrollment::Raced`] if
+    /// another request created it meanwhile), else updates it; an audit row is written when
+    /// the row changed. One transaction.
+    pub async fn save_program_enrollment(
+        &self,
+        before: Option<&ProgramEnrollmentRecord>,
+        after: &ProgramEnrollment,
+        acting_user: Option<UserId>,
+        now: DateTime<Utc>,
+    ) -> Result<SavedProgramEnrollment, StoreError> {
+        let after_json = audit_json(after)?;
+        let before_json = before.map(|b| audit_json(&b.enrollment)).transpose()?;
+        let changed = before.map(|b| &b.enrollment) != Some(after);
+        let acting = acting_user.map(|u| u.0);
+        let mut tx = self.begin().await?;
+        let saved = with_db!(tx: &mut tx, conn, q => {
+            let id = match before {
+                None => match q::insert_if_absent(conn, after, now).await? {
+                    Some(id) => id,
+                    None => return Ok(SavedProgramEnrollment::Raced),
+                },
+                Some(record) => {
+                    if changed {
+                        q::update(conn, record.id, after, now).await?;
+                    }
+                    record.id
+                }
+            };
+            if changed {
+                q::audit(conn, id, acting, before_json.as_deref(), &after_json, now).await?;
+            }
+            q::by_id(conn, id).await?
+        });
+        tx.commit().await?;
+        saved
+            .map(SavedProgramEnrollment::Saved)
+            .ok_or_else(|| StoreError::NotFound {
+                entity: "program enrollment",
+                key: format!("{}/{}", after.user, after.program),
+            })
+    }
+
+    /// Test fixture: an order in `order_state` purchased by `user` with a paid-program row
+    /// for `program`, in one transaction.
+    pub async fn insert_paid_program_fixture(
+        &self,
+        user: UserId,
+        program: ProgramId,
+        order_state: &str,
+        now: DateTime<Utc>,
+    ) -> Result<(), StoreError> {
+        let mut tx = self.begin().await?;
+        with_db!(tx: &mut tx, conn, q => {
+            q::insert_paid_program(conn, user.0, program.0, order_state, now).await?;
+        });
+        tx.commit().await?;
+        Ok(())
+    }
+
+    /// Test fixture: marks a program live or not.
+    pub async fn set_program_live_fixture(
+        &self,
+        program: ProgramId,
+        live: bool,
+    ) -> Result<(), StoreError> {
+        with_db!(self, pool, q => {
+            let mut conn = pool.acquire().await?;
+            q::set_live(&mut conn, program.0, live).await
+        })
+    }
+}
