@@ -830,64 +830,43 @@ crate::backend_queries! {
 impl Store {
     /// Ids of the courses matching `filter`, ordered by title then id.
     pub async fn catalog_course_ids(&self, filter: &CourseFilter) -> Result<Vec<i64>, StoreError> {
-        with_db!(self, pool, q => {
-            let mut conn = pool.acquire().await?;
-            q::course_ids(&mut conn, filter).await
-        })
+        with_db!(conn: self, conn, q => q::course_ids(conn, filter).await)
     }
 
     /// The id of the course named by `key`: all digits ⇒ primary key, else readable id.
     pub async fn catalog_course_id(&self, key: &str) -> Result<Option<i64>, StoreError> {
-        with_db!(self, pool, q => {
-            let mut conn = pool.acquire().await?;
-            q::course_id_by_key(&mut conn, key).await
-        })
+        with_db!(conn: self, conn, q => q::course_id_by_key(conn, key).await)
     }
 
     /// The runs (with products) of these courses, by id.
     pub async fn catalog_runs_of(&self, course_ids: &[i64]) -> Result<Vec<CatalogRun>, StoreError> {
-        with_db!(self, pool, q => {
-            let mut conn = pool.acquire().await?;
-            q::runs_of(&mut conn, course_ids).await
-        })
+        with_db!(conn: self, conn, q => q::runs_of(conn, course_ids).await)
     }
 
     /// These courses with pages, departments, runs, products, programs and variant sets, in
     /// the order of `ids` (unknown ids are skipped). Eight queries whatever the page size.
     pub async fn catalog_courses(&self, ids: &[i64]) -> Result<Vec<CatalogCourse>, StoreError> {
-        with_db!(self, pool, q => {
-            let mut conn = pool.acquire().await?;
-            q::courses(&mut conn, ids).await
-        })
+        with_db!(conn: self, conn, q => q::courses(conn, ids).await)
     }
     /// Ids of the public (non-B2B-only) programs matching `filter`, by title then id.
     pub async fn catalog_program_ids(
         &self,
         filter: &ProgramFilter,
     ) -> Result<Vec<i64>, StoreError> {
-        with_db!(self, pool, q => {
-            let mut conn = pool.acquire().await?;
-            q::program_ids(&mut conn, filter).await
-        })
+        with_db!(conn: self, conn, q => q::program_ids(conn, filter).await)
     }
 
     /// The id of the public program named by `key`: all digits ⇒ primary key, else
     /// readable id. B2B-only programs are not found.
     pub async fn catalog_program_id(&self, key: &str) -> Result<Option<i64>, StoreError> {
-        with_db!(self, pool, q => {
-            let mut conn = pool.acquire().await?;
-            q::program_id_by_key(&mut conn, key).await
-        })
+        with_db!(conn: self, conn, q => q::program_id_by_key(conn, key).await)
     }
 
     /// These programs with pages, departments, trees, collections, products, parents and
     /// the run starts of their courses, in the order of `ids`. Nine queries whatever the
     /// page size.
     pub async fn catalog_programs(&self, ids: &[i64]) -> Result<Vec<CatalogProgram>, StoreError> {
-        with_db!(self, pool, q => {
-            let mut conn = pool.acquire().await?;
-            q::programs(&mut conn, ids).await
-        })
+        with_db!(conn: self, conn, q => q::programs(conn, ids).await)
     }
     /// Departments by name (or only `only`), with their live courses and programs that
     /// have live pages. Three queries.
@@ -895,18 +874,12 @@ impl Store {
         &self,
         only: Option<i64>,
     ) -> Result<Vec<CatalogDepartment>, StoreError> {
-        with_db!(self, pool, q => {
-            let mut conn = pool.acquire().await?;
-            q::departments(&mut conn, only).await
-        })
+        with_db!(conn: self, conn, q => q::departments(conn, only).await)
     }
 
     /// Program collection ids by title.
     pub async fn catalog_collection_ids(&self) -> Result<Vec<i64>, StoreError> {
-        with_db!(self, pool, q => {
-            let mut conn = pool.acquire().await?;
-            q::collection_ids(&mut conn).await
-        })
+        with_db!(conn: self, conn, q => q::collection_ids(conn).await)
     }
 
     /// These program collections with their programs, in the order of `ids`.
@@ -914,16 +887,10 @@ impl Store {
         &self,
         ids: &[i64],
     ) -> Result<Vec<CatalogCollection>, StoreError> {
-        with_db!(self, pool, q => {
-            let mut conn = pool.acquire().await?;
-            q::collections(&mut conn, ids).await
-        })
+        with_db!(conn: self, conn, q => q::collections(conn, ids).await)
     }
     /// The course of run `run_id`, if the run exists.
     pub async fn catalog_run_course_id(&self, run_id: i64) -> Result<Option<i64>, StoreError> {
-        with_db!(self, pool, q => {
-            let mut conn = pool.acquire().await?;
-            q::run_course_id(&mut conn, run_id).await
-        })
+        with_db!(conn: self, conn, q => q::run_course_id(conn, run_id).await)
     }
 }

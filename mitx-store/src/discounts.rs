@@ -828,10 +828,7 @@ impl Store {
         &self,
         filter: &DiscountFilter,
     ) -> Result<Vec<DiscountSummary>, StoreError> {
-        with_db!(self, pool, q => {
-            let mut conn = pool.acquire().await?;
-            q::list_summaries(&mut conn, filter).await
-        })
+        with_db!(conn: self, conn, q => q::list_summaries(conn, filter).await)
     }
 
     /// Sets the expiration date of each discount (one audit row each), in one transaction;

@@ -346,10 +346,7 @@ impl Store {
         &self,
         run: CourseRunId,
     ) -> Result<Option<EnrollmentRun>, StoreError> {
-        with_db!(self, pool, q => {
-            let mut conn = pool.acquire().await?;
-            q::run(&mut conn, run.0).await
-        })
+        with_db!(conn: self, conn, q => q::run(conn, run.0).await)
     }
 
     /// The user's row for the run (active or not), if any.
@@ -358,10 +355,7 @@ impl Store {
         user: UserId,
         run: CourseRunId,
     ) -> Result<Option<EnrollmentRecord>, StoreError> {
-        with_db!(self, pool, q => {
-            let mut conn = pool.acquire().await?;
-            q::by_user_run(&mut conn, user.0, run.0).await
-        })
+        with_db!(conn: self, conn, q => q::by_user_run(conn, user.0, run.0).await)
     }
 
     /// The enrollment row with this id, if any (any user, active or not).
@@ -369,10 +363,7 @@ impl Store {
         &self,
         id: EnrollmentId,
     ) -> Result<Option<EnrollmentRecord>, StoreError> {
-        with_db!(self, pool, q => {
-            let mut conn = pool.acquire().await?;
-            q::by_id(&mut conn, id.0).await
-        })
+        with_db!(conn: self, conn, q => q::by_id(conn, id.0).await)
     }
 
     /// The user's active run enrollments with their runs, by id.
@@ -380,10 +371,7 @@ impl Store {
         &self,
         user: UserId,
     ) -> Result<Vec<EnrollmentWithRun>, StoreError> {
-        with_db!(self, pool, q => {
-            let mut conn = pool.acquire().await?;
-            q::active_for_user(&mut conn, user.0).await
-        })
+        with_db!(conn: self, conn, q => q::active_for_user(conn, user.0).await)
     }
 
     /// Saves one planned enrollment row (`before` = the row the plan started from): creates

@@ -226,17 +226,11 @@ impl Store {
         username: &str,
         now: DateTime<Utc>,
     ) -> Result<(), StoreError> {
-        with_db!(self, pool, q => {
-            let mut conn = pool.acquire().await?;
-            q::set_edx_username(&mut conn, user.0, username, now).await
-        })
+        with_db!(conn: self, conn, q => q::set_edx_username(conn, user.0, username, now).await)
     }
 
     /// The user's public edX username, if one is set.
     pub async fn edx_username(&self, user: UserId) -> Result<Option<String>, StoreError> {
-        with_db!(self, pool, q => {
-            let mut conn = pool.acquire().await?;
-            q::edx_username(&mut conn, user.0).await
-        })
+        with_db!(conn: self, conn, q => q::edx_username(conn, user.0).await)
     }
 }

@@ -431,9 +431,6 @@ impl Store {
         a: ProgramId,
         b: ProgramId,
     ) -> Result<(), StoreError> {
-        with_db!(self, pool, q => {
-            let mut conn = pool.acquire().await?;
-            q::relate_programs(&mut conn, a.0, b.0).await
-        })
+        with_db!(conn: self, conn, q => q::relate_programs(conn, a.0, b.0).await)
     }
 }

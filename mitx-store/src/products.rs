@@ -644,34 +644,22 @@ impl Store {
         &self,
         target: &ProductTarget,
     ) -> Result<Option<Product>, StoreError> {
-        with_db!(self, pool, q => {
-            let mut conn = pool.acquire().await?;
-            q::product_by_object(&mut conn, target.content_type(), target.object_id()).await
-        })
+        with_db!(conn: self, conn, q => q::product_by_object(conn, target.content_type(), target.object_id()).await)
     }
 
     /// Products by id; only active ones unless `include_inactive`.
     pub async fn list_products(&self, include_inactive: bool) -> Result<Vec<Product>, StoreError> {
-        with_db!(self, pool, q => {
-            let mut conn = pool.acquire().await?;
-            q::list_products(&mut conn, include_inactive).await
-        })
+        with_db!(conn: self, conn, q => q::list_products(conn, include_inactive).await)
     }
 
     /// One product (active or not), or `None`.
     pub async fn product(&self, id: ProductId) -> Result<Option<Product>, StoreError> {
-        with_db!(self, pool, q => {
-            let mut conn = pool.acquire().await?;
-            q::product_by_id(&mut conn, id.0).await
-        })
+        with_db!(conn: self, conn, q => q::product_by_id(conn, id.0).await)
     }
 
     /// A product's snapshots, newest first.
     pub async fn product_versions(&self, id: ProductId) -> Result<Vec<ProductVersion>, StoreError> {
-        with_db!(self, pool, q => {
-            let mut conn = pool.acquire().await?;
-            q::product_versions(&mut conn, id.0).await
-        })
+        with_db!(conn: self, conn, q => q::product_versions(conn, id.0).await)
     }
 
     /// Sets `is_active = false` (products are never deleted), appends a snapshot and an
@@ -724,10 +712,7 @@ impl Store {
         entity: &str,
         entity_id: &str,
     ) -> Result<Vec<AuditRow>, StoreError> {
-        with_db!(self, pool, q => {
-            let mut conn = pool.acquire().await?;
-            q::audit_rows(&mut conn, entity, entity_id).await
-        })
+        with_db!(conn: self, conn, q => q::audit_rows(conn, entity, entity_id).await)
     }
 
     /// Fixture for tests and ops: a live course `course_readable_id` (created if missing)

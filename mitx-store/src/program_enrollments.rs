@@ -307,10 +307,7 @@ impl Store {
         &self,
         program: ProgramId,
     ) -> Result<Option<Program>, StoreError> {
-        with_db!(self, pool, q => {
-            let mut conn = pool.acquire().await?;
-            q::program(&mut conn, program.0).await
-        })
+        with_db!(conn: self, conn, q => q::program(conn, program.0).await)
     }
 
     /// The user's row for the program (active or not), if any.
@@ -319,10 +316,7 @@ impl Store {
         user: UserId,
         program: ProgramId,
     ) -> Result<Option<ProgramEnrollmentRecord>, StoreError> {
-        with_db!(self, pool, q => {
-            let mut conn = pool.acquire().await?;
-            q::by_user_program(&mut conn, user.0, program.0).await
-        })
+        with_db!(conn: self, conn, q => q::by_user_program(conn, user.0, program.0).await)
     }
 
     /// The user's active, non-`unenrolled` program enrollments, newest first.
@@ -330,10 +324,7 @@ impl Store {
         &self,
         user: UserId,
     ) -> Result<Vec<ProgramEnrollmentWithProgram>, StoreError> {
-        with_db!(self, pool, q => {
-            let mut conn = pool.acquire().await?;
-            q::active_for_user(&mut conn, user.0).await
-        })
+        with_db!(conn: self, conn, q => q::active_for_user(conn, user.0).await)
     }
 
     /// Whether the user has a paid-program row for the program whose order is fulfilled.
@@ -342,10 +333,7 @@ impl Store {
         user: UserId,
         program: ProgramId,
     ) -> Result<bool, StoreError> {
-        with_db!(self, pool, q => {
-            let mut conn = pool.acquire().await?;
-            q::has_fulfilled_paid(&mut conn, user.0, program.0).await
-        })
+        with_db!(conn: self, conn, q => q::has_fulfilled_paid(conn, user.0, program.0).await)
     }
 
     /// Saves one planned program enrollment row (`before` = the row the plan started from):
@@ -414,9 +402,6 @@ impl Store {
         program: ProgramId,
         live: bool,
     ) -> Result<(), StoreError> {
-        with_db!(self, pool, q => {
-            let mut conn = pool.acquire().await?;
-            q::set_live(&mut conn, program.0, live).await
-        })
+        with_db!(conn: self, conn, q => q::set_live(conn, program.0, live).await)
     }
 }

@@ -439,10 +439,7 @@ impl Store {
         search: Option<&str>,
         limit: u32,
     ) -> Result<Vec<User>, StoreError> {
-        with_db!(self, pool, q => {
-            let mut conn = pool.acquire().await?;
-            q::list_users(&mut conn, search, i64::from(limit)).await
-        })
+        with_db!(conn: self, conn, q => q::list_users(conn, search, i64::from(limit)).await)
     }
 }
 

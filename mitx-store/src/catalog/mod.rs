@@ -170,51 +170,33 @@ impl Store {
 
     /// Reads the whole catalog back in the import format.
     pub async fn export_catalog(&self) -> Result<CatalogData, StoreError> {
-        with_db!(self, pool, q => {
-            let mut conn = pool.acquire().await?;
-            q::export(&mut conn).await
-        })
+        with_db!(conn: self, conn, q => q::export(conn).await)
     }
 
     /// Every course, by readable id.
     pub async fn list_courses(&self) -> Result<Vec<CourseRow>, StoreError> {
-        with_db!(self, pool, q => {
-            let mut conn = pool.acquire().await?;
-            q::list_courses(&mut conn).await
-        })
+        with_db!(conn: self, conn, q => q::list_courses(conn).await)
     }
 
     /// Every run, by course and start date.
     pub async fn list_runs(&self) -> Result<Vec<RunRow>, StoreError> {
-        with_db!(self, pool, q => {
-            let mut conn = pool.acquire().await?;
-            q::list_runs(&mut conn).await
-        })
+        with_db!(conn: self, conn, q => q::list_runs(conn).await)
     }
 
     /// Every program, by readable id.
     pub async fn list_programs(&self) -> Result<Vec<ProgramRow>, StoreError> {
-        with_db!(self, pool, q => {
-            let mut conn = pool.acquire().await?;
-            q::list_programs(&mut conn).await
-        })
+        with_db!(conn: self, conn, q => q::list_programs(conn).await)
     }
 
     /// The catalog revision: a counter the database bumps (by trigger) whenever a table the
     /// public catalog renders changes. Equal revisions mean equal catalog data.
     pub async fn catalog_revision(&self) -> Result<i64, StoreError> {
-        with_db!(self, pool, q => {
-            let mut conn = pool.acquire().await?;
-            q::revision(&mut conn).await
-        })
+        with_db!(conn: self, conn, q => q::revision(conn).await)
     }
 
     /// The keys already stored.
     pub async fn catalog_keys(&self) -> Result<CatalogKeys, StoreError> {
-        with_db!(self, pool, q => {
-            let mut conn = pool.acquire().await?;
-            q::keys(&mut conn).await
-        })
+        with_db!(conn: self, conn, q => q::keys(conn).await)
     }
 
     /// Imports inside a transaction that is rolled back: what an import would change.
@@ -231,9 +213,6 @@ impl Store {
 
     /// Row counts of every catalog table.
     pub async fn catalog_counts(&self) -> Result<CatalogCounts, StoreError> {
-        with_db!(self, pool, q => {
-            let mut conn = pool.acquire().await?;
-            q::counts(&mut conn).await
-        })
+        with_db!(conn: self, conn, q => q::counts(conn).await)
     }
 }
