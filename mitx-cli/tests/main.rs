@@ -8,4 +8,5 @@ mod discounts;
 mod price;
 mod products;
 mod support;
+mod tokens;
 mod users;

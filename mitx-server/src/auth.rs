@@ -1,11 +1,23 @@
-//! Who is asking: the API gateway's `X-Userinfo` header (integrations spec 3.2–3.3).
+//! Who is asking: a service token of a machine client, or the API gateway's `X-Userinfo`
+//! header (integrations spec 3.2–3.3).
 //!
-//! The header is base64 of a JSON object of OIDC claims. It is trusted only when
-//! [`AppState::gateway_enabled`] is set (`MITOL_APIGATEWAY_DISABLE_MIDDLEWARE=false`);
-//! otherwise it is ignored and every request is anonymous (sessions, OAuth2 bearer tokens
-//! and service tokens are not implemented yet). The decisions come from
-//! `mitx_core::users::gateway`; this module only decodes the header, gathers the facts and
-//! applies the decision through the store:
+//! **Service tokens.** `Authorization: Bearer mitx_…` or `Authorization: Api-Key mitx_…`
+//! (scheme case-insensitive) names a service token created with `mitx tokens create`; it is
+//! looked up by the SHA-256 of the secret. An unknown, malformed or revoked `mitx_` token
+//! answers 401 `{"detail": "Invalid token."}` with `WWW-Authenticate: Bearer realm="api"`.
+//! A valid one makes the request a [`ServiceCaller`] (its name and scopes); the gateway
+//! header is then not consulted, public endpoints see the request as anonymous, and
+//! learner endpoints ([`AuthUser`]) answer 403 `{"detail": "Service tokens cannot act as
+//! a learner."}`. Any other `Authorization` value (another scheme, a bearer token without
+//! the `mitx_` prefix, bytes that are not visible ASCII) is ignored: OAuth2 provider
+//! tokens and sessions are not implemented.
+//!
+//! **Gateway header.** The header is base64 of a JSON object of OIDC claims. It is trusted
+//! only when [`AppState::gateway_enabled`] is set
+//! (`MITOL_APIGATEWAY_DISABLE_MIDDLEWARE=false`); otherwise it is ignored and every request
+//! without a service token is anonymous. The decisions come from `mitx_core::users::gateway`;
+//! this module only decodes the header, gathers the facts and applies the decision through
+//! the store:
 //!
 //! * a header that is not base64 or not a JSON object of claims → 400, nothing written;
 //! * no header, or claims without `sub` → anonymous;
@@ -19,8 +31,9 @@
 //! as DRF does when session authentication comes first.
 
 use axum::extract::FromRequestParts;
-use axum::http::HeaderMap;
 use axum::http::request::Parts;
+use axum::http::{HeaderMap, HeaderValue, StatusCode, header};
+use axum::response::{IntoResponse, Response};
 use chrono::Utc;
 use mitx_core::ids::UserId;
 use mitx_core::users::gateway::{
@@ -28,6 +41,7 @@ use mitx_core::users::gateway::{
     GatewayStep, decide_gateway_user, gateway_step,
 };
 use mitx_store::StoreError;
+use mitx_store::service_tokens::{TOKEN_PREFIX, is_well_formed_token, token_hash};
 use mitx_store::users::{User, UserKey};
 use serde_json::{Value, json};
 
@@ -39,6 +53,18 @@ pub const USERINFO_HEADER: &str = "x-userinfo";
 /// The DRF message for anonymous requests to protected endpoints.
 pub const NOT_AUTHENTICATED: &str = "Authentication credentials were not provided.";
 
+/// The message for an unknown, malformed or revoked service token (401).
+pub const INVALID_TOKEN: &str = "Invalid token.";
+
+/// The message of learner endpoints to service callers (403).
+pub const SERVICE_NOT_LEARNER: &str = "Service tokens cannot act as a learner.";
+
+/// The DRF message for a caller lacking a permission (403).
+pub const PERMISSION_DENIED: &str = "You do not have permission to perform this action.";
+
+/// The `WWW-Authenticate` challenge of a 401.
+pub const BEARER_CHALLENGE: &str = "Bearer realm=\"api\"";
+
 /// The signed-in user, if any (public endpoints).
 #[derive(Clone, Debug)]
 pub struct CurrentUser(pub Option<User>);
@@ -47,32 +73,177 @@ pub struct CurrentUser(pub Option<User>);
 #[derive(Clone, Debug)]
 pub struct AuthUser(pub User);
 
+/// A machine client authenticated by a service token; requests without one are refused
+/// with 403 `{"detail": "Authentication credentials were not provided."}`.
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub struct ServiceCaller {
+    /// The token's name.
+    pub name: String,
+    /// The token's scopes.
+    pub scopes: Vec<String>,
+}
+
+impl ServiceCaller {
+    /// Whether the token carries `scope`.
+    pub fn has_scope(&self, scope: &str) -> bool {
+        self.scopes.iter().any(|s| s == scope)
+    }
+
+    /// 403 `{"detail": "You do not have permission to perform this action."}` unless the
+    /// token carries `scope`.
+    pub fn require_scope(&self, scope: &str) -> Result<(), ApiError> {
+        if self.has_scope(scope) {
+            Ok(())
+        } else {
+            Err(ApiError::Forbidden(PERMISSION_DENIED.into()))
+        }
+    }
+}
+
+/// Why authentication refused a request.
+#[derive(Debug)]
+pub enum AuthRejection {
+    /// 401 `{"detail": "Invalid token."}` with `WWW-Authenticate: Bearer realm="api"`.
+    InvalidToken,
+    /// Any other refusal (403, 400, or a 500 for a database failure).
+    Api(ApiError),
+}
+
+impl From<ApiError> for AuthRejection {
+    fn from(err: ApiError) -> Self {
+        AuthRejection::Api(err)
+    }
+}
+
+impl From<StoreError> for AuthRejection {
+    fn from(err: StoreError) -> Self {
+        AuthRejection::Api(err.into())
+    }
+}
+
+impl IntoResponse for AuthRejection {
+    fn into_response(self) -> Response {
+        match self {
+            AuthRejection::InvalidToken => {
+                let mut response = (
+                    StatusCode::UNAUTHORIZED,
+                    axum::Json(json!({ "detail": INVALID_TOKEN })),
+                )
+                    .into_response();
+                response.headers_mut().insert(
+                    header::WWW_AUTHENTICATE,
+                    HeaderValue::from_static(BEARER_CHALLENGE),
+                );
+                response
+            }
+            AuthRejection::Api(err) => err.into_response(),
+        }
+    }
+}
+
 /// The resolution cached in the request's extensions, so it runs once per request.
 #[derive(Clone, Debug)]
 struct Resolved(Option<User>);
 
-impl FromRequestParts<AppState> for CurrentUser {
-    type Rejection = ApiError;
+/// The service-token resolution cached in the request's extensions.
+#[derive(Clone, Debug)]
+struct ServiceResolved(Option<ServiceCaller>);
 
-    async fn from_request_parts(parts: &mut Parts, state: &AppState) -> Result<Self, ApiError> {
+impl FromRequestParts<AppState> for CurrentUser {
+    type Rejection = AuthRejection;
+
+    async fn from_request_parts(
+        parts: &mut Parts,
+        state: &AppState,
+    ) -> Result<Self, AuthRejection> {
         if let Some(Resolved(user)) = parts.extensions.get::<Resolved>() {
             return Ok(CurrentUser(user.clone()));
         }
-        let user = resolve(&parts.headers, state).await?;
+        // A machine client is nobody's session: public endpoints see it as anonymous.
+        let user = if service_caller(parts, state).await?.is_some() {
+            None
+        } else {
+            resolve(&parts.headers, state).await?
+        };
         parts.extensions.insert(Resolved(user.clone()));
         Ok(CurrentUser(user))
     }
 }
 
 impl FromRequestParts<AppState> for AuthUser {
-    type Rejection = ApiError;
+    type Rejection = AuthRejection;
 
-    async fn from_request_parts(parts: &mut Parts, state: &AppState) -> Result<Self, ApiError> {
+    async fn from_request_parts(
+        parts: &mut Parts,
+        state: &AppState,
+    ) -> Result<Self, AuthRejection> {
         match CurrentUser::from_request_parts(parts, state).await?.0 {
             Some(user) => Ok(AuthUser(user)),
-            None => Err(ApiError::Forbidden(NOT_AUTHENTICATED.into())),
+            None if service_caller(parts, state).await?.is_some() => {
+                Err(ApiError::Forbidden(SERVICE_NOT_LEARNER.into()).into())
+            }
+            None => Err(ApiError::Forbidden(NOT_AUTHENTICATED.into()).into()),
         }
     }
+}
+
+impl FromRequestParts<AppState> for ServiceCaller {
+    type Rejection = AuthRejection;
+
+    async fn from_request_parts(
+        parts: &mut Parts,
+        state: &AppState,
+    ) -> Result<Self, AuthRejection> {
+        service_caller(parts, state)
+            .await?
+            .ok_or_else(|| ApiError::Forbidden(NOT_AUTHENTICATED.into()).into())
+    }
+}
+
+/// The service token offered by the `Authorization` header, if any: the credentials of a
+/// `Bearer` or `Api-Key` scheme (case-insensitive) that start with `mitx_`. Anything else
+/// (no header, bytes that are not visible ASCII, another scheme, another kind of bearer
+/// token) is not a service token and is ignored.
+pub fn offered_service_token(headers: &HeaderMap) -> Option<&str> {
+    let value = headers.get(header::AUTHORIZATION)?.to_str().ok()?.trim();
+    let (scheme, credentials) = value.split_once(|c: char| c.is_ascii_whitespace())?;
+    let known = scheme.eq_ignore_ascii_case("bearer") || scheme.eq_ignore_ascii_case("api-key");
+    let credentials = credentials.trim();
+    (known && credentials.starts_with(TOKEN_PREFIX)).then_some(credentials)
+}
+
+/// The request's service caller: `None` without a service token, 401 for an unknown,
+/// malformed or revoked one. Resolved once per request; a valid token's `last_used_on` is
+/// refreshed at most once a minute (a failure there is logged, not fatal).
+pub async fn service_caller(
+    parts: &mut Parts,
+    state: &AppState,
+) -> Result<Option<ServiceCaller>, AuthRejection> {
+    if let Some(ServiceResolved(caller)) = parts.extensions.get::<ServiceResolved>() {
+        return Ok(caller.clone());
+    }
+    let caller = match offered_service_token(&parts.headers) {
+        None => None,
+        Some(secret) if !is_well_formed_token(secret) => {
+            return Err(AuthRejection::InvalidToken);
+        }
+        Some(secret) => {
+            let token = state
+                .store
+                .find_active_service_token(&token_hash(secret))
+                .await?
+                .ok_or(AuthRejection::InvalidToken)?;
+            if let Err(err) = state.store.touch_service_token(token.id, Utc::now()).await {
+                tracing::warn!(%err, token = %token.name, "service token use not recorded");
+            }
+            Some(ServiceCaller {
+                name: token.name,
+                scopes: token.scopes,
+            })
+        }
+    };
+    parts.extensions.insert(ServiceResolved(caller.clone()));
+    Ok(caller)
 }
 
 /// Reads the `X-Userinfo` header: absent, undecodable, or the claims.
@@ -217,7 +388,11 @@ async fn apply_claims(
     let now = Utc::now();
     match decide_gateway_user(settings, claims, &lookup) {
         GatewayDecision::Create(new) => {
-            let id = state.store.create_gateway_user(&new, now).await?;
+            let memberships = org_reconciliation(state, None, claims, now).await?;
+            let id = state
+                .store
+                .create_gateway_user(&new, &memberships, now)
+                .await?;
             Ok(Attempt::User(id))
         }
         GatewayDecision::Update {
@@ -225,10 +400,15 @@ async fn apply_claims(
             changes,
             authenticate,
         } => {
-            state
-                .store
-                .update_gateway_user(user_id, &changes, now)
-                .await?;
+            let memberships = org_reconciliation(state, Some(user_id), claims, now).await?;
+            // A request that changes nothing writes nothing (this replaces the original's
+            // Redis cache of reconciled memberships).
+            if !changes.is_empty() || !memberships.is_empty() || !facts.rows_present {
+                state
+                    .store
+                    .update_gateway_user(user_id, &changes, &memberships, now)
+                    .await?;
+            }
             Ok(if authenticate {
                 Attempt::User(user_id)
             } else {
@@ -249,6 +429,41 @@ async fn apply_claims(
     }
 }
 
+/// The SSO organization reconciliation of the claims (integrations spec 3.3 "Orgs",
+/// pricing-and-b2b spec 6.3): one read of the user's memberships and the organizations and
+/// contracts involved, then `mitx_core::b2b::reconcile_user_orgs` without a cache. The
+/// effects are applied in the gateway user transaction; none when nothing changes.
+async fn org_reconciliation(
+    state: &AppState,
+    user: Option<UserId>,
+    claims: &GatewayClaims,
+    now: chrono::DateTime<Utc>,
+) -> Result<Vec<mitx_core::b2b::MembershipEffect>, StoreError> {
+    let payload = claims.organization_ids();
+    let facts = state.store.gateway_org_facts(user, &payload).await?;
+    if facts.organizations.is_empty() {
+        return Ok(Vec::new());
+    }
+    let plan = mitx_core::b2b::reconcile_user_orgs(&mitx_core::b2b::ReconcileInput {
+        payload: &payload,
+        cache: None,
+        memberships: &facts.memberships,
+        organizations: &facts.organizations,
+        contracts: &facts.contracts,
+        today: now.date_naive(),
+    });
+    if !plan.effects.is_empty() {
+        let (added, removed) = plan.counts();
+        tracing::info!(
+            ?user,
+            added,
+            removed,
+            "gateway organization memberships reconciled"
+        );
+    }
+    Ok(plan.effects)
+}
+
 async fn load_user(state: &AppState, id: UserId) -> Result<Option<User>, ApiError> {
     let user = state.store.find_user(&UserKey::Id(id.0)).await?;
     Ok(user.filter(|u| u.id == id && u.is_active))
@@ -267,5 +482,26 @@ mod tests {
         assert_eq!(base64_decode("not-base64!!"), None);
         assert_eq!(base64_decode("a"), None);
         assert_eq!(base64_decode("aGk==="), None);
+    }
+
+    #[test]
+    fn service_tokens_are_read_from_bearer_and_api_key_only() {
+        let offered = |value: &[u8]| {
+            let mut headers = HeaderMap::new();
+            headers.insert(
+                header::AUTHORIZATION,
+                HeaderValue::from_bytes(value).unwrap(),
+            );
+            offered_service_token(&headers).map(str::to_owned)
+        };
+        assert_eq!(offered(b"Bearer mitx_abc").as_deref(), Some("mitx_abc"));
+        assert_eq!(offered(b"api-key  mitx_abc ").as_deref(), Some("mitx_abc"));
+        assert_eq!(offered(b"BEARER\tmitx_").as_deref(), Some("mitx_"));
+        assert_eq!(offered(b"Bearer oauth2-token"), None);
+        assert_eq!(offered(b"Basic mitx_abc"), None);
+        assert_eq!(offered(b"mitx_abc"), None);
+        assert_eq!(offered(b"Bearer"), None);
+        assert_eq!(offered(b"Bearer mitx_\xff"), None);
+        assert_eq!(offered_service_token(&HeaderMap::new()), None);
     }
 }

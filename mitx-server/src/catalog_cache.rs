@@ -6,6 +6,10 @@
 //! any process) and the current minute are the same: time-based fields such as
 //! `is_enrollable` are therefore at most a minute old. Each request costs one indexed read
 //! of the revision. Nothing here is needed by another replica: each keeps its own copy.
+//!
+//! Responses that depend on the caller are never kept nor served from here: the v2 B2B
+//! filters (`org_id`, `contract_id`) answer according to the caller's organizations and
+//! contracts, so such requests always reach the handler.
 
 use std::collections::HashMap;
 use std::sync::Mutex;
@@ -90,9 +94,23 @@ fn respond(entry: &Entry, request_headers: &HeaderMap) -> Response {
     response
 }
 
+/// Query parameters whose answer depends on who is asking.
+const CALLER_PARAMETERS: &[&str] = &["org_id", "contract_id"];
+
+/// Whether the response to `uri` may differ between callers (an unparsable query counts
+/// as such: it is never kept).
+pub fn depends_on_caller(uri: &axum::http::Uri) -> bool {
+    match axum::extract::Query::<Vec<(String, String)>>::try_from_uri(uri) {
+        Ok(axum::extract::Query(pairs)) => pairs
+            .iter()
+            .any(|(key, _)| CALLER_PARAMETERS.contains(&key.as_str())),
+        Err(_) => true,
+    }
+}
+
 /// The middleware: serve a kept response, or render and keep it.
 pub async fn layer(State(state): State<AppState>, request: Request, next: Next) -> Response {
-    if request.method() != Method::GET {
+    if request.method() != Method::GET || depends_on_caller(request.uri()) {
         return next.run(request).await;
     }
     let Ok(revision) = state.store.catalog_revision().await else {
@@ -136,4 +154,21 @@ pub async fn layer(State(state): State<AppState>, request: Request, next: Next) 
             .or_insert_with(|| value.clone());
     }
     response
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn b2b_parameters_bypass_the_cache() {
+        let caller = |text: &str| depends_on_caller(&text.parse().unwrap());
+        assert!(!caller("/api/v2/courses/"));
+        assert!(!caller("/api/v2/courses/?page=2&live=true"));
+        assert!(caller("/api/v2/courses/?org_id=1"));
+        assert!(caller("/api/v2/programs/?live=true&contract_id=3"));
+        assert!(caller("/api/v2/programs/?org%5Fid=1"));
+        assert!(caller("/api/v2/courses/?org_id="));
+        assert!(!caller("/api/v2/courses/?my_org_id=1"));
+    }
 }

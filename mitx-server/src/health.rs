@@ -15,10 +15,12 @@ pub fn routes() -> Router<AppState> {
         .route("/readyz", get(readyz))
 }
 
+#[utoipa::path(get, operation_id = "health_healthz", path = "/healthz", tag = "health", responses((status = 200, body = serde_json::Value, description = "The process answers")))]
 async fn healthz() -> axum::Json<Value> {
     axum::Json(json!({ "status": "ok" }))
 }
 
+#[utoipa::path(get, operation_id = "health_readyz", path = "/readyz", tag = "health", responses((status = 200, body = serde_json::Value, description = "The database answers"), (status = 503, body = serde_json::Value, description = "The database does not answer")))]
 async fn readyz(State(state): State<AppState>) -> (StatusCode, axum::Json<Value>) {
     match state.store.ping().await {
         Ok(()) => (

@@ -6,13 +6,19 @@
 //! answers 500.
 
 pub mod auth;
+pub mod body;
 pub mod catalog;
 pub mod catalog_cache;
+pub mod enrollment_form;
+pub mod enrollment_views;
 pub mod enrollments;
 pub mod error;
 pub mod etag;
 pub mod health;
+pub mod internal;
+pub mod openapi;
 pub mod pagination;
+pub mod path_key;
 pub mod program_enrollments;
 pub mod users;
 
@@ -64,6 +70,7 @@ pub fn router(state: AppState) -> Router {
     );
     Router::new()
         .merge(health::routes())
+        .merge(openapi::routes())
         .merge(
             catalog::routes().route_layer(axum::middleware::from_fn_with_state(
                 state.clone(),
@@ -72,7 +79,9 @@ pub fn router(state: AppState) -> Router {
         )
         .merge(users::routes())
         .merge(enrollments::routes())
+        .merge(enrollment_form::routes())
         .merge(program_enrollments::routes())
+        .merge(internal::routes())
         .layer(api_no_store)
         .layer(TraceLayer::new_for_http())
         .with_state(state)

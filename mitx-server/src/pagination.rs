@@ -70,7 +70,7 @@ impl PageRequest {
 }
 
 /// A page of results in the original's shape.
-#[derive(Clone, Debug, Serialize)]
+#[derive(Clone, Debug, Serialize, utoipa::ToSchema)]
 pub struct Page<T> {
     /// Total number of items.
     pub count: u64,

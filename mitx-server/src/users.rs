@@ -16,17 +16,31 @@ use serde_json::{Value, json};
 use crate::auth::{AuthUser, CurrentUser};
 use crate::{ApiError, AppState};
 
+/// Other paths of the same endpoints (the original serves each with and without `v0`,
+/// and `me` also as `current_user`): `(alias, path)`.
+pub const ALIASES: &[(&str, &str)] = &[
+    ("/api/users/me", "/api/v0/users/me"),
+    ("/api/v0/users/current_user/", "/api/v0/users/me"),
+    ("/api/users/current_user/", "/api/v0/users/me"),
+    ("/api/userinfo/", "/api/v0/userinfo/"),
+    ("/api/countries/", "/api/v0/countries/"),
+];
+
 /// The routes of this module.
 pub fn routes() -> Router<AppState> {
-    Router::new()
-        .route("/api/v0/users/me", get(me))
-        .route("/api/users/me", get(me))
-        .route("/api/v0/users/current_user/", get(me))
-        .route("/api/users/current_user/", get(me))
-        .route("/api/v0/userinfo/", get(userinfo))
-        .route("/api/userinfo/", get(userinfo))
-        .route("/api/v0/countries/", get(countries))
-        .route("/api/countries/", get(countries))
+    let endpoints = [
+        ("/api/v0/users/me", get(me)),
+        ("/api/v0/userinfo/", get(userinfo)),
+        ("/api/v0/countries/", get(countries)),
+    ];
+    let mut router = Router::new();
+    for (path, handler) in endpoints {
+        for (alias, _) in ALIASES.iter().filter(|(_, p)| *p == path) {
+            router = router.route(alias, handler.clone());
+        }
+        router = router.route(path, handler);
+    }
+    router
 }
 
 /// The body for anonymous requests.
@@ -107,6 +121,8 @@ pub fn user_body(detail: &UserDetail) -> Value {
     })
 }
 
+#[utoipa::path(get, operation_id = "users_me", path = "/api/v0/users/me", tag = "users",
+    responses((status = 200, body = serde_json::Value, description = "The signed-in user (the anonymous body for anonymous callers); also at /api/users/me, /api/v0/users/current_user/ and /api/users/current_user/")))]
 async fn me(State(state): State<AppState>, CurrentUser(user): CurrentUser) -> Response {
     match user {
         None => Json(anonymous_body()).into_response(),
@@ -119,6 +135,8 @@ async fn me(State(state): State<AppState>, CurrentUser(user): CurrentUser) -> Re
 
 /// Anonymous requests are refused (403) like the other authenticated endpoints; a signed-in
 /// user without an edX username gets 409.
+#[utoipa::path(get, operation_id = "users_userinfo", path = "/api/v0/userinfo/", tag = "users",
+    responses((status = 200, body = serde_json::Value, description = "OIDC-style user info (also at /api/userinfo/)"), (status = 409, body = serde_json::Value, description = "`{\"error\": \"User has no edx_username.\"}`"), (status = 403, description = "Anonymous caller", body = crate::openapi::Detail)))]
 async fn userinfo(State(state): State<AppState>, AuthUser(user): AuthUser) -> Response {
     let no_username = || {
         (
@@ -140,6 +158,8 @@ async fn userinfo(State(state): State<AppState>, AuthUser(user): AuthUser) -> Re
     }
 }
 
+#[utoipa::path(get, operation_id = "users_countries", path = "/api/v0/countries/", tag = "users",
+    responses((status = 200, body = serde_json::Value, description = "ISO countries with US and CA states (also at /api/countries/)")))]
 async fn countries() -> Json<Value> {
     Json(json!(country_listing()))
 }

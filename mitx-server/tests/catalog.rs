@@ -769,3 +769,75 @@ async fn v1_course_runs() {
     let _ = stop.send(());
     db.cleanup().await.unwrap();
 }
+
+async fn v1_departments(db: &TestDb) {
+    demo_db(db).await;
+    let (base, stop) = start(db).await;
+    let client = reqwest::Client::new();
+    let (status, v1) = get(&client, &format!("{base}/api/v1/departments/")).await;
+    assert_eq!(status, 200);
+    let v1 = v1.as_array().expect("not paginated").clone();
+    let (_, v2) = get(&client, &format!("{base}/api/v2/departments/")).await;
+    let v2 = v2.as_array().unwrap().clone();
+    assert_eq!(v1.len(), v2.len());
+    // Same departments, same order, counting what v2 lists.
+    for (one, two) in v1.iter().zip(&v2) {
+        let keys: BTreeSet<&str> = one
+            .as_object()
+            .unwrap()
+            .keys()
+            .map(String::as_str)
+            .collect();
+        assert_eq!(
+            keys,
+            BTreeSet::from(["name", "courses", "programs"]),
+            "{one}"
+        );
+        assert_eq!(one["name"], two["name"]);
+        assert_eq!(
+            one["courses"].as_u64().unwrap(),
+            two["course_ids"].as_array().unwrap().len() as u64
+        );
+        assert_eq!(
+            one["programs"].as_u64().unwrap(),
+            two["program_ids"].as_array().unwrap().len() as u64
+        );
+    }
+    assert!(v1.iter().any(|d| d["courses"].as_u64().unwrap() > 0));
+    assert!(v1.iter().any(|d| d["programs"].as_u64().unwrap() > 0));
+    let id = v2[1]["id"].as_i64().unwrap();
+    let (status, detail) = get(&client, &format!("{base}/api/v1/departments/{id}/")).await;
+    assert_eq!(status, 200);
+    assert_eq!(detail, v1[1]);
+    for bad in ["999999", "abc", "-1", "123456789012345678901234567890"] {
+        let (status, body) = get(&client, &format!("{base}/api/v1/departments/{bad}/")).await;
+        assert_eq!(status, 404, "{bad}");
+        assert_eq!(body, serde_json::json!({"detail": "Not found."}), "{bad}");
+    }
+    if let Some(path) = crate::contract::reference_path() {
+        let contract = crate::contract::Contract::load(&path);
+        let problems = contract.check("/api/v1/departments/", "get", 200, &Value::Array(v1));
+        assert!(problems.is_empty(), "{problems:#?}");
+        let problems = contract.check("/api/v1/departments/{id}/", "get", 200, &detail);
+        assert!(problems.is_empty(), "{problems:#?}");
+    } else {
+        eprintln!("skipped contract: shared/reference/mitxonline-openapi.yaml is absent");
+    }
+    let _ = stop.send(());
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn v1_departments_count_what_v2_lists() {
+    let db = TestDb::sqlite().await.expect("db");
+    v1_departments(&db).await;
+    db.cleanup().await.unwrap();
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn v1_departments_on_postgres() {
+    let Some(db) = TestDb::postgres().await.expect("postgres") else {
+        return;
+    };
+    v1_departments(&db).await;
+    db.cleanup().await.unwrap();
+}

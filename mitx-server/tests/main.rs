@@ -3,10 +3,14 @@
 #![allow(clippy::expect_used, clippy::unwrap_used)]
 
 mod auth;
+mod b2b;
 mod cache;
 mod catalog;
 mod contract;
 mod enrollments;
 mod health;
+mod learner;
 mod program_enrollments;
+mod robustness;
+mod service_tokens;
 mod users;

@@ -264,6 +264,13 @@ pub struct CatalogCollection {
     pub updated_on: DateTime<Utc>,
 }
 
+/// Whether `text` holds a NUL character. No readable id does (they match
+/// `^[\w\-+:.]+$`), and PostgreSQL refuses NUL in a text parameter, so such a key matches
+/// nothing without asking the database.
+fn has_nul(text: &str) -> bool {
+    text.contains('\0')
+}
+
 fn placeholders(start: usize, n: usize) -> String {
     (start..start + n)
         .map(|i| format!("${i}"))
@@ -313,6 +320,9 @@ crate::backend_queries! {
     }
 
     pub(crate) async fn course_ids(conn: &mut Conn, filter: &CourseFilter) -> Result<Vec<i64>, StoreError> {
+        if filter.readable_id.as_deref().is_some_and(has_nul) {
+            return Ok(Vec::new());
+        }
         let mut sql = String::from("SELECT c.id FROM courses c WHERE 1 = 1");
         let mut n = 1;
         if let Some(ids) = &filter.ids {
@@ -351,6 +361,9 @@ crate::backend_queries! {
     }
 
     pub(crate) async fn course_id_by_key(conn: &mut Conn, key: &str) -> Result<Option<i64>, StoreError> {
+        if has_nul(key) {
+            return Ok(None);
+        }
         let by_id = key.parse::<i64>().ok().filter(|_| key.bytes().all(|b| b.is_ascii_digit()));
         let id = match by_id {
             Some(id) => sqlx::query_scalar("SELECT id FROM courses WHERE id = $1").bind(id).fetch_optional(&mut *conn).await?,
@@ -551,8 +564,15 @@ crate::backend_queries! {
         Ok(courses)
     }
 
-    pub(crate) async fn program_ids(conn: &mut Conn, filter: &ProgramFilter) -> Result<Vec<i64>, StoreError> {
-        let mut sql = String::from("SELECT g.id FROM programs g WHERE NOT g.b2b_only");
+    pub(crate) async fn program_ids(conn: &mut Conn, filter: &ProgramFilter, include_b2b: bool) -> Result<Vec<i64>, StoreError> {
+        if filter.readable_id.as_deref().is_some_and(has_nul) {
+            return Ok(Vec::new());
+        }
+        let mut sql = String::from(if include_b2b {
+            "SELECT g.id FROM programs g WHERE 1 = 1"
+        } else {
+            "SELECT g.id FROM programs g WHERE NOT g.b2b_only"
+        });
         let mut n = 1;
         if let Some(ids) = &filter.ids {
             if ids.is_empty() {
@@ -589,13 +609,38 @@ crate::backend_queries! {
         Ok(query.fetch_all(&mut *conn).await?)
     }
 
-    pub(crate) async fn program_id_by_key(conn: &mut Conn, key: &str) -> Result<Option<i64>, StoreError> {
+    pub(crate) async fn program_id_by_key(conn: &mut Conn, key: &str, include_b2b: bool) -> Result<Option<i64>, StoreError> {
+        if has_nul(key) {
+            return Ok(None);
+        }
         let by_id = key.parse::<i64>().ok().filter(|_| key.bytes().all(|b| b.is_ascii_digit()));
         let id = match by_id {
-            Some(id) => sqlx::query_scalar("SELECT id FROM programs WHERE id = $1 AND NOT b2b_only").bind(id).fetch_optional(&mut *conn).await?,
-            None => sqlx::query_scalar("SELECT id FROM programs WHERE readable_id = $1 AND NOT b2b_only").bind(key).fetch_optional(&mut *conn).await?,
+            Some(id) => sqlx::query_scalar("SELECT id FROM programs WHERE id = $1 AND ($2 OR NOT b2b_only)").bind(id).bind(include_b2b).fetch_optional(&mut *conn).await?,
+            None => sqlx::query_scalar("SELECT id FROM programs WHERE readable_id = $1 AND ($2 OR NOT b2b_only)").bind(key).bind(include_b2b).fetch_optional(&mut *conn).await?,
         };
         Ok(id)
+    }
+
+    pub(crate) async fn b2b_course_ids(conn: &mut Conn, organization: Option<i64>, contract: Option<i64>) -> Result<Vec<i64>, StoreError> {
+        Ok(sqlx::query_scalar(
+            "SELECT DISTINCT r.course_id FROM course_runs r JOIN contracts k ON k.id = r.b2b_contract_id
+             WHERE k.active AND ($1 IS NULL OR k.organization_id = $1) AND ($2 IS NULL OR k.id = $2)
+             ORDER BY r.course_id")
+            .bind(organization)
+            .bind(contract)
+            .fetch_all(&mut *conn)
+            .await?)
+    }
+
+    pub(crate) async fn contract_program_ids(conn: &mut Conn, organization: Option<i64>, contract: Option<i64>) -> Result<Vec<i64>, StoreError> {
+        Ok(sqlx::query_scalar(
+            "SELECT DISTINCT cp.program_id FROM contract_programs cp JOIN contracts k ON k.id = cp.contract_id
+             WHERE ($1 IS NULL OR k.organization_id = $1) AND ($2 IS NULL OR k.id = $2)
+             ORDER BY cp.program_id")
+            .bind(organization)
+            .bind(contract)
+            .fetch_all(&mut *conn)
+            .await?)
     }
 
     pub(crate) async fn programs(conn: &mut Conn, ids: &[i64]) -> Result<Vec<CatalogProgram>, StoreError> {
@@ -853,13 +898,47 @@ impl Store {
         &self,
         filter: &ProgramFilter,
     ) -> Result<Vec<i64>, StoreError> {
-        with_db!(conn: self, conn, q => q::program_ids(conn, filter).await)
+        with_db!(conn: self, conn, q => q::program_ids(conn, filter, false).await)
+    }
+
+    /// Ids of every program matching `filter`, B2B-only ones included, by title then id.
+    pub async fn catalog_program_ids_with_b2b(
+        &self,
+        filter: &ProgramFilter,
+    ) -> Result<Vec<i64>, StoreError> {
+        with_db!(conn: self, conn, q => q::program_ids(conn, filter, true).await)
     }
 
     /// The id of the public program named by `key`: all digits ⇒ primary key, else
     /// readable id. B2B-only programs are not found.
     pub async fn catalog_program_id(&self, key: &str) -> Result<Option<i64>, StoreError> {
-        with_db!(conn: self, conn, q => q::program_id_by_key(conn, key).await)
+        with_db!(conn: self, conn, q => q::program_id_by_key(conn, key, false).await)
+    }
+
+    /// Like [`Store::catalog_program_id`], B2B-only programs included.
+    pub async fn catalog_program_id_with_b2b(&self, key: &str) -> Result<Option<i64>, StoreError> {
+        with_db!(conn: self, conn, q => q::program_id_by_key(conn, key, true).await)
+    }
+
+    /// Ids of the courses having a run in an active-flagged contract of `organization`
+    /// (when given) that is `contract` (when given), by id: the B2B filters of the v2
+    /// course listing.
+    pub async fn catalog_b2b_course_ids(
+        &self,
+        organization: Option<i64>,
+        contract: Option<i64>,
+    ) -> Result<Vec<i64>, StoreError> {
+        with_db!(conn: self, conn, q => q::b2b_course_ids(conn, organization, contract).await)
+    }
+
+    /// Ids of the programs linked (`contract_programs`) to a contract of `organization`
+    /// (when given) that is `contract` (when given), in any state, by id.
+    pub async fn catalog_contract_program_ids(
+        &self,
+        organization: Option<i64>,
+        contract: Option<i64>,
+    ) -> Result<Vec<i64>, StoreError> {
+        with_db!(conn: self, conn, q => q::contract_program_ids(conn, organization, contract).await)
     }
 
     /// These programs with pages, departments, trees, collections, products, parents and

@@ -40,6 +40,8 @@ pub struct EnrollmentRun {
     pub course_readable_id: String,
     /// The run's active product, if any (for `is_upgradable` and the upgrade fields).
     pub active_product: Option<ActiveProduct>,
+    /// The organization of the run's B2B contract, if any.
+    pub b2b_organization: Option<i64>,
 }
 
 /// A run's active product.
@@ -58,6 +60,15 @@ pub struct EnrollmentWithRun {
     pub record: EnrollmentRecord,
     /// Its run.
     pub run: EnrollmentRun,
+}
+
+/// Facts the form enrollment checks (courses spec 2.6).
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub struct FormEnrollmentFacts {
+    /// The learner's legal-address country is blocked for the run's course.
+    pub country_blocked: bool,
+    /// The learner has a paid-run row for the run whose order is fulfilled.
+    pub already_paid: bool,
 }
 
 /// What [`Store::save_enrollment`] did.
@@ -119,10 +130,11 @@ backend_queries! {
         r.is_self_paced, r.offers_audit, r.offers_verified, r.b2b_contract_id, r.is_source_run, \
         r.is_primary_language, r.language, r.has_courseware_url, r.variant_length, \
         r.variant_industry, c.title AS c_title, c.readable_id AS c_readable_id, \
-        p.id AS p_id, p.price AS p_price";
+        p.id AS p_id, p.price AS p_price, k.organization_id AS b2b_organization_id";
 
     const RUN_JOINS: &str = "JOIN courses c ON c.id = r.course_id LEFT JOIN products p \
-        ON p.content_type = 'courserun' AND p.object_id = r.id AND p.is_active";
+        ON p.content_type = 'courserun' AND p.object_id = r.id AND p.is_active \
+        LEFT JOIN contracts k ON k.id = r.b2b_contract_id";
 
     const ENROLLMENT_COLUMNS: &str = "e.id AS e_id, e.user_id, e.run_id, e.active, \
         e.change_status, e.enrollment_mode, e.edx_enrolled, e.edx_emails_subscription, \
@@ -173,6 +185,7 @@ backend_queries! {
                 }),
                 None => None,
             },
+            b2b_organization: row.try_get("b2b_organization_id")?,
         })
     }
 
@@ -338,6 +351,30 @@ backend_queries! {
             .await?;
         Ok(())
     }
+
+    pub(crate) async fn form_facts(
+        conn: &mut Conn,
+        user: i64,
+        run: i64,
+    ) -> Result<FormEnrollmentFacts, StoreError> {
+        let row = sqlx::query(
+            "SELECT \
+               EXISTS (SELECT 1 FROM blocked_countries b \
+                       JOIN legal_addresses l ON l.country = b.country \
+                       JOIN course_runs r ON r.course_id = b.course_id \
+                       WHERE l.user_id = $1 AND r.id = $2) AS blocked, \
+               EXISTS (SELECT 1 FROM paid_course_runs p JOIN orders o ON o.id = p.order_id \
+                       WHERE p.user_id = $1 AND p.course_run_id = $2 AND o.state = 'fulfilled') AS paid",
+        )
+        .bind(user)
+        .bind(run)
+        .fetch_one(&mut *conn)
+        .await?;
+        Ok(FormEnrollmentFacts {
+            country_blocked: row.try_get("blocked")?,
+            already_paid: row.try_get("paid")?,
+        })
+    }
 }
 
 impl Store {
@@ -364,6 +401,15 @@ impl Store {
         id: EnrollmentId,
     ) -> Result<Option<EnrollmentRecord>, StoreError> {
         with_db!(conn: self, conn, q => q::by_id(conn, id.0).await)
+    }
+
+    /// What the form enrollment checks before enrolling (courses spec 2.6).
+    pub async fn form_enrollment_facts(
+        &self,
+        user: UserId,
+        run: CourseRunId,
+    ) -> Result<FormEnrollmentFacts, StoreError> {
+        with_db!(conn: self, conn, q => q::form_facts(conn, user.0, run.0).await)
     }
 
     /// The user's active run enrollments with their runs, by id.

@@ -1,9 +1,11 @@
 //! The writes and lookups of the gateway login (integrations spec 3.2–3.3): the facts
 //! `mitx_core::users::gateway::decide_gateway_user` needs, and applying its decision
-//! (create or update the user, ensure the empty profile and legal-address rows) in one
+//! (create or update the user, ensure the empty profile and legal-address rows, and the
+//! SSO organization memberships of `mitx_core::b2b::reconcile_user_orgs`) in one
 //! transaction. Also the edX username the userinfo endpoint reads.
 
 use chrono::{DateTime, Utc};
+use mitx_core::b2b::MembershipEffect;
 use mitx_core::ids::UserId;
 use mitx_core::users::gateway::{ClaimChanges, GatewayUserRecord, NewGatewayUser};
 
@@ -18,6 +20,9 @@ pub struct GatewayFacts {
     pub username_owner: Option<UserId>,
     /// The account whose `email` equals the `email` claim case-insensitively.
     pub email_owner: Option<UserId>,
+    /// The existing user has both its profile and legal-address rows (false when there is
+    /// no existing user), so an update that changes nothing needs no write.
+    pub rows_present: bool,
 }
 
 backend_queries! {
@@ -26,21 +31,27 @@ backend_queries! {
     pub(crate) async fn by_global_id(
         conn: &mut Conn,
         global_id: &str,
-    ) -> Result<Option<GatewayUserRecord>, StoreError> {
+    ) -> Result<Option<(GatewayUserRecord, bool)>, StoreError> {
         let row = sqlx::query(
-            "SELECT id, username, email, name, is_active FROM users WHERE global_id = $1",
+            "SELECT u.id, u.username, u.email, u.name, u.is_active, \
+             (EXISTS (SELECT 1 FROM user_profiles p WHERE p.user_id = u.id) \
+              AND EXISTS (SELECT 1 FROM legal_addresses a WHERE a.user_id = u.id)) AS rows_present \
+             FROM users u WHERE u.global_id = $1",
         )
         .bind(global_id)
         .fetch_optional(&mut *conn)
         .await?;
         let Some(row) = row else { return Ok(None) };
-        Ok(Some(GatewayUserRecord {
-            id: UserId(row.try_get("id")?),
-            username: row.try_get("username")?,
-            email: row.try_get("email")?,
-            name: row.try_get("name")?,
-            is_active: row.try_get("is_active")?,
-        }))
+        Ok(Some((
+            GatewayUserRecord {
+                id: UserId(row.try_get("id")?),
+                username: row.try_get("username")?,
+                email: row.try_get("email")?,
+                name: row.try_get("name")?,
+                is_active: row.try_get("is_active")?,
+            },
+            row.try_get("rows_present")?,
+        )))
     }
 
     pub(crate) async fn username_owner(
@@ -168,7 +179,9 @@ impl Store {
     ) -> Result<GatewayFacts, StoreError> {
         with_db!(self, pool, q => {
             let mut conn = pool.acquire().await?;
-            let existing = q::by_global_id(&mut conn, global_id).await?;
+            let found = q::by_global_id(&mut conn, global_id).await?;
+            let rows_present = found.as_ref().is_some_and(|(_, rows)| *rows);
+            let existing = found.map(|(record, _)| record);
             let username_owner = match username.map(str::trim).filter(|u| !u.is_empty()) {
                 Some(username) => q::username_owner(&mut conn, username).await?,
                 None => None,
@@ -177,22 +190,25 @@ impl Store {
                 Some(email) => q::email_owner(&mut conn, email).await?,
                 None => None,
             };
-            Ok(GatewayFacts { existing, username_owner, email_owner })
+            Ok(GatewayFacts { existing, username_owner, email_owner, rows_present })
         })
     }
 
-    /// Creates a gateway user with empty profile and legal-address rows, in one transaction.
-    /// A subject, username or email taken meanwhile is a [`StoreError::Conflict`] and
-    /// writes nothing.
+    /// Creates a gateway user with empty profile and legal-address rows and applies the
+    /// SSO organization `memberships` (effects of `mitx_core::b2b::reconcile_user_orgs`),
+    /// in one transaction. A subject, username or email taken meanwhile is a
+    /// [`StoreError::Conflict`] and writes nothing.
     pub async fn create_gateway_user(
         &self,
         new: &NewGatewayUser,
+        memberships: &[MembershipEffect],
         now: DateTime<Utc>,
     ) -> Result<UserId, StoreError> {
         let mut tx = self.begin().await?;
         let id = with_db!(tx: &mut tx, conn, q => {
             let id = q::insert(conn, new, now).await?;
             q::ensure_rows(conn, id).await?;
+            crate::b2b::MembershipWrites::apply_membership_effects(conn, id, memberships, now).await?;
             id
         });
         tx.commit().await?;
@@ -200,11 +216,15 @@ impl Store {
     }
 
     /// Applies the claim changes to a known user (skipping the row write when nothing
-    /// changes) and ensures the profile and legal-address rows, in one transaction.
+    /// changes), ensures the profile and legal-address rows and applies the SSO
+    /// organization `memberships` (effects of `mitx_core::b2b::reconcile_user_orgs`), in
+    /// one transaction. Callers skip the call when nothing changes and
+    /// [`GatewayFacts::rows_present`].
     pub async fn update_gateway_user(
         &self,
         user: UserId,
         changes: &ClaimChanges,
+        memberships: &[MembershipEffect],
         now: DateTime<Utc>,
     ) -> Result<(), StoreError> {
         let mut tx = self.begin().await?;
@@ -213,6 +233,7 @@ impl Store {
                 q::update(conn, user.0, changes, now).await?;
             }
             q::ensure_rows(conn, user.0).await?;
+            crate::b2b::MembershipWrites::apply_membership_effects(conn, user.0, memberships, now).await?;
         });
         tx.commit().await?;
         Ok(())

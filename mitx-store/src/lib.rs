@@ -9,6 +9,7 @@
 //! columns go through [`money::DbMoney`] (NUMERIC on PostgreSQL, an exact scaled integer
 //! on SQLite). Every workflow that changes several tables runs in one transaction.
 
+pub mod b2b;
 pub mod catalog;
 pub mod catalog_api;
 mod db;
@@ -22,7 +23,9 @@ pub mod pricing_facts;
 pub mod products;
 pub mod program_enrollments;
 mod raw;
+pub mod service_tokens;
 pub mod testing;
+pub mod transcript;
 pub mod users;
 
 pub use db::{Backend, Store, Tx};

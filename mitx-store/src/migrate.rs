@@ -29,6 +29,12 @@ const MIGRATIONS: &[(i64, &str, &str, &str)] = &[
         include_str!("../../migrations/sqlite/0003_catalog_revision.sql"),
         include_str!("../../migrations/postgres/0003_catalog_revision.sql"),
     ),
+    (
+        4,
+        "service tokens",
+        include_str!("../../migrations/sqlite/0004_service_tokens.sql"),
+        include_str!("../../migrations/postgres/0004_service_tokens.sql"),
+    ),
 ];
 
 /// One migration and whether it is applied.

@@ -7,9 +7,11 @@
 #[macro_use]
 mod support;
 
+mod b2b;
 mod catalog;
 mod discounts;
 mod migrations;
 mod products;
 mod schema;
+mod service_tokens;
 mod users;

@@ -1040,6 +1040,18 @@ const EXPECTED_COLUMNS: &[(&str, &[&str])] = &[
         &["first_program_id", "second_program_id"],
     ),
     (
+        "service_tokens",
+        &[
+            "id",
+            "name",
+            "token_hash",
+            "scopes",
+            "created_on",
+            "last_used_on",
+            "revoked_on",
+        ],
+    ),
+    (
         "sheet_deferral_requests",
         &[
             "id",

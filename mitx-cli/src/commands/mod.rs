@@ -7,6 +7,7 @@ pub mod discounts;
 pub mod price;
 pub mod products;
 pub mod serve;
+pub mod tokens;
 pub mod users;
 
 use clap::Subcommand;
@@ -39,6 +40,9 @@ pub enum Command {
     /// Explain prices.
     #[command(subcommand)]
     Price(price::PriceCommand),
+    /// Service tokens for machine clients (create, list, revoke).
+    #[command(subcommand)]
+    Tokens(tokens::TokensCommand),
 }
 
 /// Runs one command.
@@ -52,5 +56,6 @@ pub async fn run(command: Command, ctx: &Context) -> anyhow::Result<()> {
         Command::Discounts(cmd) => discounts::run(cmd, ctx).await,
         Command::Price(cmd) => price::run(cmd, ctx).await,
         Command::Serve(cmd) => serve::run(cmd, ctx).await,
+        Command::Tokens(cmd) => tokens::run(cmd, ctx).await,
     }
 }

@@ -60,6 +60,14 @@ impl GatewayClaims {
         self.sub.as_deref().map(str::trim).filter(|s| !s.is_empty())
     }
 
+    /// Whether a stored claim holds a NUL character.
+    pub fn has_nul(&self) -> bool {
+        [&self.sub, &self.preferred_username, &self.email, &self.name]
+            .into_iter()
+            .flatten()
+            .any(|v| v.contains('\0'))
+    }
+
     /// The organization UUIDs of the `organization` claim, sorted, duplicates and entries
     /// without a valid UUID dropped (they can match no local organization).
     pub fn organization_ids(&self) -> Vec<Uuid> {
@@ -127,6 +135,9 @@ pub enum AnonymousReason {
     EmailTaken,
     /// The account is inactive (claims may still be applied, but no login).
     Inactive,
+    /// A claim holds a NUL character, which a text column cannot store (PostgreSQL refuses
+    /// it): decided before any lookup, so both backends answer alike.
+    NulInClaim,
 }
 
 /// The first decision, before any lookup.
@@ -167,6 +178,9 @@ pub fn gateway_step(settings: &GatewaySettings, header: &GatewayHeader) -> Gatew
     match header {
         GatewayHeader::Absent => GatewayStep::Anonymous(AnonymousReason::NoHeader),
         GatewayHeader::Undecodable => GatewayStep::BadRequest,
+        GatewayHeader::Decoded(claims) if claims.has_nul() => {
+            GatewayStep::Anonymous(AnonymousReason::NulInClaim)
+        }
         GatewayHeader::Decoded(claims) => match claims.subject() {
             None => GatewayStep::Anonymous(AnonymousReason::NoSubject),
             Some(subject) => GatewayStep::LookUp(subject.to_owned()),
@@ -417,6 +431,38 @@ mod tests {
             name: "J. Doe".into(),
             is_active: true,
         }
+    }
+
+    #[test]
+    fn a_nul_in_a_stored_claim_is_anonymous_before_any_lookup() {
+        for claims in [
+            GatewayClaims {
+                sub: Some("\0".into()),
+                ..claims()
+            },
+            GatewayClaims {
+                email: Some("a\0@example.com".into()),
+                ..claims()
+            },
+            GatewayClaims {
+                preferred_username: Some("j\0".into()),
+                ..claims()
+            },
+            GatewayClaims {
+                name: Some("\0".into()),
+                ..claims()
+            },
+        ] {
+            assert_eq!(
+                gateway_step(&on(), &GatewayHeader::Decoded(claims.clone())),
+                GatewayStep::Anonymous(AnonymousReason::NulInClaim),
+                "{claims:?}"
+            );
+        }
+        assert_eq!(
+            gateway_step(&on(), &GatewayHeader::Decoded(claims())),
+            GatewayStep::LookUp(SUB.into())
+        );
     }
 
     #[test]

@@ -44,6 +44,8 @@ pub(crate) async fn course_by_key(
         .ok_or_else(ApiError::not_found)
 }
 
+pub(crate) use crate::path_key::PathKey;
+
 /// The query pairs of `uri` (the last value of a repeated key wins).
 pub(crate) fn query_map(uri: &Uri) -> Result<BTreeMap<String, String>, ApiError> {
     let Query(pairs) = Query::<Vec<(String, String)>>::try_from_uri(uri)

@@ -19,6 +19,8 @@ pub struct Ctx<'a> {
     pub openedx_base: &'a str,
     /// `scheme://host` of this site, for page URLs.
     pub site_base: &'a str,
+    /// The `org_id` / `contract_id` context of a v2 course, if any.
+    pub b2b: Option<&'a B2bView>,
 }
 
 impl<'a> Ctx<'a> {
@@ -28,19 +30,62 @@ impl<'a> Ctx<'a> {
             now,
             openedx_base: &state.openedx_course_base_url,
             site_base,
+            b2b: None,
+        }
+    }
+
+    /// The same context under an `org_id` / `contract_id` view.
+    pub fn with_b2b(self, view: &'a B2bView) -> Self {
+        Ctx {
+            b2b: Some(view),
+            ..self
+        }
+    }
+
+    /// Whether a v2 course lists `run`: non-B2B runs, or under a B2B view the runs of its
+    /// contracts only.
+    fn shows_run(&self, run: &CourseRun) -> bool {
+        match self.b2b {
+            None => !run.is_b2b(),
+            Some(view) => run
+                .b2b_contract
+                .is_some_and(|c| view.run_contracts.contains(&c)),
+        }
+    }
+
+    /// Whether a v2 course lists `program`: non-B2B-only programs, or under a B2B view
+    /// the programs of its contracts only.
+    fn shows_program(&self, program: &ProgramRef) -> bool {
+        match self.b2b {
+            None => !program.b2b_only,
+            Some(view) => view.programs.contains(&program.id),
         }
     }
 }
 
+/// The `org_id` / `contract_id` view of v2 courses (courses spec 5.4), for a caller with
+/// access: `courseruns` lists the runs of `run_contracts` instead of the non-B2B runs,
+/// `next_run_id` is chosen among the runs of `user_contracts`, and `programs` lists the
+/// course's programs linked to those contracts (`contract_programs`), B2B-only included.
+#[derive(Clone, Debug, Default, PartialEq, Eq)]
+pub struct B2bView {
+    /// Contracts whose runs are listed.
+    pub run_contracts: Vec<mitx_core::ids::ContractId>,
+    /// The caller's contracts in that context.
+    pub user_contracts: Vec<mitx_core::ids::ContractId>,
+    /// Programs of those contracts.
+    pub programs: Vec<i64>,
+}
+
 /// `{name}`.
-#[derive(Clone, Debug, Serialize)]
+#[derive(Clone, Debug, Serialize, utoipa::ToSchema)]
 pub struct Named {
     /// Name.
     pub name: String,
 }
 
 /// An enrollment mode.
-#[derive(Clone, Debug, Serialize)]
+#[derive(Clone, Debug, Serialize, utoipa::ToSchema)]
 pub struct Mode {
     /// `audit` / `verified`.
     pub mode_slug: &'static str,
@@ -51,7 +96,7 @@ pub struct Mode {
 }
 
 /// `BaseProduct`.
-#[derive(Clone, Debug, Serialize)]
+#[derive(Clone, Debug, Serialize, utoipa::ToSchema)]
 pub struct Product {
     /// Id.
     pub id: i64,
@@ -75,7 +120,7 @@ impl From<&CatalogProduct> for Product {
 }
 
 /// `CourseRunV2`.
-#[derive(Clone, Debug, Serialize)]
+#[derive(Clone, Debug, Serialize, utoipa::ToSchema)]
 pub struct RunV2 {
     /// Title.
     pub title: String,
@@ -181,7 +226,7 @@ impl RunV2 {
 }
 
 /// `CoursePage`.
-#[derive(Clone, Debug, Serialize)]
+#[derive(Clone, Debug, Serialize, utoipa::ToSchema)]
 pub struct CoursePage {
     /// Feature image.
     pub feature_image_src: Option<String>,
@@ -205,7 +250,7 @@ pub struct CoursePage {
 }
 
 /// `BaseProgram`.
-#[derive(Clone, Debug, Serialize)]
+#[derive(Clone, Debug, Serialize, utoipa::ToSchema)]
 pub struct BaseProgram {
     /// Title.
     pub title: String,
@@ -233,7 +278,7 @@ impl From<&ProgramRef> for BaseProgram {
 }
 
 /// `SupportedVariant`.
-#[derive(Clone, Debug, Serialize)]
+#[derive(Clone, Debug, Serialize, utoipa::ToSchema)]
 pub struct SupportedVariant {
     /// Language.
     pub language: String,
@@ -250,7 +295,7 @@ pub struct SupportedVariant {
 }
 
 /// `CourseWithCourseRunsSerializerV2`: the v2 course list item and detail.
-#[derive(Clone, Debug, Serialize)]
+#[derive(Clone, Debug, Serialize, utoipa::ToSchema)]
 pub struct V2Course {
     /// Id.
     pub id: i64,
@@ -316,10 +361,14 @@ impl V2Course {
     pub fn new(course: &CatalogCourse, selection: RunSelection, ctx: Ctx<'_>) -> V2Course {
         let now = ctx.now;
         let all_runs: Vec<CourseRun> = course.runs.iter().map(|r| r.run.clone()).collect();
-        let next_run = first_unexpired_run(&all_runs, now, None);
+        let next_run = first_unexpired_run(
+            &all_runs,
+            now,
+            ctx.b2b.map(|view| view.user_contracts.as_slice()),
+        );
         let usable: Vec<CourseRun> = all_runs
             .iter()
-            .filter(|r| r.is_usable() && !r.is_b2b())
+            .filter(|r| r.is_usable() && ctx.shows_run(r))
             .filter(|r| match selection {
                 RunSelection::All => true,
                 RunSelection::Enrollable(want) => r.is_enrollable(now) == want,
@@ -375,7 +424,7 @@ impl V2Course {
             programs: course
                 .programs
                 .iter()
-                .filter(|p| !p.b2b_only)
+                .filter(|p| ctx.shows_program(p))
                 .map(BaseProgram::from)
                 .collect(),
             topics: topics.into_iter().map(|name| Named { name }).collect(),
@@ -501,7 +550,7 @@ pub fn language_label(code: &str) -> String {
 }
 
 /// `{id, readable_id}` of a requirement.
-#[derive(Clone, Debug, Serialize)]
+#[derive(Clone, Debug, Serialize, utoipa::ToSchema)]
 pub struct IdAndReadable {
     /// Id.
     pub id: i64,
@@ -510,7 +559,7 @@ pub struct IdAndReadable {
 }
 
 /// `{required, electives}`.
-#[derive(Clone, Debug, Default, Serialize)]
+#[derive(Clone, Debug, Default, Serialize, utoipa::ToSchema)]
 pub struct RequiredElectives {
     /// Required.
     pub required: Vec<IdAndReadable>,
@@ -519,7 +568,7 @@ pub struct RequiredElectives {
 }
 
 /// V2 `requirements`.
-#[derive(Clone, Debug, Default, Serialize)]
+#[derive(Clone, Debug, Default, Serialize, utoipa::ToSchema)]
 pub struct Requirements {
     /// Course requirements.
     pub courses: RequiredElectives,
@@ -528,7 +577,7 @@ pub struct Requirements {
 }
 
 /// `V2ProgramRequirementData`.
-#[derive(Clone, Debug, Serialize)]
+#[derive(Clone, Debug, Serialize, utoipa::ToSchema)]
 pub struct ReqData {
     /// Node type.
     pub node_type: String,
@@ -549,7 +598,7 @@ pub struct ReqData {
 }
 
 /// `V2ProgramRequirement` (`children` only when non-empty).
-#[derive(Clone, Debug, Serialize)]
+#[derive(Clone, Debug, Serialize, utoipa::ToSchema)]
 pub struct ReqNode {
     /// Node id.
     pub id: i64,
@@ -557,11 +606,12 @@ pub struct ReqNode {
     pub data: ReqData,
     /// Children.
     #[serde(skip_serializing_if = "Vec::is_empty")]
+    #[schema(no_recursion)]
     pub children: Vec<ReqNode>,
 }
 
 /// `ProgramPage`.
-#[derive(Clone, Debug, Serialize)]
+#[derive(Clone, Debug, Serialize, utoipa::ToSchema)]
 pub struct ProgramPage {
     /// Feature image.
     pub feature_image_src: Option<String>,
@@ -586,7 +636,7 @@ pub struct ProgramPage {
 }
 
 /// `V2ProgramDetail`: the v2 program list item and detail.
-#[derive(Clone, Debug, Serialize)]
+#[derive(Clone, Debug, Serialize, utoipa::ToSchema)]
 pub struct V2Program {
     /// Title.
     pub title: String,
@@ -865,7 +915,7 @@ impl V2Program {
 }
 
 /// `DepartmentWithCoursesAndPrograms`.
-#[derive(Clone, Debug, Serialize)]
+#[derive(Clone, Debug, Serialize, utoipa::ToSchema)]
 pub struct DepartmentV2 {
     /// Id.
     pub id: i64,
@@ -880,7 +930,7 @@ pub struct DepartmentV2 {
 }
 
 /// `{id, title, order}` of a collection's program.
-#[derive(Clone, Debug, Serialize)]
+#[derive(Clone, Debug, Serialize, utoipa::ToSchema)]
 pub struct CollectionProgram {
     /// Program id.
     pub id: i64,
@@ -891,7 +941,7 @@ pub struct CollectionProgram {
 }
 
 /// `V2ProgramCollection`.
-#[derive(Clone, Debug, Serialize)]
+#[derive(Clone, Debug, Serialize, utoipa::ToSchema)]
 pub struct ProgramCollectionV2 {
     /// Id.
     pub id: i64,

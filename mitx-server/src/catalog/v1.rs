@@ -1,10 +1,11 @@
 //! `/api/v1/courses/` and `/api/v1/programs/` (courses spec 5.3): paginated only when
-//! `page` is given, else a bare array.
+//! `page` is given, else a bare array. Also `/api/v1/course_runs/` and
+//! `/api/v1/departments/` (never paginated).
 
 use std::collections::BTreeMap;
 
 use axum::Router;
-use axum::extract::{Path, State};
+use axum::extract::State;
 use axum::http::{HeaderMap, Uri};
 use axum::response::Response;
 use axum::routing::get;
@@ -13,7 +14,7 @@ use mitx_store::catalog_api::{CatalogCourse, CatalogRun, CourseFilter, ProgramFi
 use serde_json::{Map, Value, json};
 
 use super::shapes::{Ctx, RunSelection, RunV2, V2Course, V2Program};
-use super::{FieldErrors, base_url, course_by_key, query_map};
+use super::{FieldErrors, PathKey, base_url, course_by_key, query_map};
 use crate::etag::json_with_etag;
 use crate::pagination::{PageRequest, paginate};
 use crate::{ApiError, AppState};
@@ -27,6 +28,8 @@ pub fn routes() -> Router<AppState> {
         .route("/api/v1/programs/{id}/", get(program_detail))
         .route("/api/v1/course_runs/", get(list_runs))
         .route("/api/v1/course_runs/{id}/", get(run_detail))
+        .route("/api/v1/departments/", get(list_departments))
+        .route("/api/v1/departments/{id}/", get(department_detail))
 }
 
 fn to_value<T: serde::Serialize>(value: &T) -> Result<Value, ApiError> {
@@ -96,6 +99,9 @@ fn maybe_paged(
     }
 }
 
+#[utoipa::path(get, operation_id = "catalog_v1_courses_list", path = "/api/v1/courses/", tag = "catalog",
+    params(("page" = Option<u64>, Query, description = "Given: the answer is paginated; absent: a bare array"), ("page_size" = Option<u64>, Query, description = "Items per page (default 12, at most 100)"), ("id" = Option<String>, Query, description = "Comma-separated ids"), ("live" = Option<bool>, Query), ("readable_id" = Option<String>, Query), ("page__live" = Option<bool>, Query), ("courserun_is_enrollable" = Option<bool>, Query)),
+    responses((status = 200, body = serde_json::Value, description = "CourseWithRuns items: a bare array, or a page when `page` is given"), (status = 400, description = "Bad query parameter", body = crate::openapi::FieldErrors)))]
 async fn list_courses(
     State(state): State<AppState>,
     headers: HeaderMap,
@@ -131,10 +137,13 @@ async fn list_courses(
     maybe_paged(&query, items, &site, &uri, &headers)
 }
 
+#[utoipa::path(get, operation_id = "catalog_v1_courses_retrieve", path = "/api/v1/courses/{id}/", tag = "catalog",
+    params(("id" = String, Path, description = "Id (digits) or readable id")),
+    responses((status = 200, body = serde_json::Value, description = "CourseWithRuns"), (status = 404, description = "Not found", body = crate::openapi::Detail)))]
 async fn course_detail(
     State(state): State<AppState>,
     headers: HeaderMap,
-    Path(key): Path<String>,
+    PathKey(key): PathKey,
 ) -> Result<Response, ApiError> {
     let now = Utc::now();
     let site = base_url(&headers);
@@ -202,7 +211,7 @@ fn v1_program(
     }))
 }
 
-async fn programs_json(
+pub(crate) async fn programs_json(
     state: &AppState,
     ids: &[i64],
     ctx: Ctx<'_>,
@@ -228,6 +237,9 @@ async fn programs_json(
         .collect()
 }
 
+#[utoipa::path(get, operation_id = "catalog_v1_programs_list", path = "/api/v1/programs/", tag = "catalog",
+    params(("page" = Option<u64>, Query, description = "Given: the answer is paginated; absent: a bare array"), ("page_size" = Option<u64>, Query, description = "Items per page (default 12, at most 100)"), ("id" = Option<String>, Query, description = "Comma-separated ids"), ("live" = Option<bool>, Query), ("readable_id" = Option<String>, Query)),
+    responses((status = 200, body = serde_json::Value, description = "V1Program items: a bare array, or a page when `page` is given"), (status = 400, description = "Bad query parameter", body = crate::openapi::FieldErrors)))]
 async fn list_programs(
     State(state): State<AppState>,
     headers: HeaderMap,
@@ -263,10 +275,13 @@ async fn list_programs(
     Ok(json_with_etag(&headers, &items))
 }
 
+#[utoipa::path(get, operation_id = "catalog_v1_programs_retrieve", path = "/api/v1/programs/{id}/", tag = "catalog",
+    params(("id" = String, Path, description = "Id (digits) or readable id")),
+    responses((status = 200, body = serde_json::Value, description = "V1Program"), (status = 404, description = "Not found", body = crate::openapi::Detail)))]
 async fn program_detail(
     State(state): State<AppState>,
     headers: HeaderMap,
-    Path(key): Path<String>,
+    PathKey(key): PathKey,
 ) -> Result<Response, ApiError> {
     let now = Utc::now();
     let site = base_url(&headers);
@@ -283,7 +298,7 @@ async fn program_detail(
 
 /// A v1 run with its `course` (id, title, readable_id, next_run_id, departments, page,
 /// programs).
-fn v1_run_with_course(
+pub(crate) fn v1_run_with_course(
     run: &CatalogRun,
     course: &CatalogCourse,
     relevant: bool,
@@ -324,6 +339,9 @@ async fn relevant_course_ids(state: &AppState, key: &str) -> Result<Vec<i64>, Ap
     Ok(ids)
 }
 
+#[utoipa::path(get, operation_id = "catalog_v1_course_runs_list", path = "/api/v1/course_runs/", tag = "catalog",
+    params(("id" = Option<String>, Query, description = "Comma-separated ids"), ("live" = Option<bool>, Query), ("relevant_to" = Option<String>, Query, description = "A course or program readable id: its enrollable runs, with is_enrolled and is_verified")),
+    responses((status = 200, body = serde_json::Value, description = "Runs with products and course (not paginated)"), (status = 400, description = "Bad query parameter", body = crate::openapi::FieldErrors)))]
 async fn list_runs(
     State(state): State<AppState>,
     headers: HeaderMap,
@@ -376,10 +394,13 @@ async fn list_runs(
     Ok(json_with_etag(&headers, &items))
 }
 
+#[utoipa::path(get, operation_id = "catalog_v1_course_runs_retrieve", path = "/api/v1/course_runs/{id}/", tag = "catalog",
+    params(("id" = i64, Path)),
+    responses((status = 200, body = serde_json::Value, description = "A run with products and course"), (status = 404, description = "Not found", body = crate::openapi::Detail)))]
 async fn run_detail(
     State(state): State<AppState>,
     headers: HeaderMap,
-    Path(key): Path<String>,
+    PathKey(key): PathKey,
 ) -> Result<Response, ApiError> {
     let now = Utc::now();
     let site = base_url(&headers);
@@ -401,4 +422,79 @@ async fn run_detail(
         &headers,
         &v1_run_with_course(run, course, false, ctx)?,
     ))
+}
+
+/// `DepartmentWithCount`: `{name, courses, programs}`. The original means the counts but
+/// reads a misnamed attribute and errors (spec 5.3 QUIRK); mitx answers the intended
+/// shape, counting what `/api/v2/departments/` lists: live courses with a live page and
+/// an enrollable usable run, and live programs with a live page.
+#[derive(Debug, serde::Serialize)]
+struct DepartmentWithCount {
+    name: String,
+    courses: usize,
+    programs: usize,
+}
+
+/// Departments by name (or only `only`) with their counts: three queries for the
+/// departments, one for the runs of every candidate course.
+async fn departments_with_counts(
+    state: &AppState,
+    only: Option<i64>,
+) -> Result<Vec<DepartmentWithCount>, ApiError> {
+    let now = Utc::now();
+    let departments = state.store.catalog_departments(only).await?;
+    let mut candidates: Vec<i64> = departments
+        .iter()
+        .flat_map(|d| d.course_ids.iter().copied())
+        .collect();
+    candidates.sort_unstable();
+    candidates.dedup();
+    let runs = state.store.catalog_runs_of(&candidates).await?;
+    let mut enrollable: Vec<i64> = runs
+        .iter()
+        .filter(|r| r.run.is_usable() && r.run.is_enrollable(now))
+        .map(|r| r.run.course_id.0)
+        .collect();
+    enrollable.sort_unstable();
+    enrollable.dedup();
+    Ok(departments
+        .into_iter()
+        .map(|d| DepartmentWithCount {
+            courses: d
+                .course_ids
+                .iter()
+                .filter(|c| enrollable.binary_search(c).is_ok())
+                .count(),
+            programs: d.program_ids.len(),
+            name: d.name,
+        })
+        .collect())
+}
+
+#[utoipa::path(get, operation_id = "catalog_v1_departments_list", path = "/api/v1/departments/", tag = "catalog",
+    responses((status = 200, body = serde_json::Value, description = "DepartmentWithCount items by name: {name, courses, programs} (not paginated)")))]
+async fn list_departments(
+    State(state): State<AppState>,
+    headers: HeaderMap,
+) -> Result<Response, ApiError> {
+    Ok(json_with_etag(
+        &headers,
+        &departments_with_counts(&state, None).await?,
+    ))
+}
+
+#[utoipa::path(get, operation_id = "catalog_v1_departments_retrieve", path = "/api/v1/departments/{id}/", tag = "catalog",
+    params(("id" = i64, Path)),
+    responses((status = 200, body = serde_json::Value, description = "DepartmentWithCount"), (status = 404, description = "Not found", body = crate::openapi::Detail)))]
+async fn department_detail(
+    State(state): State<AppState>,
+    headers: HeaderMap,
+    PathKey(key): PathKey,
+) -> Result<Response, ApiError> {
+    let id = key.parse::<i64>().map_err(|_| ApiError::not_found())?;
+    let department = departments_with_counts(&state, Some(id))
+        .await?
+        .pop()
+        .ok_or_else(ApiError::not_found)?;
+    Ok(json_with_etag(&headers, &department))
 }

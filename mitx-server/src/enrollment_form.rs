@@ -1,0 +1,184 @@
+//! The HTML form enrollment `POST /enrollments/` (courses spec 2.6): field `run` (numeric
+//! id); the answer is a redirect with a `user-message` cookie (URL-encoded JSON, max-age
+//! 20 s), or, with the field `isapi`, 200 with the text `Ok` / `Fail`.
+//!
+//! The decisions are `mitx_core::enrollment::{precheck_form_enrollment,
+//! form_enrollment_result}`; the enrollment itself is the same race-safe core routine as the
+//! JSON API ([`crate::enrollments::enroll_audit`]).
+//!
+//! **Not done yet.** A successful enrollment in a run that has a product should also ensure
+//! a pending order for that product; orders arrive with the ecommerce issue, so the
+//! decision is logged and no order is created. The edX user creation is likewise left to
+//! the edX client (the enrollment is kept with `edx_enrolled = false`).
+
+use axum::Router;
+use axum::body::Bytes;
+use axum::extract::State;
+use axum::http::{HeaderMap, HeaderValue, StatusCode, header};
+use axum::response::{IntoResponse, Response};
+use axum::routing::post;
+use mitx_core::enrollment::{
+    FormEnrollResponse, FormPrecheck, FormRedirect, form_enrollment_result,
+    precheck_form_enrollment,
+};
+use mitx_core::ids::CourseRunId;
+
+use crate::auth::AuthUser;
+use crate::body;
+use crate::{ApiError, AppState};
+
+/// The cookie carrying the message to show on the next page.
+pub const USER_MESSAGE_COOKIE: &str = "user-message";
+
+/// The routes of this module.
+pub fn routes() -> Router<AppState> {
+    Router::new().route("/enrollments/", post(enroll))
+}
+
+/// Percent-encodes everything but unreserved characters (what the browser side decodes
+/// with `decodeURIComponent`).
+fn url_encode(text: &str) -> String {
+    let mut out = String::with_capacity(text.len() * 3);
+    for b in text.bytes() {
+        if b.is_ascii_alphanumeric() || matches!(b, b'-' | b'_' | b'.' | b'~') {
+            out.push(char::from(b));
+        } else {
+            out.push_str(&format!("%{b:02X}"));
+        }
+    }
+    out
+}
+
+/// The redirect target: the `Referer` for [`FormRedirect::Referer`] (or `/` without one),
+/// `/dashboard/` otherwise. Only a site-relative path of the Referer is used, so the form
+/// cannot be made to redirect elsewhere.
+fn location(redirect: FormRedirect, headers: &HeaderMap) -> String {
+    match redirect {
+        FormRedirect::Dashboard => "/dashboard/".to_owned(),
+        FormRedirect::Referer => {
+            let referer = headers
+                .get(header::REFERER)
+                .and_then(|v| v.to_str().ok())
+                .unwrap_or("/");
+            let path = match referer.split_once("://") {
+                Some((_, rest)) => rest.find('/').map_or("/", |i| &rest[i..]),
+                None => referer,
+            };
+            if path.starts_with('/') && !path.starts_with("//") {
+                path.to_owned()
+            } else {
+                "/".to_owned()
+            }
+        }
+    }
+}
+
+fn respond(outcome: &FormEnrollResponse, headers: &HeaderMap, api: bool) -> Response {
+    let mut response = if api {
+        (StatusCode::OK, outcome.api_text).into_response()
+    } else {
+        let target = location(outcome.redirect, headers);
+        let mut response = StatusCode::FOUND.into_response();
+        if let Ok(value) = HeaderValue::from_str(&target) {
+            response.headers_mut().insert(header::LOCATION, value);
+        }
+        response
+    };
+    if let Some(message) = &outcome.message
+        && let Ok(json) = serde_json::to_string(message)
+    {
+        let cookie = format!(
+            "{USER_MESSAGE_COOKIE}={}; Max-Age=20; Path=/",
+            url_encode(&json)
+        );
+        if let Ok(value) = HeaderValue::from_str(&cookie) {
+            response.headers_mut().append(header::SET_COOKIE, value);
+        }
+    }
+    response
+}
+
+#[utoipa::path(post, operation_id = "form_enroll", path = "/enrollments/", tag = "enrollments",
+    request_body(content = crate::openapi::FormEnrollmentRequest, content_type = "application/x-www-form-urlencoded"),
+    responses((status = 302, description = "To /dashboard/ or back to the Referer, with the `user-message` cookie"), (status = 200, description = "With `isapi`: `Ok` or `Fail` (text)", body = String), (status = 403, description = "Anonymous caller", body = crate::openapi::Detail)))]
+async fn enroll(
+    State(state): State<AppState>,
+    AuthUser(user): AuthUser,
+    headers: HeaderMap,
+    raw: Bytes,
+) -> Result<Response, ApiError> {
+    let api = body::form_has(&raw, "isapi");
+    let requested = body::form_value(&raw, "run").and_then(|v| v.trim().parse::<i64>().ok());
+    let run = match requested {
+        Some(id) => state.store.enrollment_run(CourseRunId(id)).await?,
+        None => None,
+    };
+    let Some(run) = run else {
+        let outcome = precheck_form_enrollment(false, false, false, None);
+        return Ok(match outcome {
+            FormPrecheck::Respond(r) => respond(&r, &headers, api),
+            FormPrecheck::Proceed => StatusCode::BAD_REQUEST.into_response(),
+        });
+    };
+    let facts = state
+        .store
+        .form_enrollment_facts(user.id, run.run.id)
+        .await?;
+    let existing = state.store.run_enrollment(user.id, run.run.id).await?;
+    if let FormPrecheck::Respond(r) = precheck_form_enrollment(
+        true,
+        facts.country_blocked,
+        facts.already_paid,
+        existing.as_ref().map(|e| &e.enrollment),
+    ) {
+        return Ok(respond(&r, &headers, api));
+    }
+    let enrolled = crate::enrollments::enroll_audit(&state, user.id, &run, |_, _| Ok(())).await?;
+    let outcome = form_enrollment_result(
+        enrolled.as_ref().is_some_and(|r| r.enrollment.edx_enrolled),
+        enrolled.is_some() && crate::enrollments::KEEP_EDX_FAILURES,
+        &run.course_title,
+        run.active_product.is_some(),
+        false,
+    );
+    if outcome.ensure_pending_order {
+        tracing::info!(
+            user = %user.id,
+            run = %run.run.id,
+            "pending order for the run's product not created: orders are not implemented yet"
+        );
+    }
+    Ok(respond(&outcome, &headers, api))
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn messages_are_url_encoded() {
+        assert_eq!(
+            url_encode(r#"{"type":"enrolled","run":"Intro & more"}"#),
+            "%7B%22type%22%3A%22enrolled%22%2C%22run%22%3A%22Intro%20%26%20more%22%7D"
+        );
+    }
+
+    #[test]
+    fn referer_redirects_stay_on_site() {
+        let mut headers = HeaderMap::new();
+        assert_eq!(location(FormRedirect::Referer, &headers), "/");
+        headers.insert(
+            header::REFERER,
+            HeaderValue::from_static("https://mitxonline.mit.edu/courses/x/?a=1"),
+        );
+        assert_eq!(location(FormRedirect::Referer, &headers), "/courses/x/?a=1");
+        headers.insert(header::REFERER, HeaderValue::from_static("//evil.example/"));
+        assert_eq!(location(FormRedirect::Referer, &headers), "/");
+        headers.insert(
+            header::REFERER,
+            HeaderValue::from_static("https://evil.example"),
+        );
+        assert_eq!(location(FormRedirect::Referer, &headers), "/");
+        assert_eq!(location(FormRedirect::Dashboard, &headers), "/dashboard/");
+    }
+}
