@@ -40,9 +40,10 @@ pub struct Transcript {
 }
 
 impl Transcript {
-    /// Reads the learner's grades, certificates and approved flexible prices.
+    /// Reads the learner's grades, certificates active now and approved flexible prices.
     pub async fn load(state: &AppState, user: UserId) -> Result<Transcript, ApiError> {
         let store = &state.store;
+        let now = chrono::Utc::now();
         Ok(Transcript {
             grades: store
                 .learner_grades(user)
@@ -51,13 +52,13 @@ impl Transcript {
                 .map(|g| (g.run, g))
                 .collect(),
             run_certificates: store
-                .learner_run_certificates(user)
+                .learner_run_certificates(user, now)
                 .await?
                 .into_iter()
                 .map(|c| (c.of, c.uuid))
                 .collect(),
             program_certificates: store
-                .learner_program_certificates(user)
+                .learner_program_certificates(user, now)
                 .await?
                 .into_iter()
                 .map(|c| (c.of, c.uuid))

@@ -3,6 +3,7 @@
 //! certificates, and approved flexible prices. A learner has a handful of each, so they are read per learner in one
 //! query each and matched to enrollments by the caller.
 
+use chrono::{DateTime, Utc};
 use mitx_core::ids::{CourseRunId, ProgramId, UserId};
 
 use crate::{Store, StoreError, backend_queries, with_db};
@@ -22,7 +23,7 @@ pub struct RunGrade {
     pub set_by_admin: bool,
 }
 
-/// An active (not revoked) certificate of a run or a program.
+/// An active (not revoked, already issued) certificate of a run or a program.
 #[derive(Clone, Debug, PartialEq, Eq)]
 pub struct EarnedCertificate<K> {
     /// The run or program.
@@ -79,24 +80,35 @@ backend_queries! {
     async fn certificates(
         conn: &mut Conn,
         user: i64,
+        now: DateTime<Utc>,
         table: &str,
         column: &str,
     ) -> Result<Vec<(i64, String)>, StoreError> {
         let sql = sqlx::AssertSqlSafe(format!(
-            "SELECT {column} AS of, uuid FROM {table} \
-             WHERE user_id = $1 AND NOT is_revoked ORDER BY {column}"
+            "SELECT {column} AS of, uuid, is_revoked, issue_date FROM {table} \
+             WHERE user_id = $1 ORDER BY {column}"
         ));
         let rows = sqlx::query(sql).bind(user).fetch_all(&mut *conn).await?;
-        rows.iter()
-            .map(|row| Ok((row.try_get("of")?, row.try_get("uuid")?)))
-            .collect()
+        let mut active = Vec::new();
+        for row in &rows {
+            let revoked: bool = row.try_get("is_revoked")?;
+            let issued: DateTime<Utc> = row.try_get("issue_date")?;
+            // `Certificate::is_active` of mitx-core: not revoked, already issued. Compared
+            // here rather than in SQL because SQLite keeps times as text.
+            if !revoked && issued <= now {
+                active.push((row.try_get("of")?, row.try_get("uuid")?));
+            }
+        }
+        Ok(active)
     }
 
     pub(crate) async fn run_certificates(
         conn: &mut Conn,
         user: i64,
+        now: DateTime<Utc>,
     ) -> Result<Vec<EarnedCertificate<CourseRunId>>, StoreError> {
-        let rows = certificates(conn, user, "course_run_certificates", "course_run_id").await?;
+        let rows =
+            certificates(conn, user, now, "course_run_certificates", "course_run_id").await?;
         Ok(rows
             .into_iter()
             .map(|(of, uuid)| EarnedCertificate { of: CourseRunId(of), uuid })
@@ -106,8 +118,9 @@ backend_queries! {
     pub(crate) async fn program_certificates(
         conn: &mut Conn,
         user: i64,
+        now: DateTime<Utc>,
     ) -> Result<Vec<EarnedCertificate<ProgramId>>, StoreError> {
-        let rows = certificates(conn, user, "program_certificates", "program_id").await?;
+        let rows = certificates(conn, user, now, "program_certificates", "program_id").await?;
         Ok(rows
             .into_iter()
             .map(|(of, uuid)| EarnedCertificate { of: ProgramId(of), uuid })
@@ -130,19 +143,21 @@ impl Store {
         with_db!(conn: self, conn, q => q::flexible_price_courses(conn, user.0).await)
     }
 
-    /// The learner's active course-run certificates.
+    /// The learner's active course-run certificates at `now` (not revoked, already issued).
     pub async fn learner_run_certificates(
         &self,
         user: UserId,
+        now: DateTime<Utc>,
     ) -> Result<Vec<EarnedCertificate<CourseRunId>>, StoreError> {
-        with_db!(conn: self, conn, q => q::run_certificates(conn, user.0).await)
+        with_db!(conn: self, conn, q => q::run_certificates(conn, user.0, now).await)
     }
 
-    /// The learner's active program certificates.
+    /// The learner's active program certificates at `now` (not revoked, already issued).
     pub async fn learner_program_certificates(
         &self,
         user: UserId,
+        now: DateTime<Utc>,
     ) -> Result<Vec<EarnedCertificate<ProgramId>>, StoreError> {
-        with_db!(conn: self, conn, q => q::program_certificates(conn, user.0).await)
+        with_db!(conn: self, conn, q => q::program_certificates(conn, user.0, now).await)
     }
 }

@@ -14,4 +14,5 @@ mod migrations;
 mod products;
 mod schema;
 mod service_tokens;
+mod transcript;
 mod users;
