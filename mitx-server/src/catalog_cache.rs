@@ -7,6 +7,10 @@
 //! `is_enrollable` are therefore at most a minute old. Each request costs one indexed read
 //! of the revision. Nothing here is needed by another replica: each keeps its own copy.
 //!
+//! [`CourseCache`] keeps the catalog courses themselves, by the same revision, for the views
+//! rendered per caller (enrollment lists show each enrolled run's course): there a request
+//! costs the revision read instead of the seven reads of a course.
+//!
 //! Responses that depend on the caller are never kept nor served from here: the v2 B2B
 //! filters (`org_id`, `contract_id`) answer according to the caller's organizations and
 //! contracts, so such requests always reach the handler.
@@ -170,5 +174,60 @@ mod tests {
         assert!(caller("/api/v2/programs/?org%5Fid=1"));
         assert!(caller("/api/v2/courses/?org_id="));
         assert!(!caller("/api/v2/courses/?my_org_id=1"));
+    }
+}
+
+/// Catalog courses as the store reads them, kept by catalog revision for the views that
+/// render courses per caller (the enrollment lists), which the response cache cannot
+/// serve. A course read under an older revision is read again.
+#[derive(Debug, Default)]
+pub struct CourseCache {
+    courses: Mutex<HashMap<i64, (i64, std::sync::Arc<mitx_store::catalog_api::CatalogCourse>)>>,
+}
+
+impl CourseCache {
+    /// The courses `ids` at the current catalog revision: kept ones from here, the others
+    /// read in one batch and kept.
+    pub async fn courses(
+        &self,
+        store: &mitx_store::Store,
+        ids: &[i64],
+    ) -> Result<
+        HashMap<i64, std::sync::Arc<mitx_store::catalog_api::CatalogCourse>>,
+        mitx_store::StoreError,
+    > {
+        let mut found = HashMap::new();
+        if ids.is_empty() {
+            return Ok(found);
+        }
+        let revision = store.catalog_revision().await?;
+        let mut missing = Vec::new();
+        if let Ok(courses) = self.courses.lock() {
+            for id in ids {
+                match courses.get(id) {
+                    Some((kept, course)) if *kept == revision => {
+                        found.insert(*id, course.clone());
+                    }
+                    _ => missing.push(*id),
+                }
+            }
+        } else {
+            missing.extend_from_slice(ids);
+        }
+        if !missing.is_empty() {
+            let loaded = store.catalog_courses(&missing).await?;
+            let mut courses = self.courses.lock().ok();
+            for course in loaded {
+                let course = std::sync::Arc::new(course);
+                if let Some(courses) = courses.as_mut() {
+                    if courses.len() >= MAX_ENTRIES {
+                        courses.clear();
+                    }
+                    courses.insert(course.id, (revision, course.clone()));
+                }
+                found.insert(course.id, course);
+            }
+        }
+        Ok(found)
     }
 }

@@ -42,32 +42,23 @@ pub struct Transcript {
 impl Transcript {
     /// Reads the learner's grades, certificates active now and approved flexible prices.
     pub async fn load(state: &AppState, user: UserId) -> Result<Transcript, ApiError> {
-        let store = &state.store;
-        let now = chrono::Utc::now();
+        let t = state
+            .store
+            .learner_transcript(user, chrono::Utc::now())
+            .await?;
         Ok(Transcript {
-            grades: store
-                .learner_grades(user)
-                .await?
-                .into_iter()
-                .map(|g| (g.run, g))
-                .collect(),
-            run_certificates: store
-                .learner_run_certificates(user, now)
-                .await?
+            grades: t.grades.into_iter().map(|g| (g.run, g)).collect(),
+            run_certificates: t
+                .run_certificates
                 .into_iter()
                 .map(|c| (c.of, c.uuid))
                 .collect(),
-            program_certificates: store
-                .learner_program_certificates(user, now)
-                .await?
+            program_certificates: t
+                .program_certificates
                 .into_iter()
                 .map(|c| (c.of, c.uuid))
                 .collect(),
-            flexible_price_courses: store
-                .learner_flexible_price_courses(user)
-                .await?
-                .into_iter()
-                .collect(),
+            flexible_price_courses: t.flexible_price_courses.into_iter().collect(),
         })
     }
 
@@ -114,7 +105,7 @@ impl Transcript {
 
 /// The catalog courses of a set of enrollments, read in one batch.
 #[derive(Debug, Default)]
-pub struct Courses(BTreeMap<i64, CatalogCourse>);
+pub struct Courses(std::collections::HashMap<i64, std::sync::Arc<CatalogCourse>>);
 
 impl Courses {
     /// Reads the courses of `runs`.
@@ -125,8 +116,9 @@ impl Courses {
         let mut ids: Vec<i64> = runs.into_iter().map(|r| r.run.course_id.0).collect();
         ids.sort_unstable();
         ids.dedup();
-        let courses = state.store.catalog_courses(&ids).await?;
-        Ok(Courses(courses.into_iter().map(|c| (c.id, c)).collect()))
+        Ok(Courses(
+            state.course_cache.courses(&state.store, &ids).await?,
+        ))
     }
 
     fn run(&self, run: &EnrollmentRun) -> Result<(&CatalogCourse, &CatalogRun), ApiError> {

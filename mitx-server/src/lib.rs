@@ -44,6 +44,8 @@ pub struct AppState {
     pub openedx_course_base_url: String,
     /// Rendered catalog responses of this process.
     pub catalog_cache: std::sync::Arc<catalog_cache::CatalogCache>,
+    /// Catalog courses of this process, for views rendered per caller.
+    pub course_cache: std::sync::Arc<catalog_cache::CourseCache>,
 }
 
 impl AppState {
@@ -58,6 +60,7 @@ impl AppState {
             gateway_enabled,
             openedx_course_base_url: openedx_course_base_url.into(),
             catalog_cache: std::sync::Arc::default(),
+            course_cache: std::sync::Arc::default(),
         }
     }
 }

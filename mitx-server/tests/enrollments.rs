@@ -539,3 +539,39 @@ async fn form_enrollment_redirects_with_a_message() {
         db.cleanup().await.unwrap();
     }
 }
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn enrollment_items_follow_catalog_changes() {
+    for db in databases().await {
+        load_demo(&db).await;
+        let (open, _) = open_and_closed_runs(&db).await;
+        let (base, stop) = start_with(&db, true).await;
+        let me = Learner::new(&base, &jdoe());
+        assert_eq!(
+            me.post("/api/v1/enrollments/", &json!({"run_id": open}))
+                .await
+                .0,
+            201
+        );
+        let (_, before) = me.get("/api/v2/enrollments/").await;
+        let course = before[0]["run"]["course"]["id"].as_i64().unwrap();
+        assert_ne!(before[0]["run"]["course"]["title"], "Renamed course");
+        // A catalog write moves the revision: the next list shows it (the courses are
+        // kept per revision, not for a time).
+        db.store
+            .execute_raw(&format!(
+                "UPDATE courses SET title = 'Renamed course' WHERE id = {course}"
+            ))
+            .await
+            .unwrap();
+        for version in ["v1", "v2", "v3"] {
+            let (_, after) = me.get(&format!("/api/{version}/enrollments/")).await;
+            assert_eq!(
+                after[0]["run"]["course"]["title"], "Renamed course",
+                "{version}"
+            );
+        }
+        let _ = stop.send(());
+        db.cleanup().await.unwrap();
+    }
+}

@@ -435,9 +435,13 @@ crate::backend_queries! {
         // Products of every loaded run in one query.
         if !runs.is_empty() {
             let sql = format!(
+                // Written as `object_id IN (runs of the courses)` so both planners probe the
+                // (content_type, object_id) index per run; the equivalent join scanned every
+                // run product on a database without statistics.
                 "SELECT p.id, p.object_id, p.price, p.description, p.is_active FROM products p
-                 JOIN course_runs r ON p.content_type = 'courserun' AND p.object_id = r.id
-                 WHERE r.course_id IN ({list}) ORDER BY p.id");
+                 WHERE p.content_type = 'courserun'
+                   AND p.object_id IN (SELECT r.id FROM course_runs r WHERE r.course_id IN ({list}))
+                 ORDER BY p.id");
             let mut query = sqlx::query(sqlx::AssertSqlSafe(sql));
             for id in course_ids {
                 query = query.bind(*id);

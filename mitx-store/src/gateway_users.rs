@@ -182,12 +182,21 @@ impl Store {
             let found = q::by_global_id(&mut conn, global_id).await?;
             let rows_present = found.as_ref().is_some_and(|(_, rows)| *rows);
             let existing = found.map(|(record, _)| record);
+            // Usernames and e-mails (ignoring case) are unique, so when the subject's own
+            // account already holds the claimed value it is the owner: the steady-state
+            // request (unchanged claims) needs no lookup.
             let username_owner = match username.map(str::trim).filter(|u| !u.is_empty()) {
-                Some(username) => q::username_owner(&mut conn, username).await?,
+                Some(username) => match &existing {
+                    Some(user) if user.username == username => Some(user.id),
+                    _ => q::username_owner(&mut conn, username).await?,
+                },
                 None => None,
             };
             let email_owner = match email.map(str::trim).filter(|e| !e.is_empty()) {
-                Some(email) => q::email_owner(&mut conn, email).await?,
+                Some(email) => match &existing {
+                    Some(user) if user.email == email => Some(user.id),
+                    _ => q::email_owner(&mut conn, email).await?,
+                },
                 None => None,
             };
             Ok(GatewayFacts { existing, username_owner, email_owner, rows_present })

@@ -35,6 +35,12 @@ const MIGRATIONS: &[(i64, &str, &str, &str)] = &[
         include_str!("../../migrations/sqlite/0004_service_tokens.sql"),
         include_str!("../../migrations/postgres/0004_service_tokens.sql"),
     ),
+    (
+        5,
+        "catalog revision: flexible-pricing tiers",
+        include_str!("../../migrations/sqlite/0005_catalog_revision_tiers.sql"),
+        include_str!("../../migrations/postgres/0005_catalog_revision_tiers.sql"),
+    ),
 ];
 
 /// One migration and whether it is applied.

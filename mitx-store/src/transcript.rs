@@ -128,36 +128,34 @@ backend_queries! {
     }
 }
 
+/// Everything the enrollment views show of one learner's record.
+#[derive(Clone, Debug, Default, PartialEq)]
+pub struct LearnerTranscript {
+    /// Course-run grades.
+    pub grades: Vec<RunGrade>,
+    /// Course-run certificates active at the time asked.
+    pub run_certificates: Vec<EarnedCertificate<CourseRunId>>,
+    /// Program certificates active at the time asked.
+    pub program_certificates: Vec<EarnedCertificate<ProgramId>>,
+    /// Courses with an approved or auto-approved flexible price, directly or through a
+    /// program containing the course.
+    pub flexible_price_courses: Vec<i64>,
+}
+
 impl Store {
-    /// The learner's course-run grades.
-    pub async fn learner_grades(&self, user: UserId) -> Result<Vec<RunGrade>, StoreError> {
-        with_db!(conn: self, conn, q => q::grades(conn, user.0).await)
-    }
-
-    /// The courses for which the learner has an approved flexible price, directly or
-    /// through a program containing the course.
-    pub async fn learner_flexible_price_courses(
-        &self,
-        user: UserId,
-    ) -> Result<Vec<i64>, StoreError> {
-        with_db!(conn: self, conn, q => q::flexible_price_courses(conn, user.0).await)
-    }
-
-    /// The learner's active course-run certificates at `now` (not revoked, already issued).
-    pub async fn learner_run_certificates(
+    /// The learner's transcript at `now`: four small reads on one connection.
+    pub async fn learner_transcript(
         &self,
         user: UserId,
         now: DateTime<Utc>,
-    ) -> Result<Vec<EarnedCertificate<CourseRunId>>, StoreError> {
-        with_db!(conn: self, conn, q => q::run_certificates(conn, user.0, now).await)
-    }
-
-    /// The learner's active program certificates at `now` (not revoked, already issued).
-    pub async fn learner_program_certificates(
-        &self,
-        user: UserId,
-        now: DateTime<Utc>,
-    ) -> Result<Vec<EarnedCertificate<ProgramId>>, StoreError> {
-        with_db!(conn: self, conn, q => q::program_certificates(conn, user.0, now).await)
+    ) -> Result<LearnerTranscript, StoreError> {
+        with_db!(conn: self, conn, q => {
+            Ok(LearnerTranscript {
+                grades: q::grades(conn, user.0).await?,
+                run_certificates: q::run_certificates(conn, user.0, now).await?,
+                program_certificates: q::program_certificates(conn, user.0, now).await?,
+                flexible_price_courses: q::flexible_price_courses(conn, user.0).await?,
+            })
+        })
     }
 }

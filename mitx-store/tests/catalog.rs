@@ -112,5 +112,12 @@ conformance!(catalog_revision_moves_with_catalog_writes_only, |db| {
         .unwrap();
     run.price = Some("1.00".into());
     store.import_catalog(&data, now()).await.unwrap();
-    assert!(store.catalog_revision().await.unwrap() > after_import);
+    let after_price = store.catalog_revision().await.unwrap();
+    assert!(after_price > after_import);
+    // So does a flexible-pricing tier (it decides the financial-assistance form link).
+    store
+        .execute_raw("UPDATE flexible_price_tiers SET current = NOT current")
+        .await
+        .unwrap();
+    assert!(store.catalog_revision().await.unwrap() > after_price);
 });

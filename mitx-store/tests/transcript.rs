@@ -53,34 +53,27 @@ conformance!(
         ] {
             store.execute_raw(&sql).await.unwrap();
         }
-        let grades = store.learner_grades(user).await.unwrap();
+        let transcript = store.learner_transcript(user, now()).await.unwrap();
+        let grades = &transcript.grades;
         assert_eq!(grades.len(), 1);
         assert_eq!(grades[0].run, CourseRunId(r1));
         assert_eq!(grades[0].grade, Some(0.5));
         assert_eq!(grades[0].letter_grade, None);
         assert!(!grades[0].passed && grades[0].set_by_admin);
-        let certs = store.learner_run_certificates(user, now()).await.unwrap();
+        let certs = &transcript.run_certificates;
         assert_eq!(certs.len(), 1, "the revoked one is left out");
         assert_eq!(certs[0].of, CourseRunId(r1));
         assert_eq!(certs[0].uuid, "00000000-0000-4000-8000-000000000001");
         // The program certificate is issued the day after `now`.
-        assert!(
-            store
-                .learner_program_certificates(user, now())
-                .await
-                .unwrap()
-                .is_empty()
-        );
+        assert!(transcript.program_certificates.is_empty());
         let later = Utc.with_ymd_and_hms(2026, 3, 2, 0, 0, 0).unwrap();
         let programs = store
-            .learner_program_certificates(user, later)
+            .learner_transcript(user, later)
             .await
-            .unwrap();
+            .unwrap()
+            .program_certificates;
         assert_eq!(programs.len(), 1);
         assert_eq!(programs[0].of, ProgramId(program));
-        assert_eq!(
-            store.learner_flexible_price_courses(user).await.unwrap(),
-            vec![course]
-        );
+        assert_eq!(transcript.flexible_price_courses, vec![course]);
     }
 );
