@@ -435,36 +435,17 @@ struct DepartmentWithCount {
     programs: usize,
 }
 
-/// Departments by name (or only `only`) with their counts: three queries for the
-/// departments, one for the runs of every candidate course.
+/// Departments by name (or only `only`) with their counts: the lists of
+/// `/api/v2/departments/`, counted.
 async fn departments_with_counts(
     state: &AppState,
     only: Option<i64>,
 ) -> Result<Vec<DepartmentWithCount>, ApiError> {
-    let now = Utc::now();
-    let departments = state.store.catalog_departments(only).await?;
-    let mut candidates: Vec<i64> = departments
-        .iter()
-        .flat_map(|d| d.course_ids.iter().copied())
-        .collect();
-    candidates.sort_unstable();
-    candidates.dedup();
-    let runs = state.store.catalog_runs_of(&candidates).await?;
-    let mut enrollable: Vec<i64> = runs
-        .iter()
-        .filter(|r| r.run.is_usable() && r.run.is_enrollable(now))
-        .map(|r| r.run.course_id.0)
-        .collect();
-    enrollable.sort_unstable();
-    enrollable.dedup();
-    Ok(departments
+    Ok(super::v2::departments(state, only)
+        .await?
         .into_iter()
         .map(|d| DepartmentWithCount {
-            courses: d
-                .course_ids
-                .iter()
-                .filter(|c| enrollable.binary_search(c).is_ok())
-                .count(),
+            courses: d.course_ids.len(),
             programs: d.program_ids.len(),
             name: d.name,
         })

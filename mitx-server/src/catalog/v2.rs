@@ -512,7 +512,10 @@ async fn program_detail(
 
 /// Departments with the course ids narrowed to courses having an enrollable usable run
 /// (one query for the runs of every candidate course).
-async fn departments(state: &AppState, only: Option<i64>) -> Result<Vec<DepartmentV2>, ApiError> {
+pub(crate) async fn departments(
+    state: &AppState,
+    only: Option<i64>,
+) -> Result<Vec<DepartmentV2>, ApiError> {
     let now = Utc::now();
     let departments = state.store.catalog_departments(only).await?;
     let mut candidates: Vec<i64> = departments
