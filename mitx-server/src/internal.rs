@@ -23,7 +23,7 @@ use mitx_store::service_tokens::SCOPE_CATALOG_READ;
 use crate::auth::{
     AuthRejection, CurrentUser, NOT_AUTHENTICATED, PERMISSION_DENIED, service_caller,
 };
-use crate::catalog::shapes::{Ctx, RunSelection, RunV2, V2Course};
+use crate::catalog::shapes::{Ctx, RunSelection, V2Course};
 use crate::catalog::{base_url, query_map};
 use crate::etag::json_with_etag;
 use crate::pagination::{Page, PageRequest, paginate};
@@ -89,12 +89,7 @@ pub async fn list_courses(
     let ctx = Ctx::new(&state, &site, now);
     let results: Vec<V2Course> = courses
         .iter()
-        .map(|course| {
-            let mut shape = V2Course::new(course, RunSelection::All, ctx);
-            // Every run, as stored (the store loads them by id), not the public selection.
-            shape.courseruns = course.runs.iter().map(|r| RunV2::new(r, ctx)).collect();
-            shape
-        })
+        .map(|course| V2Course::new(course, RunSelection::Every, ctx))
         .collect();
     let body = Page {
         count: page.count,

@@ -269,7 +269,7 @@ async fn detail_items(
     let ids: Vec<i64> = rows.iter().map(|row| row.program.id.0).collect();
     let programs = state.store.catalog_programs(&ids).await?;
     let v1_programs = match version {
-        Version::V1 => crate::catalog::v1::programs_json(state, &ids, ctx).await?,
+        Version::V1 => crate::catalog::v1::v1_programs(state, &programs, ctx).await?,
         _ => Vec::new(),
     };
     let mut runs = state.store.active_enrollments(user).await?;
@@ -280,17 +280,15 @@ async fn detail_items(
     let renderer = Renderer::load(state, ctx, user, runs.iter().map(|r| &r.run)).await?;
     let mut items = Vec::with_capacity(rows.len());
     for row in &rows {
-        let Some(program) = programs.iter().find(|p| p.id == row.program.id.0) else {
+        let Some(index) = programs.iter().position(|p| p.id == row.program.id.0) else {
             continue;
         };
+        let program = &programs[index];
         let program_json = match version {
-            Version::V1 => v1_programs
-                .iter()
-                .find(|p| p["id"] == json!(program.id))
-                .cloned()
-                .ok_or_else(|| {
-                    ApiError::Internal(format!("program {} not rendered", program.id))
-                })?,
+            // `v1_programs` renders `programs` in their order.
+            Version::V1 => v1_programs.get(index).cloned().ok_or_else(|| {
+                ApiError::Internal(format!("program {} not rendered", program.id))
+            })?,
             _ => serde_json::to_value(V2Program::new(program, ctx))
                 .map_err(|e| ApiError::Internal(e.to_string()))?,
         };

@@ -235,16 +235,6 @@ backend_queries! {
         .await?)
     }
 
-    pub(crate) async fn organization_of_contract(
-        conn: &mut Conn,
-        contract: i64,
-    ) -> Result<Option<i64>, StoreError> {
-        Ok(sqlx::query_scalar("SELECT organization_id FROM contracts WHERE id = $1")
-            .bind(contract)
-            .fetch_optional(&mut *conn)
-            .await?)
-    }
-
     pub(crate) async fn organization_contract_ids(
         conn: &mut Conn,
         organization: i64,
@@ -329,11 +319,6 @@ impl Store {
     /// The contracts `user` is attached to (`contract_learners`), by id.
     pub async fn user_contract_ids(&self, user: UserId) -> Result<Vec<i64>, StoreError> {
         with_db!(conn: self, conn, q => q::user_contract_ids(conn, user.0).await)
-    }
-
-    /// The organization of `contract`, or `None` when the contract does not exist.
-    pub async fn organization_of_contract(&self, contract: i64) -> Result<Option<i64>, StoreError> {
-        with_db!(conn: self, conn, q => q::organization_of_contract(conn, contract).await)
     }
 
     /// Every contract of `organization` (any state), by id.

@@ -354,6 +354,8 @@ pub enum RunSelection {
     All,
     /// Only enrollable (`true`) or non-enrollable (`false`) runs.
     Enrollable(bool),
+    /// Every stored run by id, unfiltered and not one per run tag (the internal ETL feed).
+    Every,
 }
 
 impl V2Course {
@@ -370,16 +372,20 @@ impl V2Course {
             .iter()
             .filter(|r| r.is_usable() && ctx.shows_run(r))
             .filter(|r| match selection {
-                RunSelection::All => true,
+                RunSelection::All | RunSelection::Every => true,
                 RunSelection::Enrollable(want) => r.is_enrollable(now) == want,
             })
             .cloned()
             .collect();
-        let courseruns: Vec<RunV2> = canonical_runs_per_tag(&usable)
-            .into_iter()
-            .filter_map(|chosen| course.runs.iter().find(|r| r.run.id == chosen.id))
-            .map(|r| RunV2::new(r, ctx))
-            .collect();
+        let courseruns: Vec<RunV2> = if selection == RunSelection::Every {
+            course.runs.iter().map(|r| RunV2::new(r, ctx)).collect()
+        } else {
+            canonical_runs_per_tag(&usable)
+                .into_iter()
+                .filter_map(|chosen| course.runs.iter().find(|r| r.run.id == chosen.id))
+                .map(|r| RunV2::new(r, ctx))
+                .collect()
+        };
         let page = course.page.as_ref();
         let prices: Vec<f64> = course
             .runs

@@ -211,12 +211,21 @@ fn v1_program(
     }))
 }
 
-pub(crate) async fn programs_json(
+async fn programs_json(
     state: &AppState,
     ids: &[i64],
     ctx: Ctx<'_>,
 ) -> Result<Vec<Value>, ApiError> {
     let programs = state.store.catalog_programs(ids).await?;
+    v1_programs(state, &programs, ctx).await
+}
+
+/// The v1 items of programs already read, in their order (one batch for their courses).
+pub(crate) async fn v1_programs(
+    state: &AppState,
+    programs: &[mitx_store::catalog_api::CatalogProgram],
+    ctx: Ctx<'_>,
+) -> Result<Vec<Value>, ApiError> {
     let mut course_ids: Vec<i64> = programs
         .iter()
         .flat_map(|p| p.requirements.iter())

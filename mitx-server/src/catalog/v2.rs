@@ -165,19 +165,17 @@ async fn course_view(
     }
     // The original filters a course's programs by the organization when both are given.
     let programs = match (params.org, params.contract) {
+        (None, None) => Vec::new(),
         (Some(org), _) => {
-            state
-                .store
+            (state.store)
                 .catalog_contract_program_ids(Some(org), None)
                 .await?
         }
-        (None, Some(contract)) => {
-            state
-                .store
-                .catalog_contract_program_ids(None, Some(contract))
+        (None, contract) => {
+            (state.store)
+                .catalog_contract_program_ids(None, contract)
                 .await?
         }
-        (None, None) => Vec::new(),
     };
     Ok(B2bView {
         run_contracts: run_contracts
