@@ -1,12 +1,14 @@
-//! What every command gets: the global options and a lazily opened store.
+//! What every command gets: the global options, the settings, and lazily started services.
 
 use anyhow::Context as _;
-use mitx_store::Store;
+use mitx_services::Services;
+use mitx_services::config::Settings;
+use mitx_services::store::Store;
 use tokio::sync::OnceCell;
 
 use crate::Cli;
 
-/// The global options and the store.
+/// The global options and the services.
 #[derive(Debug)]
 pub struct Context {
     /// The database URL.
@@ -15,7 +17,7 @@ pub struct Context {
     pub json: bool,
     /// Errors only.
     pub quiet: bool,
-    store: OnceCell<Store>,
+    services: OnceCell<Services>,
 }
 
 impl Context {
@@ -25,25 +27,39 @@ impl Context {
             database_url: cli.database_url.clone(),
             json: cli.json,
             quiet: cli.quiet,
-            store: OnceCell::new(),
+            services: OnceCell::new(),
         }
     }
 
-    /// The store, connected on first use (without migrating).
-    pub async fn store(&self) -> anyhow::Result<&Store> {
-        self.store
+    /// The settings of the environment, with `--database-url` applied; a bad value names
+    /// its variable.
+    pub fn settings(&self) -> anyhow::Result<Settings> {
+        let url = self.database_url.clone();
+        Settings::from_lookup(&|name| {
+            if name == "DATABASE_URL" {
+                Some(url.clone())
+            } else {
+                std::env::var(name).ok()
+            }
+        })
+        .context("invalid setting")
+    }
+
+    /// The services, started on first use (without migrating).
+    pub async fn services(&self) -> anyhow::Result<&Services> {
+        self.services
             .get_or_try_init(|| async {
-                Store::connect(&self.database_url).await.with_context(|| {
-                    format!("cannot open database {}", redact_url(&self.database_url))
-                })
+                let settings = self.settings()?;
+                Services::start(settings).await.map_err(anyhow::Error::from)
             })
             .await
     }
 
-    /// The store, refusing to work on a database whose migrations are not all applied.
-    pub async fn migrated_store(&self) -> anyhow::Result<&Store> {
-        let store = self.store().await?;
-        let pending = store
+    /// The services, refusing to work on a database whose migrations are not all applied.
+    pub async fn migrated(&self) -> anyhow::Result<&Services> {
+        let services = self.services().await?;
+        let pending = services
+            .store()
             .migration_status()
             .await?
             .iter()
@@ -54,47 +70,23 @@ impl Context {
                 "the database has {pending} pending migration(s): run `mitx db migrate` first"
             );
         }
-        Ok(store)
+        Ok(services)
     }
 
-    /// Closes the store if it was opened.
+    /// The read handle of a migrated database.
+    pub async fn migrated_store(&self) -> anyhow::Result<&Store> {
+        Ok(self.migrated().await?.store())
+    }
+
+    /// Closes the database if it was opened.
     pub async fn close(&self) {
-        if let Some(store) = self.store.get() {
-            store.close().await;
+        if let Some(services) = self.services.get() {
+            services.close().await;
         }
     }
 
     /// Whether to print progress and notes on stderr.
     pub fn chatty(&self) -> bool {
         !self.quiet
-    }
-}
-
-/// A database URL with its password hidden.
-pub fn redact_url(url: &str) -> String {
-    match (url.find("://"), url.rfind('@')) {
-        (Some(scheme_end), Some(at)) if at > scheme_end => {
-            let credentials = &url[scheme_end + 3..at];
-            match credentials.split_once(':') {
-                Some((user, _)) => format!("{}{user}:***{}", &url[..scheme_end + 3], &url[at..]),
-                None => url.to_owned(),
-            }
-        }
-        _ => url.to_owned(),
-    }
-}
-
-#[cfg(test)]
-mod tests {
-    use super::redact_url;
-
-    #[test]
-    fn passwords_are_hidden() {
-        assert_eq!(
-            redact_url("postgres://u:secret@h/db"),
-            "postgres://u:***@h/db"
-        );
-        assert_eq!(redact_url("postgres://u@h/db"), "postgres://u@h/db");
-        assert_eq!(redact_url("sqlite://mitx.db"), "sqlite://mitx.db");
     }
 }

@@ -2,7 +2,7 @@
 
 use std::process::Command;
 
-use mitx_store::testing::TestDb;
+use mitx_services::testing::TestDb;
 
 fn mitx(url: &str, args: &[&str]) -> (i32, String, String) {
     let out = Command::new(env!("CARGO_BIN_EXE_mitx"))
@@ -207,7 +207,7 @@ async fn catalog_import_list_export_create_on_postgres() {
     let Some(db) = TestDb::postgres().await.expect("postgres") else {
         eprintln!(
             "skipped: {} is not set",
-            mitx_store::testing::POSTGRES_URL_VAR
+            mitx_services::testing::POSTGRES_URL_VAR
         );
         return;
     };

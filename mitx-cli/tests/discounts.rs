@@ -4,8 +4,8 @@ use std::collections::HashSet;
 use std::time::Instant;
 
 use chrono::Utc;
-use mitx_store::discounts::DiscountFilter;
-use mitx_store::users::UserKey;
+use mitx_services::store::discounts::DiscountFilter;
+use mitx_services::store::users::UserKey;
 
 use crate::support::{all_dbs, mitx, mitx_in, mitx_json, sqlite_db, temp_dir};
 

@@ -4,7 +4,7 @@
 
 use chrono::Utc;
 use mitx_core::pricing::flexible::{Courseware, RequestStatus};
-use mitx_store::users::UserKey;
+use mitx_services::store::users::UserKey;
 
 use crate::support::{all_dbs, mitx, mitx_json};
 

@@ -2,7 +2,7 @@
 
 use chrono::Utc;
 use mitx_core::ids::ProductId;
-use mitx_store::testing::TestDb;
+use mitx_services::testing::TestDb;
 
 use crate::support::{all_dbs, mitx, mitx_json};
 

@@ -4,7 +4,7 @@
 use std::path::{Path, PathBuf};
 use std::process::Command;
 
-use mitx_store::testing::TestDb;
+use mitx_services::testing::TestDb;
 
 /// A fresh, migrated SQLite database (a new temp file).
 pub async fn sqlite_db() -> TestDb {

@@ -1,6 +1,6 @@
 //! `mitx tokens create|list|revoke` end to end.
 
-use mitx_store::service_tokens::{is_well_formed_token, token_hash};
+use mitx_services::store::service_tokens::{is_well_formed_token, token_hash};
 
 use crate::support::{all_dbs, mitx, mitx_json, sqlite_db};
 

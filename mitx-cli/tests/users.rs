@@ -1,6 +1,6 @@
 //! `mitx users create|show|list` end to end.
 
-use mitx_store::users::UserKey;
+use mitx_services::store::users::UserKey;
 
 use crate::support::{all_dbs, mitx, mitx_json};
 

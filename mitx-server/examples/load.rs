@@ -55,6 +55,7 @@ async fn crawl(url: &str) {
 
 #[tokio::main(flavor = "multi_thread")]
 async fn main() {
+    mitx_services::install_crypto_provider();
     let args: Vec<String> = std::env::args().skip(1).collect();
     if args.first().map(String::as_str) == Some("--crawl") {
         let url = args.get(1).expect("URL");

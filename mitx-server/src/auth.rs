@@ -13,11 +13,9 @@
 //! tokens and sessions are not implemented.
 //!
 //! **Gateway header.** The header is base64 of a JSON object of OIDC claims. It is trusted
-//! only when [`AppState::gateway_enabled`] is set
-//! (`MITOL_APIGATEWAY_DISABLE_MIDDLEWARE=false`); otherwise it is ignored and every request
-//! without a service token is anonymous. The decisions come from `mitx_core::users::gateway`;
-//! this module only decodes the header, gathers the facts and applies the decision through
-//! the store:
+//! only when `MITOL_APIGATEWAY_DISABLE_MIDDLEWARE=false`; otherwise it is ignored and every
+//! request without a service token is anonymous. This module only decodes the header; the
+//! gateway-user workflow (`mitx_services::gateway_user`) decides and writes:
 //!
 //! * a header that is not base64 or not a JSON object of claims → 400, nothing written;
 //! * no header, or claims without `sub` → anonymous;
@@ -34,15 +32,14 @@ use axum::extract::FromRequestParts;
 use axum::http::request::Parts;
 use axum::http::{HeaderMap, HeaderValue, StatusCode, header};
 use axum::response::{IntoResponse, Response};
-use chrono::Utc;
-use mitx_core::ids::UserId;
-use mitx_core::users::gateway::{
-    AnonymousReason, GatewayClaims, GatewayDecision, GatewayHeader, GatewayLookup, GatewaySettings,
-    GatewayStep, decide_gateway_user, gateway_step,
+use mitx_core::users::gateway::{GatewayClaims, GatewayHeader};
+use mitx_services::gateway_user::{self, GatewayUserError};
+use mitx_services::service_tokens;
+use mitx_services::store::StoreError;
+use mitx_services::store::service_tokens::{
+    TOKEN_PREFIX, TOUCH_INTERVAL_SECONDS, is_well_formed_token, token_hash,
 };
-use mitx_store::StoreError;
-use mitx_store::service_tokens::{TOKEN_PREFIX, is_well_formed_token, token_hash};
-use mitx_store::users::{User, UserKey};
+use mitx_services::store::users::User;
 use serde_json::{Value, json};
 
 use crate::{ApiError, AppState};
@@ -233,8 +230,10 @@ pub async fn service_caller(
                 .find_active_service_token(&token_hash(secret))
                 .await?
                 .ok_or(AuthRejection::InvalidToken)?;
-            if let Err(err) = state.store.touch_service_token(token.id, Utc::now()).await {
-                tracing::warn!(%err, token = %token.name, "service token use not recorded");
+            if token.last_used_on.is_none_or(|at| {
+                at + chrono::Duration::seconds(TOUCH_INTERVAL_SECONDS) <= state.services.now()
+            }) {
+                service_tokens::record_use(&state.services, token.id, &token.name).await;
             }
             Some(ServiceCaller {
                 name: token.name,
@@ -309,164 +308,17 @@ fn base64_decode(text: &str) -> Option<Vec<u8>> {
     Some(out)
 }
 
-/// The gateway settings for this server.
-fn settings(state: &AppState) -> GatewaySettings {
-    GatewaySettings {
-        disabled: !state.gateway_enabled,
-        ..GatewaySettings::default()
-    }
-}
-
-/// Resolves the request's user from the gateway header, creating or updating it.
+/// Resolves the request's user from the gateway header, creating or updating it through
+/// the gateway-user workflow.
 async fn resolve(headers: &HeaderMap, state: &AppState) -> Result<Option<User>, ApiError> {
-    let settings = settings(state);
     let header = decode_userinfo(headers);
-    let subject = match gateway_step(&settings, &header) {
-        GatewayStep::Ignore | GatewayStep::Anonymous(_) => return Ok(None),
-        GatewayStep::BadRequest => {
-            return Err(ApiError::BadRequestBody(json!({
-                "detail": "Invalid X-Userinfo header: expected base64-encoded JSON claims."
-            })));
-        }
-        GatewayStep::LookUp(subject) => subject,
-    };
-    let GatewayHeader::Decoded(claims) = header else {
-        return Ok(None);
-    };
-    // Later attempts cover a concurrent request creating the same subject first: its insert
-    // makes ours fail, or its commit lands between our lookups (the subject unseen, but its
-    // username or email already taken), so the claims are looked up and decided again.
-    for attempt in 1..=ATTEMPTS {
-        match apply_claims(state, &settings, &claims, &subject).await {
-            Ok(Attempt::User(id)) => return load_user(state, id).await,
-            Ok(Attempt::Anonymous) => return Ok(None),
-            Ok(Attempt::Taken) if attempt < ATTEMPTS => {}
-            Ok(Attempt::Taken) => return Ok(None),
-            Err(StoreError::Conflict(cause)) => {
-                tracing::info!(%cause, attempt, "gateway claims not applied");
-            }
-            Err(other) => return Err(other.into()),
-        }
+    match gateway_user::resolve(&state.services, &header).await {
+        Ok(user) => Ok(user),
+        Err(err @ GatewayUserError::BadHeader) => Err(ApiError::BadRequestBody(
+            json!({ "detail": err.to_string() }),
+        )),
+        Err(err) => Err(ApiError::from_fault(err.fault(), &err)),
     }
-    Ok(None)
-}
-
-/// How many times the claims are looked up and applied.
-const ATTEMPTS: usize = 3;
-
-/// The result of one attempt.
-enum Attempt {
-    /// Log this user in.
-    User(UserId),
-    /// The request is anonymous.
-    Anonymous,
-    /// Anonymous because another account holds the username or email: final unless a
-    /// concurrent creation of this very subject explains it (then the next lookup finds it).
-    Taken,
-}
-
-/// Applies one decision.
-async fn apply_claims(
-    state: &AppState,
-    settings: &GatewaySettings,
-    claims: &GatewayClaims,
-    subject: &str,
-) -> Result<Attempt, StoreError> {
-    let facts = state
-        .store
-        .gateway_facts(
-            subject,
-            claims.preferred_username.as_deref(),
-            claims.email.as_deref(),
-        )
-        .await?;
-    let lookup = GatewayLookup {
-        existing: facts.existing.as_ref(),
-        username_owner: facts.username_owner,
-        email_owner: facts.email_owner,
-    };
-    let now = Utc::now();
-    match decide_gateway_user(settings, claims, &lookup) {
-        GatewayDecision::Create(new) => {
-            let memberships = org_reconciliation(state, None, claims, now).await?;
-            let id = state
-                .store
-                .create_gateway_user(&new, &memberships, now)
-                .await?;
-            Ok(Attempt::User(id))
-        }
-        GatewayDecision::Update {
-            user_id,
-            changes,
-            authenticate,
-        } => {
-            let memberships = org_reconciliation(state, Some(user_id), claims, now).await?;
-            // A request that changes nothing writes nothing (this replaces the original's
-            // Redis cache of reconciled memberships).
-            if !changes.is_empty() || !memberships.is_empty() || !facts.rows_present {
-                state
-                    .store
-                    .update_gateway_user(user_id, &changes, &memberships, now)
-                    .await?;
-            }
-            Ok(if authenticate {
-                Attempt::User(user_id)
-            } else {
-                Attempt::Anonymous
-            })
-        }
-        GatewayDecision::Authenticate(user_id) => Ok(Attempt::User(user_id)),
-        GatewayDecision::Anonymous(
-            reason @ (AnonymousReason::UsernameTaken | AnonymousReason::EmailTaken),
-        ) if facts.existing.is_none() => {
-            tracing::debug!(?reason, "gateway claims collide with another account");
-            Ok(Attempt::Taken)
-        }
-        GatewayDecision::Anonymous(reason) => {
-            tracing::debug!(?reason, "gateway request stays anonymous");
-            Ok(Attempt::Anonymous)
-        }
-    }
-}
-
-/// The SSO organization reconciliation of the claims (integrations spec 3.3 "Orgs",
-/// pricing-and-b2b spec 6.3): one read of the user's memberships and the organizations and
-/// contracts involved, then `mitx_core::b2b::reconcile_user_orgs` without a cache. The
-/// effects are applied in the gateway user transaction; none when nothing changes.
-async fn org_reconciliation(
-    state: &AppState,
-    user: Option<UserId>,
-    claims: &GatewayClaims,
-    now: chrono::DateTime<Utc>,
-) -> Result<Vec<mitx_core::b2b::MembershipEffect>, StoreError> {
-    let payload = claims.organization_ids();
-    let facts = state.store.gateway_org_facts(user, &payload).await?;
-    if facts.organizations.is_empty() {
-        return Ok(Vec::new());
-    }
-    let plan = mitx_core::b2b::reconcile_user_orgs(&mitx_core::b2b::ReconcileInput {
-        payload: &payload,
-        cache: None,
-        memberships: &facts.memberships,
-        organizations: &facts.organizations,
-        contracts: &facts.contracts,
-        today: now.date_naive(),
-    });
-    if !plan.effects.is_empty() {
-        let (added, removed) = plan.counts();
-        tracing::info!(
-            ?user,
-            added,
-            removed,
-            "gateway organization memberships reconciled"
-        );
-    }
-    Ok(plan.effects)
-}
-
-async fn load_user(state: &AppState, id: UserId) -> Result<Option<User>, ApiError> {
-    let user = state.store.find_user(&UserKey::Id(id.0)).await?;
-    Ok(user.filter(|u| u.id == id && u.is_active))
 }
 
 #[cfg(test)]

@@ -182,7 +182,15 @@ mod tests {
 /// serve. A course read under an older revision is read again.
 #[derive(Debug, Default)]
 pub struct CourseCache {
-    courses: Mutex<HashMap<i64, (i64, std::sync::Arc<mitx_store::catalog_api::CatalogCourse>)>>,
+    courses: Mutex<
+        HashMap<
+            i64,
+            (
+                i64,
+                std::sync::Arc<mitx_services::store::catalog_api::CatalogCourse>,
+            ),
+        >,
+    >,
 }
 
 impl CourseCache {
@@ -190,11 +198,11 @@ impl CourseCache {
     /// read in one batch and kept.
     pub async fn courses(
         &self,
-        store: &mitx_store::Store,
+        store: &mitx_services::store::Store,
         ids: &[i64],
     ) -> Result<
-        HashMap<i64, std::sync::Arc<mitx_store::catalog_api::CatalogCourse>>,
-        mitx_store::StoreError,
+        HashMap<i64, std::sync::Arc<mitx_services::store::catalog_api::CatalogCourse>>,
+        mitx_services::store::StoreError,
     > {
         let mut found = HashMap::new();
         if ids.is_empty() {

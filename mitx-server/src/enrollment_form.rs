@@ -2,14 +2,14 @@
 //! id); the answer is a redirect with a `user-message` cookie (URL-encoded JSON, max-age
 //! 20 s), or, with the field `isapi`, 200 with the text `Ok` / `Fail`.
 //!
-//! The decisions are `mitx_core::enrollment::{precheck_form_enrollment,
-//! form_enrollment_result}`; the enrollment itself is the same race-safe core routine as the
-//! JSON API ([`crate::enrollments::enroll_audit`]).
+//! The workflow is `mitx_services::enrollment::enroll_via_form`: it refuses what the JSON
+//! API refuses (unknown or B2B runs go back to the Referer without a message, closed or
+//! non-live runs with `enroll-failed`), then applies the form's own checks and the same core
+//! routine as the API.
 //!
 //! **Not done yet.** A successful enrollment in a run that has a product should also ensure
 //! a pending order for that product; orders arrive with the ecommerce issue, so the
-//! decision is logged and no order is created. The edX user creation is likewise left to
-//! the edX client (the enrollment is kept with `edx_enrolled = false`).
+//! decision is logged and no order is created.
 
 use axum::Router;
 use axum::body::Bytes;
@@ -17,11 +17,9 @@ use axum::extract::State;
 use axum::http::{HeaderMap, HeaderValue, StatusCode, header};
 use axum::response::{IntoResponse, Response};
 use axum::routing::post;
-use mitx_core::enrollment::{
-    FormEnrollResponse, FormPrecheck, FormRedirect, form_enrollment_result,
-    precheck_form_enrollment,
-};
+use mitx_core::enrollment::{FormEnrollResponse, FormRedirect};
 use mitx_core::ids::CourseRunId;
+use mitx_services::enrollment;
 
 use crate::auth::AuthUser;
 use crate::body;
@@ -108,46 +106,12 @@ async fn enroll(
     raw: Bytes,
 ) -> Result<Response, ApiError> {
     let api = body::form_has(&raw, "isapi");
-    let requested = body::form_value(&raw, "run").and_then(|v| v.trim().parse::<i64>().ok());
-    let run = match requested {
-        Some(id) => state.store.enrollment_run(CourseRunId(id)).await?,
-        None => None,
-    };
-    let Some(run) = run else {
-        let outcome = precheck_form_enrollment(false, false, false, None);
-        return Ok(match outcome {
-            FormPrecheck::Respond(r) => respond(&r, &headers, api),
-            FormPrecheck::Proceed => StatusCode::BAD_REQUEST.into_response(),
-        });
-    };
-    let facts = state
-        .store
-        .form_enrollment_facts(user.id, run.run.id)
-        .await?;
-    let existing = state.store.run_enrollment(user.id, run.run.id).await?;
-    if let FormPrecheck::Respond(r) = precheck_form_enrollment(
-        true,
-        facts.country_blocked,
-        facts.already_paid,
-        existing.as_ref().map(|e| &e.enrollment),
-    ) {
-        return Ok(respond(&r, &headers, api));
-    }
-    let enrolled = crate::enrollments::enroll_audit(&state, user.id, &run, |_, _| Ok(())).await?;
-    let outcome = form_enrollment_result(
-        enrolled.as_ref().is_some_and(|r| r.enrollment.edx_enrolled),
-        enrolled.is_some() && crate::enrollments::KEEP_EDX_FAILURES,
-        &run.course_title,
-        run.active_product.is_some(),
-        false,
-    );
-    if outcome.ensure_pending_order {
-        tracing::info!(
-            user = %user.id,
-            run = %run.run.id,
-            "pending order for the run's product not created: orders are not implemented yet"
-        );
-    }
+    let requested = body::form_value(&raw, "run")
+        .and_then(|v| v.trim().parse::<i64>().ok())
+        .map(CourseRunId);
+    let outcome = enrollment::enroll_via_form(&state.services, user.id, requested)
+        .await
+        .map_err(crate::enrollments::enrollment_error)?;
     Ok(respond(&outcome, &headers, api))
 }
 

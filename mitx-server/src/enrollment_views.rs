@@ -10,9 +10,9 @@
 use std::collections::{BTreeMap, BTreeSet};
 
 use mitx_core::ids::{CourseRunId, ProgramId, UserId};
-use mitx_store::catalog_api::{CatalogCourse, CatalogRun};
-use mitx_store::enrollments::{EnrollmentRecord, EnrollmentRun};
-use mitx_store::transcript::RunGrade;
+use mitx_services::store::catalog_api::{CatalogCourse, CatalogRun};
+use mitx_services::store::enrollments::{EnrollmentRecord, EnrollmentRun};
+use mitx_services::store::transcript::RunGrade;
 use serde_json::{Map, Value, json};
 
 use crate::catalog::shapes::{Ctx, RunSelection, RunV2, V2Course};

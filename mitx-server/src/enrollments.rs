@@ -2,22 +2,18 @@
 //! `GET/POST /api/v{1,2,3}/enrollments/`, `DELETE /api/v{1,2,3}/enrollments/{id}/`,
 //! `PATCH /api/v1/enrollments/{id}/` and `GET /api/v3/enrollments/{id}/`.
 //!
-//! **Open edX.** There is no edX client yet (it arrives with a later issue). Until then the
-//! edX call is "not called" only for fake runs (as the rules say); for every other run it
-//! counts as failed with failures kept (as with `IGNORE_EDX_FAILURES`): the enrollment is
-//! saved with `edx_enrolled = false` (for the repair job to retry), and an unenrollment
-//! deactivates the row leaving the edX flags untouched. Emails and the edX
-//! email-subscription job are logged, not sent.
-//!
-//! **Races.** Creation goes through the store's insert-if-absent: of concurrent POSTs for the
-//! same learner and run exactly one creates the row; the others read it and re-plan.
+//! **Writes.** Enrolling, unenrolling and changing email settings are the enrollment
+//! workflows of `mitx_services::enrollment`: they call Open edX outside any transaction
+//! (failures kept or refused per `IGNORE_EDX_FAILURES`), save the row with a compare-and-set
+//! under the enrollment's lease, and queue the emails in the same unit of work. Concurrent
+//! requests for one enrollment change it once.
 //!
 //! **Shapes.** Items are rendered by [`crate::enrollment_views`] with the catalog's run and
 //! course shapes, the learner's grades, certificate links and approved flexible prices.
 //!
-//! **Email settings.** `PATCH /api/v1/enrollments/{id}/` changes the edX email subscription,
-//! which needs the edX client: until it exists the request is validated and then refused
-//! with 400 and a message saying so; nothing is changed.
+//! **Email settings.** `PATCH /api/v1/enrollments/{id}/` changes the learner's edX email
+//! subscription with the learner's own edX token; without one (mitx cannot obtain a first
+//! token yet) it answers 400 with a message saying so.
 
 use axum::body::Bytes;
 use axum::extract::{Query, State};
@@ -25,16 +21,13 @@ use axum::http::{HeaderMap, StatusCode};
 use axum::response::{IntoResponse, Response};
 use axum::routing::{delete, get};
 use axum::{Json, Router};
-use chrono::{DateTime, Utc};
+use chrono::Utc;
 use mitx_core::enrollment::{
-    ChangeStatus, EdxFailure, EdxOutcome, EnrollEffect, EnrollRequest, EnrollmentNotFound,
-    UnenrollEmail, UnenrollOutcome, WindowCheck, addressable_enrollment, check_api_enroll,
-    needs_edx_enroll_call, plan_enroll, plan_unenroll,
+    ChangeStatus, EnrollmentNotFound, UnenrollEmail, WindowCheck, addressable_enrollment,
 };
 use mitx_core::ids::{CourseRunId, EnrollmentId, UserId};
-use mitx_store::enrollments::{
-    EnrollmentRecord, EnrollmentRun, EnrollmentWithRun, SavedEnrollment,
-};
+use mitx_services::enrollment::{self, EnrollmentError};
+use mitx_services::store::enrollments::{EnrollmentRecord, EnrollmentRun, EnrollmentWithRun};
 use serde::Deserialize;
 use serde_json::{Value, json};
 
@@ -45,12 +38,6 @@ use crate::catalog::shapes::Ctx;
 use crate::enrollment_views::{Renderer, Version};
 use crate::path_key::PathKey;
 use crate::{ApiError, AppState};
-
-/// Failed edX calls are kept until the edX client exists (see the module docs).
-pub(crate) const KEEP_EDX_FAILURES: bool = true;
-
-/// How many times a create that lost a race is re-planned.
-const MAX_ATTEMPTS: usize = 5;
 
 /// The routes of this module.
 pub fn routes() -> Router<AppState> {
@@ -228,63 +215,27 @@ async fn render_one(
     renderer.item(record, run, version)
 }
 
-/// The edX outcome until the edX client exists (see the module docs).
-fn edx_outcome(run: &EnrollmentRun) -> EdxOutcome {
-    if needs_edx_enroll_call(&[&run.run]) {
-        EdxOutcome::Failed(EdxFailure::Unknown)
-    } else {
-        EdxOutcome::NotCalled
-    }
-}
-
 /// Reads `run_id` from a JSON or form body (DRF parses both).
 fn requested_run(headers: &HeaderMap, body: &Bytes) -> Result<CourseRunId, ApiError> {
     body::required_int(body::field(headers, body, "run_id")?, "run_id").map(CourseRunId)
 }
 
-/// The core routine (2.1) in audit mode for one run of one learner, race-safe: `check`
-/// validates the learner's current row before each attempt. `None` when the routine
-/// enrolled nothing (an edX failure that is not kept).
-pub(crate) async fn enroll_audit(
-    state: &AppState,
-    user: UserId,
-    run: &EnrollmentRun,
-    check: impl Fn(Option<&EnrollmentRecord>, DateTime<Utc>) -> Result<(), ApiError>,
-) -> Result<Option<EnrollmentRecord>, ApiError> {
-    for _ in 0..MAX_ATTEMPTS {
-        let now = Utc::now();
-        let existing = state.store.run_enrollment(user, run.run.id).await?;
-        check(existing.as_ref(), now)?;
-        let outcome = plan_enroll(
-            user,
-            existing.as_ref().map(|e| &e.enrollment),
-            &run.run,
-            EnrollRequest::audit(KEEP_EDX_FAILURES),
-            edx_outcome(run),
-        );
-        let Some(plan) = outcome.first() else {
-            return Ok(None);
-        };
-        match state
-            .store
-            .save_enrollment(existing.as_ref(), &plan.enrollment, Some(user), now)
-            .await?
-        {
-            SavedEnrollment::Saved(record) => {
-                for effect in &plan.effects {
-                    if !matches!(effect, EnrollEffect::AuditLog) {
-                        tracing::info!(?effect, enrollment = %record.id, "enrollment effect not performed yet");
-                    }
-                }
-                return Ok(Some(record));
-            }
-            SavedEnrollment::Raced => continue,
+/// The answer for an enrollment workflow error.
+pub(crate) fn enrollment_error(err: EnrollmentError) -> ApiError {
+    match err {
+        EnrollmentError::Rejected(refusal) => ApiError::field(refusal.field(), refusal.to_string()),
+        EnrollmentError::NotFound(not_found) => ApiError::NotFound(not_found.to_string()),
+        EnrollmentError::EdxEnroll(failure) => {
+            tracing::info!(?failure, "enrollment refused: Open edX failed");
+            ApiError::BadRequestBody(json!({ "detail": "Could not enroll in the course run." }))
         }
+        EnrollmentError::EdxUnenroll(failure) => ApiError::BadRequestBody(json!({
+            "detail": format!("Could not unenroll from the course run ({failure:?}).")
+        })),
+        // The original answers an edX error with 400 and the message as a JSON string.
+        EnrollmentError::EmailSettings(message) => ApiError::BadRequestBody(Value::String(message)),
+        other => ApiError::from_fault(other.fault(), &other),
     }
-    Err(ApiError::Internal(format!(
-        "enrollment of user {user} in run {} kept racing",
-        run.run.id
-    )))
 }
 
 async fn create(
@@ -301,29 +252,10 @@ async fn create(
     } else {
         WindowCheck::Enforce
     };
-    let run = state.store.enrollment_run(requested).await?;
-    let check = |existing: Option<&EnrollmentRecord>, now| {
-        check_api_enroll(
-            requested,
-            run.as_ref().map(|r| &r.run),
-            existing.map(|e| &e.enrollment),
-            window,
-            now,
-        )
-        .map_err(|e| ApiError::field(e.field(), e.to_string()))
-    };
-    let Some(run) = run.as_ref() else {
-        return Err(ApiError::field(
-            "run_id",
-            format!("Invalid course run id: {requested}"),
-        ));
-    };
-    let Some(record) = enroll_audit(state, user, run, check).await? else {
-        return Err(ApiError::BadRequestBody(json!({
-            "detail": "Could not enroll in the course run."
-        })));
-    };
-    let body = render_one(state, headers, user, &record, run, version).await?;
+    let (record, run) = enrollment::enroll_via_api(&state.services, user, requested, window)
+        .await
+        .map_err(enrollment_error)?;
+    let body = render_one(state, headers, user, &record, &run, version).await?;
     Ok((StatusCode::CREATED, Json(body)).into_response())
 }
 
@@ -370,7 +302,7 @@ create_handler!(
 #[utoipa::path(patch, operation_id = "enrollments_update_email_settings", path = "/api/v1/enrollments/{id}/", tag = "enrollments",
     params(("id" = i64, Path, description = "Enrollment id")),
     request_body(content = crate::openapi::ReceiveEmailsRequest, description = "JSON or form"),
-    responses((status = 400, description = "Invalid body (field errors), or the Open edX error message as a JSON string; this version has no Open edX client and always answers the message", body = serde_json::Value), (status = 404, description = "Not the learner's active enrollment", body = crate::openapi::Detail), (status = 403, description = "Anonymous caller", body = crate::openapi::Detail)))]
+    responses((status = 200, description = "edX's `success` (true or false)", body = bool), (status = 400, description = "Invalid body (field errors), or the Open edX error message as a JSON string (also when the learner has no edX token)", body = serde_json::Value), (status = 404, description = "Not the learner's active enrollment", body = crate::openapi::Detail), (status = 403, description = "Anonymous caller", body = crate::openapi::Detail)))]
 async fn update_email_settings(
     State(state): State<AppState>,
     AuthUser(user): AuthUser,
@@ -383,15 +315,11 @@ async fn update_email_settings(
         body::field(&headers, &body, "receive_emails")?,
         "receive_emails",
     )?;
-    tracing::info!(enrollment = %record.id, receive, "email settings change refused: no edX client");
-    // The original answers an edX error with 400 and the message as a JSON string.
-    Ok((
-        StatusCode::BAD_REQUEST,
-        Json(Value::String(
-            "Unable to change course email settings: the Open edX client is not available in this version of mitx.".into(),
-        )),
-    )
-        .into_response())
+    let success = enrollment::set_email_subscription(&state.services, user.id, record.id, receive)
+        .await
+        .map_err(enrollment_error)?;
+    // The original answers 200 with edX's `success`.
+    Ok((StatusCode::OK, Json(Value::Bool(success))).into_response())
 }
 
 macro_rules! destroy_route {
@@ -419,32 +347,18 @@ destroy_route!(destroy_v3, "/api/v3/enrollments/{id}/");
 
 async fn destroy(
     state: &AppState,
-    user: &mitx_store::users::User,
+    user: &mitx_services::store::users::User,
     id: &str,
 ) -> Result<StatusCode, ApiError> {
-    let record = addressable(state, user.id, id).await?;
-    let run = state
-        .store
-        .enrollment_run(record.enrollment.run)
-        .await?
-        .ok_or_else(ApiError::not_found)?;
-    let outcome = plan_unenroll(
-        &record.enrollment,
+    let id = enrollment_id(id)?;
+    enrollment::unenroll(
+        &state.services,
+        user.id,
+        id,
         ChangeStatus::Unenrolled,
-        edx_outcome(&run),
-        KEEP_EDX_FAILURES,
         UnenrollEmail::Send,
-    );
-    match outcome {
-        UnenrollOutcome::Failed { edx_failure } => Err(ApiError::BadRequestBody(json!({
-            "detail": format!("Could not unenroll from the course run ({edx_failure:?}).")
-        }))),
-        UnenrollOutcome::Deactivated(plan) => {
-            state
-                .store
-                .save_unenrollment(&record, &plan.enrollment, Some(user.id), Utc::now())
-                .await?;
-            Ok(StatusCode::NO_CONTENT)
-        }
-    }
+    )
+    .await
+    .map_err(enrollment_error)?;
+    Ok(StatusCode::NO_CONTENT)
 }

@@ -5,6 +5,8 @@ use std::collections::BTreeMap;
 use axum::Json;
 use axum::http::StatusCode;
 use axum::response::{IntoResponse, Response};
+use mitx_services::error::store_fault;
+use mitx_services::{Fault, cause_chain};
 use serde_json::{Value, json};
 
 /// An error answer. Caller mistakes are 4xx with the original's body shapes; our own
@@ -26,10 +28,16 @@ pub enum ApiError {
     /// 404 `{"detail": ...}`.
     #[error("{0}")]
     NotFound(String),
+    /// 503 with `Retry-After`: something is busy for a moment (the cause is logged).
+    #[error("unavailable: {0}")]
+    Unavailable(String),
     /// 500; the cause is logged, not shown.
     #[error("internal error: {0}")]
     Internal(String),
 }
+
+/// Seconds a client is told to wait after a 503.
+pub const RETRY_AFTER_SECONDS: u32 = 2;
 
 impl ApiError {
     /// A single field error (`{"errors": {field: message}}`).
@@ -45,11 +53,25 @@ impl ApiError {
     }
 }
 
-impl From<mitx_store::StoreError> for ApiError {
-    fn from(err: mitx_store::StoreError) -> Self {
-        match err {
-            mitx_store::StoreError::NotFound { .. } => ApiError::not_found(),
-            other => ApiError::Internal(other.to_string()),
+impl ApiError {
+    /// The answer for a workflow error whose message is meant for the caller: 400 with
+    /// `{"detail": message}` for the caller's fault, 404, 503, or 500 (logged, no detail).
+    pub fn from_fault(fault: Fault, err: &dyn std::error::Error) -> ApiError {
+        match fault {
+            Fault::Caller => ApiError::BadRequestBody(json!({ "detail": err.to_string() })),
+            Fault::NotFound => ApiError::NotFound(err.to_string()),
+            Fault::Busy => ApiError::Unavailable(cause_chain(err)),
+            Fault::Internal => ApiError::Internal(cause_chain(err)),
+        }
+    }
+}
+
+impl From<mitx_services::store::StoreError> for ApiError {
+    fn from(err: mitx_services::store::StoreError) -> Self {
+        match store_fault(&err) {
+            Fault::NotFound => ApiError::not_found(),
+            Fault::Busy => ApiError::Unavailable(cause_chain(&err)),
+            Fault::Caller | Fault::Internal => ApiError::Internal(cause_chain(&err)),
         }
     }
 }
@@ -64,6 +86,19 @@ impl IntoResponse for ApiError {
             }
             ApiError::Forbidden(detail) => (StatusCode::FORBIDDEN, json!({ "detail": detail })),
             ApiError::NotFound(detail) => (StatusCode::NOT_FOUND, json!({ "detail": detail })),
+            ApiError::Unavailable(cause) => {
+                tracing::warn!(%cause, "request answered 503");
+                let mut response = (
+                    StatusCode::SERVICE_UNAVAILABLE,
+                    Json(json!({ "detail": "The service is busy; try again shortly." })),
+                )
+                    .into_response();
+                response.headers_mut().insert(
+                    axum::http::header::RETRY_AFTER,
+                    axum::http::HeaderValue::from(RETRY_AFTER_SECONDS),
+                );
+                return response;
+            }
             ApiError::Internal(cause) => {
                 tracing::error!(%cause, "request failed");
                 (

@@ -17,8 +17,8 @@ use axum::http::{HeaderMap, Uri};
 use axum::response::Response;
 use axum::routing::get;
 use chrono::Utc;
-use mitx_store::catalog_api::CourseFilter;
-use mitx_store::service_tokens::SCOPE_CATALOG_READ;
+use mitx_services::store::catalog_api::CourseFilter;
+use mitx_services::store::service_tokens::SCOPE_CATALOG_READ;
 
 use crate::auth::{
     AuthRejection, CurrentUser, NOT_AUTHENTICATED, PERMISSION_DENIED, service_caller,

@@ -26,7 +26,8 @@ use std::net::SocketAddr;
 
 use axum::Router;
 use axum::http::{HeaderName, HeaderValue};
-use mitx_store::Store;
+use mitx_services::Services;
+use mitx_services::store::Store;
 use tower_http::set_header::SetResponseHeaderLayer;
 use tower_http::trace::TraceLayer;
 
@@ -35,11 +36,10 @@ pub use error::ApiError;
 /// What every handler can reach.
 #[derive(Clone, Debug)]
 pub struct AppState {
-    /// The database.
+    /// The workflows: every change of data goes through them.
+    pub services: Services,
+    /// The read handle (the same as `services.store()`).
     pub store: Store,
-    /// Whether the API gateway's `X-Userinfo` header is trusted
-    /// (`MITOL_APIGATEWAY_DISABLE_MIDDLEWARE=false`); off by default.
-    pub gateway_enabled: bool,
     /// `OPENEDX_COURSE_BASE_URL`: base of courseware URLs.
     pub openedx_course_base_url: String,
     /// Rendered catalog responses of this process.
@@ -49,16 +49,13 @@ pub struct AppState {
 }
 
 impl AppState {
-    /// State for a store; the gateway header is trusted when `gateway_enabled`.
-    pub fn new(
-        store: Store,
-        gateway_enabled: bool,
-        openedx_course_base_url: impl Into<String>,
-    ) -> Self {
+    /// State over the services (their settings say whether the gateway header is
+    /// trusted and where courseware lives).
+    pub fn new(services: Services) -> Self {
         AppState {
-            store,
-            gateway_enabled,
-            openedx_course_base_url: openedx_course_base_url.into(),
+            store: services.store().clone(),
+            openedx_course_base_url: services.settings().server.openedx_course_base_url.clone(),
+            services,
             catalog_cache: std::sync::Arc::default(),
             course_cache: std::sync::Arc::default(),
         }

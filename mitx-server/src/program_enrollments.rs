@@ -4,8 +4,9 @@
 //! `GET/DELETE /api/v{1,2}/program_enrollments/{program_id}/`, where each program comes with
 //! the learner's run enrollments in its courses.
 //!
-//! **Races.** Creation goes through the store's insert-if-absent: of concurrent POSTs for the
-//! same learner and program exactly one creates the row; the others read it and re-plan.
+//! **Writes** are the program enrollment workflows (`mitx_services::program_enrollment`):
+//! insert-if-absent and compare-and-set, so of concurrent requests exactly one changes the
+//! row; the others read it and plan again.
 //!
 //! **Certificates.** A program's certificate link is shown when the learner holds an active
 //! (not revoked) program certificate and the program has a page (the original also needs a
@@ -19,12 +20,9 @@ use axum::routing::get;
 use axum::{Json, Router};
 use chrono::Utc;
 use mitx_core::catalog::Program;
-use mitx_core::enrollment::{
-    ProgramEnrollRequestError, ProgramEnrollResponse, ProgramEnrollment, ProgramUnenrollError,
-    plan_program_enroll_request, plan_program_unenroll,
-};
+use mitx_core::enrollment::{ProgramEnrollment, ProgramUnenrollError};
 use mitx_core::ids::{ProgramId, UserId};
-use mitx_store::program_enrollments::SavedProgramEnrollment;
+use mitx_services::program_enrollment::{self, ProgramEnrolled, ProgramEnrollmentError};
 use serde_json::{Value, json};
 
 use crate::auth::AuthUser;
@@ -34,9 +32,6 @@ use crate::catalog::shapes::{Ctx, V2Program};
 use crate::enrollment_views::{Renderer, Transcript, Version};
 use crate::path_key::PathKey;
 use crate::{ApiError, AppState};
-
-/// How many times a create that lost a race is re-planned.
-const MAX_ATTEMPTS: usize = 5;
 
 /// The routes of this module.
 pub fn routes() -> Router<AppState> {
@@ -150,86 +145,43 @@ async fn create(
     user: UserId,
     requested: ProgramId,
 ) -> Result<Response, ApiError> {
-    let program = state.store.enrollment_program(requested).await?;
-    for _ in 0..MAX_ATTEMPTS {
-        let existing = state.store.program_enrollment(user, requested).await?;
-        let decision = plan_program_enroll_request(
-            user,
-            requested,
-            program.as_ref(),
-            existing.as_ref().map(|e| &e.enrollment),
-        )
-        .map_err(|err: ProgramEnrollRequestError| field_errors(&err.to_string()))?;
-        let Some(program) = program.as_ref() else {
-            return Err(ApiError::not_found());
-        };
-        match decision {
-            ProgramEnrollResponse::AlreadyEnrolled(row) => {
-                let certificate = Transcript::load(state, user)
-                    .await?
-                    .program_certificate(program.id);
-                return Ok(
-                    (StatusCode::OK, Json(v3_item(program, &row, certificate))).into_response()
-                );
-            }
-            ProgramEnrollResponse::Enrolled(change) => {
-                let saved = state
-                    .store
-                    .save_program_enrollment(
-                        existing.as_ref(),
-                        &change.enrollment,
-                        Some(user),
-                        Utc::now(),
-                    )
-                    .await?;
-                match saved {
-                    SavedProgramEnrollment::Saved(record) => {
-                        return Ok((
-                            StatusCode::CREATED,
-                            Json(v3_item(program, &record.enrollment, Value::Null)),
-                        )
-                            .into_response());
-                    }
-                    SavedProgramEnrollment::Raced => continue,
-                }
-            }
+    match program_enrollment::enroll(&state.services, user, requested).await {
+        Ok(ProgramEnrolled::Already(program, row)) => {
+            let certificate = Transcript::load(state, user)
+                .await?
+                .program_certificate(program.id);
+            Ok((StatusCode::OK, Json(v3_item(&program, &row, certificate))).into_response())
         }
+        Ok(ProgramEnrolled::Enrolled(program, record)) => Ok((
+            StatusCode::CREATED,
+            Json(v3_item(&program, &record.enrollment, Value::Null)),
+        )
+            .into_response()),
+        Err(err) => Err(program_error(err)),
     }
-    Err(ApiError::Internal(format!(
-        "program enrollment for user {user} and program {requested} kept racing"
-    )))
+}
+
+/// The answer for a program enrollment workflow error.
+fn program_error(err: ProgramEnrollmentError) -> ApiError {
+    match err {
+        ProgramEnrollmentError::Rejected(refusal) => field_errors(&refusal.to_string()),
+        ProgramEnrollmentError::Unenroll(ProgramUnenrollError::ProgramNotFound(_)) => {
+            ApiError::not_found()
+        }
+        ProgramEnrollmentError::Unenroll(err @ ProgramUnenrollError::Purchased) => {
+            ApiError::BadRequestBody(json!({ "message": err.to_string() }))
+        }
+        other => ApiError::from_fault(other.fault(), &other),
+    }
 }
 
 /// Unenrolls the learner from a program (2.4): a missing program is 404, a purchased one
 /// 400 with a message; no enrollment is a no-op.
 async fn unenroll(state: &AppState, user: UserId, raw: &str) -> Result<(), ApiError> {
     let program_id = path_program(raw)?;
-    let program = state.store.enrollment_program(program_id).await?;
-    let existing = state.store.program_enrollment(user, program_id).await?;
-    let purchased = state
-        .store
-        .has_fulfilled_paid_program(user, program_id)
-        .await?;
-    let plan = plan_program_unenroll(
-        program_id,
-        program.as_ref(),
-        existing.as_ref().map(|e| &e.enrollment),
-        purchased,
-    );
-    match plan {
-        Err(ProgramUnenrollError::ProgramNotFound(_)) => Err(ApiError::not_found()),
-        Err(err @ ProgramUnenrollError::Purchased) => Err(ApiError::BadRequestBody(
-            json!({ "message": err.to_string() }),
-        )),
-        Ok(None) => Ok(()),
-        Ok(Some(after)) => {
-            state
-                .store
-                .save_program_enrollment(existing.as_ref(), &after, Some(user), Utc::now())
-                .await?;
-            Ok(())
-        }
-    }
+    program_enrollment::unenroll(&state.services, user, program_id)
+        .await
+        .map_err(program_error)
 }
 
 #[utoipa::path(delete, operation_id = "program_enrollments_destroy_v3", path = "/api/v3/program_enrollments/{program_id}/", tag = "program_enrollments",

@@ -10,7 +10,7 @@ use axum::response::{IntoResponse, Response};
 use axum::routing::get;
 use axum::{Json, Router};
 use mitx_core::users::countries::country_listing;
-use mitx_store::users::{LegalAddress, UserDetail, UserKey, UserProfile};
+use mitx_services::store::users::{LegalAddress, UserDetail, UserKey, UserProfile};
 use serde_json::{Value, json};
 
 use crate::auth::{AuthUser, CurrentUser};

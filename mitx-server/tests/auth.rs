@@ -1,33 +1,69 @@
 //! The X-Userinfo gateway header (integrations spec 3.2–3.3, scenarios 30–35).
 
+use std::sync::Arc;
+
 use mitx_server::{AppState, serve};
-use mitx_store::testing::TestDb;
+use mitx_services::Services;
+use mitx_services::testing::{self, FakeEdx, TestDb};
 use serde_json::{Value, json};
 
 pub const SUB: &str = "7f3c2a9e-1b2d-4c5e-8f90-123456789abc";
 
-/// Starts the server with the gateway header trusted or not.
-pub async fn start_with(
+/// A running test server with its services and its fake Open edX.
+pub struct TestServer {
+    /// `http://127.0.0.1:PORT`.
+    pub base: String,
+    /// Stops the server (and the fake edX) when sent to or dropped.
+    pub stop: tokio::sync::oneshot::Sender<()>,
+    /// The services the server runs on (workers, clocks, fixtures).
+    pub services: Services,
+    /// The fake Open edX the services talk to.
+    pub edx: Arc<FakeEdx>,
+}
+
+/// Starts the server with the gateway header trusted or not, a fake Open edX
+/// (`IGNORE_EDX_FAILURES` as given) and `overrides` of the settings.
+pub async fn start_server(
     db: &TestDb,
     gateway_enabled: bool,
-) -> (String, tokio::sync::oneshot::Sender<()>) {
+    ignore_edx_failures: bool,
+    overrides: &[(&str, &str)],
+) -> TestServer {
+    let edx = Arc::new(FakeEdx::start().await.expect("fake edX"));
+    let gateway = if gateway_enabled { "false" } else { "true" };
+    let mut pairs = vec![("MITOL_APIGATEWAY_DISABLE_MIDDLEWARE", gateway)];
+    pairs.extend_from_slice(overrides);
+    let settings = testing::settings_with_edx(&edx, ignore_edx_failures, &pairs);
+    let services = testing::services(db, settings);
     let listener = tokio::net::TcpListener::bind("127.0.0.1:0")
         .await
         .expect("bind");
     let addr = listener.local_addr().expect("addr");
     let (tx, rx) = tokio::sync::oneshot::channel::<()>();
-    let state = AppState::new(
-        db.store.clone(),
-        gateway_enabled,
-        mitx_server::catalog::DEFAULT_OPENEDX_COURSE_BASE_URL.to_owned(),
-    );
+    let state = AppState::new(services.clone());
+    let keep = edx.clone();
     tokio::spawn(async move {
         let _ = serve(listener, state, async move {
             let _ = rx.await;
         })
         .await;
+        drop(keep);
     });
-    (format!("http://{addr}"), tx)
+    TestServer {
+        base: format!("http://{addr}"),
+        stop: tx,
+        services,
+        edx,
+    }
+}
+
+/// Starts the server (with a fake Open edX) with the gateway header trusted or not.
+pub async fn start_with(
+    db: &TestDb,
+    gateway_enabled: bool,
+) -> (String, tokio::sync::oneshot::Sender<()>) {
+    let server = start_server(db, gateway_enabled, false, &[]).await;
+    (server.base, server.stop)
 }
 
 /// SQLite always, PostgreSQL when MITX_TEST_POSTGRES_URL is set.
@@ -101,7 +137,7 @@ fn base64_encoder_matches_known_values() {
 async fn integrations_s30_valid_header_creates_user() {
     for db in databases().await {
         let (base, stop) = start_with(&db, true).await;
-        let client = reqwest::Client::new();
+        let client = crate::client();
         let (status, body) = me(&client, &base, Some(&userinfo(&jdoe()))).await;
         assert_eq!(status, 200, "{body}");
         assert_eq!(body["username"], "jdoe");
@@ -126,7 +162,7 @@ async fn integrations_s30_valid_header_creates_user() {
 async fn integrations_s31_update_overwrites_email_keeps_name() {
     for db in databases().await {
         let (base, stop) = start_with(&db, true).await;
-        let client = reqwest::Client::new();
+        let client = crate::client();
         let old = json!({
             "sub": SUB, "preferred_username": "jdoe", "email": "old@example.com", "name": "J. Doe",
         });
@@ -147,7 +183,7 @@ async fn integrations_s31_update_overwrites_email_keeps_name() {
 async fn integrations_s32_undecodable_header_is_400_and_writes_nothing() {
     for db in databases().await {
         let (base, stop) = start_with(&db, true).await;
-        let client = reqwest::Client::new();
+        let client = crate::client();
         for header in [
             "not-base64!!".to_owned(),
             base64(b"not json"),
@@ -176,7 +212,7 @@ async fn integrations_s32_undecodable_header_is_400_and_writes_nothing() {
 async fn integrations_s33_no_subject_is_anonymous() {
     for db in databases().await {
         let (base, stop) = start_with(&db, true).await;
-        let client = reqwest::Client::new();
+        let client = crate::client();
         let mut claims = jdoe();
         claims.as_object_mut().unwrap().remove("sub");
         let (status, body) = me(&client, &base, Some(&userinfo(&claims))).await;
@@ -199,7 +235,7 @@ async fn integrations_s33_no_subject_is_anonymous() {
 async fn integrations_s35_disabled_middleware_ignores_header() {
     for db in databases().await {
         let (base, stop) = start_with(&db, false).await;
-        let client = reqwest::Client::new();
+        let client = crate::client();
         let (status, body) = me(&client, &base, Some(&userinfo(&jdoe()))).await;
         assert_eq!(status, 200);
         assert_eq!(body["is_anonymous"], true);
@@ -216,7 +252,7 @@ async fn integrations_s35_disabled_middleware_ignores_header() {
 async fn anonymous_on_protected_endpoint_is_403() {
     let db = TestDb::sqlite().await.unwrap();
     let (base, stop) = start_with(&db, true).await;
-    let client = reqwest::Client::new();
+    let client = crate::client();
     for path in [
         "/api/v1/enrollments/",
         "/api/v2/enrollments/",
@@ -250,7 +286,7 @@ async fn concurrent_first_requests_create_one_user() {
         for _ in 0..20 {
             let url = format!("{base}/api/v0/users/me");
             tasks.push(tokio::spawn(async move {
-                let response = reqwest::Client::new()
+                let response = crate::client()
                     .get(url)
                     .header("X-Userinfo", userinfo(&jdoe()))
                     .send()

@@ -4,8 +4,8 @@
 
 use chrono::Utc;
 use mitx_core::ids::UserId;
-use mitx_store::testing::TestDb;
-use mitx_store::users::UserKey;
+use mitx_services::store::users::UserKey;
+use mitx_services::testing::TestDb;
 use serde_json::{Value, json};
 
 use crate::auth::{databases, jdoe, start_with, userinfo};
@@ -38,7 +38,7 @@ async fn run(db: &TestDb, sql: &str) -> u64 {
 /// and linked to the managed contract.
 async fn setup(db: &TestDb) -> Setup {
     let data = serde_json::from_str(DEMO).unwrap();
-    db.store.import_catalog(&data, Utc::now()).await.unwrap();
+    tx!(db.store, t => t.import_catalog(&data, Utc::now()).await).unwrap();
     let course = db
         .store
         .catalog_course_id("course-v1:MITx+6.431x")
@@ -114,7 +114,7 @@ fn outsider() -> Value {
 }
 
 async fn get(base: &str, path: &str, claims: Option<&Value>) -> (u16, Value) {
-    let mut request = reqwest::Client::new().get(format!("{base}{path}"));
+    let mut request = crate::client().get(format!("{base}{path}"));
     if let Some(claims) = claims {
         request = request.header("X-Userinfo", userinfo(claims));
     }

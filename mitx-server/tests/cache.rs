@@ -1,8 +1,8 @@
 //! Rendered catalog responses are reused only while the catalog revision is unchanged.
 
 use chrono::Utc;
-use mitx_store::catalog::CatalogData;
-use mitx_store::testing::TestDb;
+use mitx_services::store::catalog::CatalogData;
+use mitx_services::testing::TestDb;
 
 use crate::health::start;
 
@@ -13,9 +13,9 @@ fn demo() -> CatalogData {
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn a_catalog_write_by_anyone_is_seen_at_once() {
     let db = TestDb::sqlite().await.unwrap();
-    db.store.import_catalog(&demo(), Utc::now()).await.unwrap();
+    tx!(db.store, t => t.import_catalog(&demo(), Utc::now()).await).unwrap();
     let (base, stop) = start(&db).await;
-    let client = reqwest::Client::new();
+    let client = crate::client();
     let url = format!("{base}/api/v2/courses/course-v1:MITx+14.100x/");
     let first: serde_json::Value = client.get(&url).send().await.unwrap().json().await.unwrap();
     let again = client.get(&url).send().await.unwrap();
@@ -37,7 +37,7 @@ async fn a_catalog_write_by_anyone_is_seen_at_once() {
         .find(|c| c.readable_id == "course-v1:MITx+14.100x")
         .unwrap()
         .title = "Renamed".into();
-    db.store.import_catalog(&data, Utc::now()).await.unwrap();
+    tx!(db.store, t => t.import_catalog(&data, Utc::now()).await).unwrap();
     let fresh = client
         .get(&url)
         .header("if-none-match", etag)

@@ -3,7 +3,7 @@
 use std::collections::BTreeSet;
 
 use chrono::Utc;
-use mitx_store::testing::TestDb;
+use mitx_services::testing::TestDb;
 use serde_json::Value;
 
 use crate::health::start;
@@ -12,10 +12,7 @@ const DEMO: &str = include_str!("../../fixtures/demo/catalog.json");
 
 async fn demo_db(db: &TestDb) -> BTreeSet<String> {
     let data = serde_json::from_str(DEMO).expect("demo catalog parses");
-    db.store
-        .import_catalog(&data, Utc::now())
-        .await
-        .expect("import demo catalog");
+    tx!(db.store, t => t.import_catalog(&data, Utc::now()).await).expect("import demo catalog");
     let raw: Value = serde_json::from_str(DEMO).unwrap();
     raw["courses"]
         .as_array()
@@ -119,7 +116,7 @@ async fn crawl(client: &reqwest::Client, url: &str) -> Vec<Value> {
 async fn crawl_all(db: &TestDb) {
     let live = demo_db(db).await;
     let (base, stop) = start(db).await;
-    let client = reqwest::Client::new();
+    let client = crate::client();
     for query in ["live=true&page_size=100", "page_size=5"] {
         let items = crawl(&client, &format!("{base}/api/v2/courses/?{query}")).await;
         let ids: Vec<String> = items
@@ -135,7 +132,7 @@ async fn crawl_all(db: &TestDb) {
         for item in &items {
             check_course(item);
         }
-        if db.store.backend() == mitx_store::Backend::Sqlite {
+        if db.store.backend() == mitx_services::store::Backend::Sqlite {
             let titles: Vec<&str> = items.iter().map(|c| c["title"].as_str().unwrap()).collect();
             let mut sorted = titles.clone();
             sorted.sort();
@@ -166,7 +163,7 @@ async fn v2_course_detail_by_id_and_readable_id() {
     let db = TestDb::sqlite().await.expect("db");
     demo_db(&db).await;
     let (base, stop) = start(&db).await;
-    let client = reqwest::Client::new();
+    let client = crate::client();
     let (_, list) = get(
         &client,
         &format!("{base}/api/v2/courses/?readable_id=course-v1:MITx%2B14.100x"),
@@ -216,7 +213,7 @@ async fn v2_courses_errors() {
     let db = TestDb::sqlite().await.expect("db");
     demo_db(&db).await;
     let (base, stop) = start(&db).await;
-    let client = reqwest::Client::new();
+    let client = crate::client();
     for path in ["999999", "course-v1:MITx+nope"] {
         let (status, body) = get(&client, &format!("{base}/api/v2/courses/{path}/")).await;
         assert_eq!(status, 404, "{path}");
@@ -249,7 +246,7 @@ async fn v2_courses_filters() {
     let db = TestDb::sqlite().await.expect("db");
     demo_db(&db).await;
     let (base, stop) = start(&db).await;
-    let client = reqwest::Client::new();
+    let client = crate::client();
     let all = crawl(&client, &format!("{base}/api/v2/courses/?page_size=100")).await;
     let enrollable = crawl(
         &client,
@@ -292,7 +289,7 @@ async fn v2_courses_etag_round_trip() {
     let db = TestDb::sqlite().await.expect("db");
     demo_db(&db).await;
     let (base, stop) = start(&db).await;
-    let client = reqwest::Client::new();
+    let client = crate::client();
     for url in [
         format!("{base}/api/v2/courses/"),
         format!("{base}/api/v2/courses/course-v1:MITx+14.100x/"),
@@ -322,7 +319,7 @@ async fn v2_courses_match_the_reference_contract() {
     let db = TestDb::sqlite().await.expect("db");
     demo_db(&db).await;
     let (base, stop) = start(&db).await;
-    let client = reqwest::Client::new();
+    let client = crate::client();
     let (status, mut list) = get(&client, &format!("{base}/api/v2/courses/?page_size=100")).await;
     assert_eq!(status, 200);
     // The original answers "" for a page without a financial-assistance form although the
@@ -358,7 +355,7 @@ async fn v2_courses_match_the_reference_contract() {
 async fn crawl_programs(db: &TestDb) {
     demo_db(db).await;
     let (base, stop) = start(db).await;
-    let client = reqwest::Client::new();
+    let client = crate::client();
     let items = crawl(&client, &format!("{base}/api/v2/programs/?page_size=3")).await;
     let ids: BTreeSet<String> = items
         .iter()
@@ -428,7 +425,7 @@ async fn v2_program_detail_errors_etag_and_contract() {
     let db = TestDb::sqlite().await.expect("db");
     demo_db(&db).await;
     let (base, stop) = start(&db).await;
-    let client = reqwest::Client::new();
+    let client = crate::client();
     let (status, by_key) = get(
         &client,
         &format!("{base}/api/v2/programs/program-v1:MITx+SDS/"),
@@ -481,7 +478,7 @@ async fn v2_program_detail_errors_etag_and_contract() {
 async fn departments_and_collections(db: &TestDb) {
     demo_db(db).await;
     let (base, stop) = start(db).await;
-    let client = reqwest::Client::new();
+    let client = crate::client();
     let (status, list) = get(&client, &format!("{base}/api/v2/departments/")).await;
     assert_eq!(status, 200);
     let list = list
@@ -566,7 +563,7 @@ async fn v2_departments_and_program_collections_on_postgres() {
 async fn v1_catalog(db: &TestDb) {
     let live = demo_db(db).await;
     let (base, stop) = start(db).await;
-    let client = reqwest::Client::new();
+    let client = crate::client();
     // Without `page`: a bare array of every course.
     let (status, courses) = get(&client, &format!("{base}/api/v1/courses/")).await;
     assert_eq!(status, 200);
@@ -680,7 +677,7 @@ async fn v2_courses_first_page_throughput() {
     let db = TestDb::sqlite().await.expect("db");
     demo_db(&db).await;
     let (base, stop) = start(&db).await;
-    let client = reqwest::Client::new();
+    let client = crate::client();
     let url = format!("{base}/api/v2/courses/");
     let started = std::time::Instant::now();
     let mut tasks = Vec::new();
@@ -724,7 +721,7 @@ async fn v1_course_runs() {
         .filter(|r| r["live"] == true)
         .count();
     let (base, stop) = start(&db).await;
-    let client = reqwest::Client::new();
+    let client = crate::client();
     let (status, runs) = get(&client, &format!("{base}/api/v1/course_runs/")).await;
     assert_eq!(status, 200);
     let runs = runs.as_array().expect("not paginated").clone();
@@ -773,7 +770,7 @@ async fn v1_course_runs() {
 async fn v1_departments(db: &TestDb) {
     demo_db(db).await;
     let (base, stop) = start(db).await;
-    let client = reqwest::Client::new();
+    let client = crate::client();
     let (status, v1) = get(&client, &format!("{base}/api/v1/departments/")).await;
     assert_eq!(status, 200);
     let v1 = v1.as_array().expect("not paginated").clone();

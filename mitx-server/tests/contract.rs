@@ -238,16 +238,13 @@ async fn every_served_endpoint_matches_the_contract() {
         return;
     };
     let contract = Contract::load(&path);
-    let db = mitx_store::testing::TestDb::sqlite().await.unwrap();
+    let db = mitx_services::testing::TestDb::sqlite().await.unwrap();
     let data = serde_json::from_str(include_str!("../../fixtures/demo/catalog.json")).unwrap();
-    db.store
-        .import_catalog(&data, chrono::Utc::now())
-        .await
-        .unwrap();
+    tx!(db.store, t => t.import_catalog(&data, chrono::Utc::now()).await).unwrap();
     let (base, stop) = crate::auth::start_with(&db, true).await;
     let header = crate::auth::userinfo(&crate::auth::jdoe());
     // Redirects are answers to check, not to follow.
-    let client = reqwest::Client::builder()
+    let client = crate::client_builder()
         .redirect(reqwest::redirect::Policy::none())
         .build()
         .unwrap();
@@ -302,9 +299,7 @@ async fn every_served_endpoint_matches_the_contract() {
         .expect("a second enrollable run");
     let me: Value = get_json("/api/v0/users/me".to_string()).await;
     let user = me["id"].as_i64().unwrap();
-    db.store
-        .set_edx_username(mitx_core::ids::UserId(user), "jdoe-edx", chrono::Utc::now())
-        .await
+    tx!(db.store, t => t.set_edx_username(mitx_core::ids::UserId(user), "jdoe-edx", chrono::Utc::now()).await)
         .unwrap();
     let now = "2026-01-01T00:00:00Z";
     for sql in [

@@ -4,11 +4,14 @@ use chrono::{Duration, Utc};
 use mitx_core::catalog::EnrollmentMode;
 use mitx_core::enrollment::{ChangeStatus, RunEnrollment};
 use mitx_core::ids::CourseRunId;
-use mitx_store::enrollments::SavedEnrollment;
-use mitx_store::testing::TestDb;
+use mitx_services::store::enrollments::SavedEnrollment;
+use mitx_services::testing::TestDb;
 use serde_json::{Value, json};
 
-use crate::auth::{databases, jdoe, start_with};
+use mitx_services::store::openedx::EdxApiAuth;
+use mitx_services::testing;
+
+use crate::auth::{databases, jdoe, start_server, start_with};
 use crate::learner::{Learner, load_demo};
 
 /// An enrollable run (open for at least another day) and a closed one.
@@ -67,14 +70,14 @@ async fn courses_s9_post_enrolls_and_lists_v1() {
         assert_eq!(status, 200);
         assert_eq!(list.as_array().unwrap().len(), 1, "{list}");
         assert_eq!(list[0]["id"], created["id"]);
-        // No edX client yet: recorded as not enrolled in edX.
+        // edX (the fake) confirmed it.
         let row = db
             .store
             .run_enrollment(user, CourseRunId(open))
             .await
             .unwrap()
             .unwrap();
-        assert!(row.enrollment.active && !row.enrollment.edx_enrolled);
+        assert!(row.enrollment.active && row.enrollment.edx_enrolled);
         // Another learner sees none of it.
         let them = Learner::new(&base, &other());
         assert_eq!(them.get("/api/v1/enrollments/").await.1, json!([]));
@@ -131,11 +134,7 @@ async fn post_refuses_unknown_closed_and_missing_runs() {
         // An active enrollment in a closed run may be re-posted.
         let now = Utc::now();
         let row = RunEnrollment::new(user, CourseRunId(closed), EnrollmentMode::Audit);
-        let saved = db
-            .store
-            .save_enrollment(None, &row, None, now)
-            .await
-            .unwrap();
+        let saved = tx!(db.store, t => t.save_enrollment(None, &row, None, now).await).unwrap();
         assert!(matches!(saved, SavedEnrollment::Saved(_)));
         let (status, body) = me
             .post("/api/v1/enrollments/", &json!({"run_id": closed}))
@@ -210,7 +209,7 @@ async fn fifty_concurrent_posts_make_one_enrollment() {
         let user = me.id().await;
         let mut tasks = Vec::new();
         for _ in 0..50 {
-            let client = reqwest::Client::new();
+            let client = crate::client();
             let url = format!("{base}/api/v1/enrollments/");
             let header = me.header.clone();
             tasks.push(tokio::spawn(async move {
@@ -374,13 +373,14 @@ async fn v3_post_skips_the_window_check() {
 }
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
-async fn patch_validates_then_says_the_edx_client_is_missing() {
+async fn patch_changes_edx_email_settings_with_the_learners_token() {
     let db = TestDb::sqlite().await.unwrap();
     load_demo(&db).await;
     let (open, _) = open_and_closed_runs(&db).await;
-    let (base, stop) = start_with(&db, true).await;
-    let me = Learner::new(&base, &jdoe());
-    let them = Learner::new(&base, &other());
+    let server = start_server(&db, true, false, &[]).await;
+    let me = Learner::new(&server.base, &jdoe());
+    let them = Learner::new(&server.base, &other());
+    let user = me.id().await;
     let (_, created) = me
         .post("/api/v1/enrollments/", &json!({"run_id": open}))
         .await;
@@ -408,19 +408,70 @@ async fn patch_validates_then_says_the_edx_client_is_missing() {
         them.patch(&path, &json!({"receive_emails": true})).await.0,
         404
     );
+    // Without the learner's own edX token: 400 with a message saying why; nothing changed.
     let (status, answer) = me.patch(&path, &json!({"receive_emails": false})).await;
     assert_eq!(status, 400);
     assert!(
-        answer.as_str().unwrap().contains("Open edX client"),
+        answer.as_str().unwrap().contains("no Open edX API token"),
         "{answer}"
     );
-    // Nothing changed.
     let (_, list) = me.get("/api/v1/enrollments/").await;
-    assert_eq!(
-        list[0]["edx_emails_subscription"],
-        created["edx_emails_subscription"]
+    assert_eq!(list[0]["edx_emails_subscription"], true);
+    // With tokens (as migrated from the original): edX unsubscribes, the row follows.
+    let username = db
+        .store
+        .edx_user(user)
+        .await
+        .unwrap()
+        .unwrap()
+        .edx_username
+        .unwrap();
+    let (access, refresh) = server.edx.issue_tokens(&username);
+    let store = testing::database(&server.services);
+    tx!(store, t => t.save_edx_api_auth(user, &EdxApiAuth {
+        refresh_token: refresh,
+        access_token: Some(access),
+        access_token_expires_on: Some(Utc::now() + Duration::hours(1)),
+    }, Utc::now()).await)
+    .unwrap();
+    let course = db
+        .store
+        .enrollment_run(CourseRunId(open))
+        .await
+        .unwrap()
+        .unwrap();
+    let key = course.run.courseware_id.as_str().to_owned();
+    let (status, answer) = me.patch(&path, &json!({"receive_emails": false})).await;
+    assert_eq!((status, answer), (200, json!(true)));
+    assert!(
+        !server
+            .edx
+            .enrollment(&username, &key)
+            .unwrap()
+            .receive_emails
     );
-    let _ = stop.send(());
+    let (_, list) = me.get("/api/v1/enrollments/").await;
+    assert_eq!(list[0]["edx_emails_subscription"], false);
+    // An expired access token is refreshed first.
+    let auth = db.store.edx_api_auth(user).await.unwrap().unwrap();
+    tx!(store, t => t.save_edx_api_auth(user, &EdxApiAuth {
+        access_token_expires_on: Some(Utc::now() - Duration::minutes(1)),
+        ..auth
+    }, Utc::now()).await)
+    .unwrap();
+    let (status, answer) = me.patch(&path, &json!({"receive_emails": true})).await;
+    assert_eq!((status, answer), (200, json!(true)));
+    assert_eq!(server.edx.calls().token_refreshes, 1);
+    assert!(
+        server
+            .edx
+            .enrollment(&username, &key)
+            .unwrap()
+            .receive_emails
+    );
+    let (_, list) = me.get("/api/v1/enrollments/").await;
+    assert_eq!(list[0]["edx_emails_subscription"], true);
+    let _ = server.stop.send(());
     db.cleanup().await.unwrap();
 }
 
@@ -473,11 +524,31 @@ async fn form_enrollment_redirects_with_a_message() {
                     .replace(',', "%2C")
             )
         );
-        // `isapi`: 200 Ok instead of a redirect (the form does not check the window).
+        // `isapi`: 200 Ok/Fail instead of a redirect; the form refuses a closed run as the
+        // API does (back to the Referer with `enroll-failed`), and writes nothing.
         let response = me
             .form("/enrollments/", &format!("run={closed}&isapi=1"), None)
             .await;
         assert_eq!(response.status(), 200);
+        assert_eq!(response.text().await.unwrap(), "Fail");
+        let response = me
+            .form("/enrollments/", &format!("run={closed}"), Some(referer))
+            .await;
+        assert_eq!(response.headers()["location"], "/courses/some-course/");
+        assert_eq!(
+            user_message(&response).unwrap(),
+            "%7B%22type%22%3A%22enroll-failed%22%7D"
+        );
+        assert!(
+            db.store
+                .run_enrollment(user, CourseRunId(closed))
+                .await
+                .unwrap()
+                .is_none()
+        );
+        let response = me
+            .form("/enrollments/", &format!("run={open}&isapi=1"), None)
+            .await;
         assert_eq!(response.text().await.unwrap(), "Ok");
         // A verified enrollment: duplicated.
         db.store
@@ -527,7 +598,7 @@ async fn form_enrollment_redirects_with_a_message() {
             .await;
         assert_eq!(response.text().await.unwrap(), "Fail");
         // Anonymous: refused.
-        let anonymous = reqwest::Client::new()
+        let anonymous = crate::client()
             .post(format!("{base}/enrollments/"))
             .header("content-type", "application/x-www-form-urlencoded")
             .body(format!("run={open}"))

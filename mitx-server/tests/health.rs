@@ -1,33 +1,16 @@
 //! Health and readiness.
 
-use mitx_server::{AppState, serve};
-use mitx_store::testing::TestDb;
+use mitx_services::testing::TestDb;
 
 pub async fn start(db: &TestDb) -> (String, tokio::sync::oneshot::Sender<()>) {
-    let listener = tokio::net::TcpListener::bind("127.0.0.1:0")
-        .await
-        .expect("bind");
-    let addr = listener.local_addr().expect("addr");
-    let (tx, rx) = tokio::sync::oneshot::channel::<()>();
-    let state = AppState::new(
-        db.store.clone(),
-        false,
-        mitx_server::catalog::DEFAULT_OPENEDX_COURSE_BASE_URL.to_owned(),
-    );
-    tokio::spawn(async move {
-        let _ = serve(listener, state, async move {
-            let _ = rx.await;
-        })
-        .await;
-    });
-    (format!("http://{addr}"), tx)
+    crate::auth::start_with(db, false).await
 }
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn healthz_and_readyz_answer() {
     let db = TestDb::sqlite().await.expect("db");
     let (base, stop) = start(&db).await;
-    let client = reqwest::Client::new();
+    let client = crate::client();
     let health = client.get(format!("{base}/healthz")).send().await.unwrap();
     assert_eq!(health.status(), 200);
     let ready = client.get(format!("{base}/readyz")).send().await.unwrap();

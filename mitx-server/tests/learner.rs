@@ -3,7 +3,7 @@
 
 use chrono::Utc;
 use mitx_core::ids::UserId;
-use mitx_store::testing::TestDb;
+use mitx_services::testing::TestDb;
 use serde_json::Value;
 
 use crate::auth::userinfo;
@@ -11,7 +11,7 @@ use crate::auth::userinfo;
 /// Imports the demo catalog.
 pub async fn load_demo(db: &TestDb) {
     let data = serde_json::from_str(include_str!("../../fixtures/demo/catalog.json")).unwrap();
-    db.store.import_catalog(&data, Utc::now()).await.unwrap();
+    tx!(db.store, t => t.import_catalog(&data, Utc::now()).await).unwrap();
 }
 
 /// A learner: the claims' `X-Userinfo` header on every request; redirects are not followed.
@@ -24,7 +24,7 @@ pub struct Learner {
 impl Learner {
     pub fn new(base: &str, claims: &Value) -> Learner {
         Learner {
-            client: reqwest::Client::builder()
+            client: crate::client_builder()
                 .redirect(reqwest::redirect::Policy::none())
                 .build()
                 .unwrap(),

@@ -2,7 +2,7 @@
 
 use chrono::Utc;
 use mitx_core::ids::ProgramId;
-use mitx_store::testing::TestDb;
+use mitx_services::testing::TestDb;
 use serde_json::{Value, json};
 
 use crate::auth::{databases, jdoe, start_with};
@@ -226,7 +226,7 @@ async fn concurrent_program_enrollment_posts_make_one_row() {
 async fn program_enrollments_need_authentication() {
     for db in databases().await {
         let (base, stop) = start_with(&db, true).await;
-        let client = reqwest::Client::new();
+        let client = crate::client();
         let status = client
             .get(format!("{base}{PATH}"))
             .send()
@@ -256,7 +256,7 @@ async fn program_with_runs(db: &TestDb) -> (i64, i64, i64) {
         .filter_map(|n| n.course_id)
         .collect();
     let runs = db.store.list_runs().await.unwrap();
-    let enrollable = |r: &&mitx_store::catalog::RunRow| {
+    let enrollable = |r: &&mitx_services::store::catalog::RunRow| {
         r.live
             && r.start_date.is_some()
             && r.enrollment_start.is_some_and(|s| s <= now)

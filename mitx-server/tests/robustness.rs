@@ -9,7 +9,7 @@ use std::collections::BTreeSet;
 use std::path::Path;
 
 use chrono::Utc;
-use mitx_store::testing::TestDb;
+use mitx_services::testing::TestDb;
 use serde_json::{Value, json};
 
 use crate::auth::{base64, databases, jdoe, start_with, userinfo};
@@ -497,12 +497,9 @@ async fn user_count(db: &TestDb) -> usize {
 /// Runs the sweep on `db`; returns the requests that broke the rules.
 async fn sweep(db: &TestDb) -> Vec<String> {
     let data = serde_json::from_str(DEMO).expect("demo catalog parses");
-    db.store
-        .import_catalog(&data, Utc::now())
-        .await
-        .expect("import demo catalog");
+    tx!(db.store, t => t.import_catalog(&data, Utc::now()).await).expect("import demo catalog");
     let (base, stop) = start_with(db, true).await;
-    let client = reqwest::Client::builder()
+    let client = crate::client_builder()
         .redirect(reqwest::redirect::Policy::none())
         .build()
         .unwrap();

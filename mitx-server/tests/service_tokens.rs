@@ -2,11 +2,11 @@
 //! `/api/internal/courses/` (courses spec 5.6, integrations scenario 55).
 
 use chrono::Utc;
-use mitx_store::products::Audit;
-use mitx_store::service_tokens::{
+use mitx_services::store::audit_log::Audit;
+use mitx_services::store::service_tokens::{
     NewServiceToken, SCOPE_CATALOG_READ, token_from_bytes, token_hash,
 };
-use mitx_store::testing::TestDb;
+use mitx_services::testing::TestDb;
 use reqwest::header::{HeaderMap, HeaderValue};
 use serde_json::Value;
 
@@ -24,10 +24,7 @@ const T0: &str = "'2026-01-01T00:00:00Z'";
 /// the public v2 API never shows.
 async fn catalog(db: &TestDb) {
     let data = serde_json::from_str(DEMO).expect("demo catalog parses");
-    db.store
-        .import_catalog(&data, Utc::now())
-        .await
-        .expect("import demo catalog");
+    tx!(db.store, t => t.import_catalog(&data, Utc::now()).await).expect("import demo catalog");
     let course = format!("(SELECT id FROM courses WHERE readable_id = '{COURSE}')");
     for sql in [
         format!(
@@ -60,10 +57,7 @@ async fn catalog(db: &TestDb) {
 async fn issue(db: &TestDb, name: &str, seed: u8) -> String {
     let secret = token_from_bytes(&[seed; 20]);
     let new = NewServiceToken::new(name, &secret, &[SCOPE_CATALOG_READ.to_owned()]).unwrap();
-    db.store
-        .create_service_token(&new, &Audit::default(), Utc::now())
-        .await
-        .unwrap();
+    tx!(db.store, t => t.create_service_token(&new, &Audit::default(), Utc::now()).await).unwrap();
     secret
 }
 
@@ -98,7 +92,7 @@ async fn service_token_reads_the_internal_feed_with_every_run() {
         catalog(&db).await;
         let secret = issue(&db, "mit-learn-etl", 1).await;
         let (base, stop) = start_with(&db, false).await;
-        let client = reqwest::Client::new();
+        let client = crate::client();
         let courses = db.store.count("courses").await.unwrap();
 
         // Default page: 12 of every course, by title, with a next link.
@@ -238,7 +232,7 @@ async fn internal_feed_refuses_missing_unknown_revoked_and_unscoped_tokens() {
             .await
             .unwrap();
         let (base, stop) = start_with(&db, false).await;
-        let client = reqwest::Client::new();
+        let client = crate::client();
         let url = format!("{base}{FEED}");
 
         let (status, _, body) = get(&client, &url, None).await;
@@ -270,9 +264,7 @@ async fn internal_feed_refuses_missing_unknown_revoked_and_unscoped_tokens() {
 
         let (status, _, _) = get(&client, &url, Some(&format!("Bearer {secret}"))).await;
         assert_eq!(status, 200);
-        db.store
-            .revoke_service_token("etl", &Audit::default(), Utc::now())
-            .await
+        tx!(db.store, t => t.revoke_service_token("etl", &Audit::default(), Utc::now()).await)
             .unwrap();
         let (status, headers, body) = get(&client, &url, Some(&format!("Bearer {secret}"))).await;
         assert_eq!(status, 401, "{body}");
@@ -289,7 +281,7 @@ async fn garbage_authorization_values_are_refused_or_ignored_never_500() {
     catalog(&db).await;
     let secret = issue(&db, "etl", 5).await;
     let (base, stop) = start_with(&db, true).await;
-    let client = reqwest::Client::new();
+    let client = crate::client();
     let long = "x".repeat(8000);
     let values: Vec<HeaderValue> = [
         "",
@@ -386,7 +378,7 @@ async fn service_token_cannot_act_as_a_learner() {
     for db in databases().await {
         let secret = issue(&db, "etl", 6).await;
         let (base, stop) = start_with(&db, true).await;
-        let client = reqwest::Client::new();
+        let client = crate::client();
         let bearer = format!("Bearer {secret}");
         for path in [
             "/api/v1/enrollments/",
@@ -433,7 +425,7 @@ async fn superuser_reads_the_internal_feed_other_users_do_not() {
     let db = TestDb::sqlite().await.unwrap();
     catalog(&db).await;
     let (base, stop) = start_with(&db, true).await;
-    let client = reqwest::Client::new();
+    let client = crate::client();
     let feed = || {
         client
             .get(format!("{base}{FEED}"))

@@ -10,7 +10,7 @@ use crate::auth::{databases, jdoe, start_with, userinfo};
 async fn users_me_anonymous_body() {
     for db in databases().await {
         let (base, stop) = start_with(&db, true).await;
-        let client = reqwest::Client::new();
+        let client = crate::client();
         for path in [
             "/api/v0/users/me",
             "/api/users/me",
@@ -38,7 +38,7 @@ async fn users_me_anonymous_body() {
 async fn users_me_authenticated_body() {
     for db in databases().await {
         let (base, stop) = start_with(&db, true).await;
-        let client = reqwest::Client::new();
+        let client = crate::client();
         let body: Value = client
             .get(format!("{base}/api/v0/users/me"))
             .header("X-Userinfo", userinfo(&jdoe()))
@@ -82,7 +82,7 @@ async fn users_me_authenticated_body() {
 async fn userinfo_needs_an_edx_username() {
     for db in databases().await {
         let (base, stop) = start_with(&db, true).await;
-        let client = reqwest::Client::new();
+        let client = crate::client();
         let get = || {
             client
                 .get(format!("{base}/api/v0/userinfo/"))
@@ -95,10 +95,7 @@ async fn userinfo_needs_an_edx_username() {
         assert_eq!(body, json!({"error": "User has no edx_username."}));
         let users = db.store.list_users(None, 10).await.unwrap();
         let id: UserId = users[0].id;
-        db.store
-            .set_edx_username(id, "jdoe-edx", Utc::now())
-            .await
-            .unwrap();
+        tx!(db.store, t => t.set_edx_username(id, "jdoe-edx", Utc::now()).await).unwrap();
         let response = get().await.unwrap();
         assert_eq!(response.status(), 200);
         let body: Value = response.json().await.unwrap();
@@ -111,9 +108,9 @@ async fn userinfo_needs_an_edx_username() {
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn countries_lists_iso_countries_with_us_and_ca_states() {
-    let db = mitx_store::testing::TestDb::sqlite().await.unwrap();
+    let db = mitx_services::testing::TestDb::sqlite().await.unwrap();
     let (base, stop) = start_with(&db, false).await;
-    let client = reqwest::Client::new();
+    let client = crate::client();
     for path in ["/api/v0/countries/", "/api/countries/"] {
         let response = client.get(format!("{base}{path}")).send().await.unwrap();
         assert_eq!(response.status(), 200);

@@ -13,7 +13,13 @@ use mitx_core::catalog::{
 use mitx_core::ids::{CourseId, CourseRunId};
 use mitx_core::money::Money;
 use mitx_core::pricing::{DiscountCode, DiscountDraft, DiscountType, PaymentType, RedemptionType};
-use mitx_store::catalog::{CatalogData, PageRecord, ProgramRecord, RequirementRecord};
+use mitx_store::StoreError;
+use mitx_store::catalog::{
+    CatalogData, ImportSummary, PageRecord, ProgramRecord, RequirementRecord,
+};
+
+use crate::Services;
+use crate::error::{Fault, store_fault};
 
 /// One problem in a catalog document.
 #[derive(Clone, Debug, PartialEq, Eq, serde::Serialize)]
@@ -63,6 +69,58 @@ fn at(base: &str, index: usize, key: &str) -> String {
     } else {
         format!("{base}[{index}] ({key})")
     }
+}
+
+/// Why an import wrote nothing.
+#[derive(Debug, thiserror::Error)]
+pub enum ImportError {
+    /// The document has bad records (every one is listed).
+    #[error("the catalog was rejected: {} bad record(s); nothing was written", .0.len())]
+    Rejected(Vec<CatalogProblem>),
+    /// The database failed.
+    #[error(transparent)]
+    Store(#[from] StoreError),
+}
+
+impl ImportError {
+    /// Whose fault it is.
+    pub fn fault(&self) -> Fault {
+        match self {
+            ImportError::Rejected(_) => Fault::Caller,
+            ImportError::Store(err) => store_fault(err),
+        }
+    }
+}
+
+/// The keys the database holds, for [`validate_catalog`].
+pub async fn known_keys(store: &mitx_store::Store) -> Result<KnownKeys, StoreError> {
+    let keys = store.catalog_keys().await?;
+    Ok(KnownKeys {
+        departments: keys.departments.into_iter().collect(),
+        courses: keys.courses.into_iter().collect(),
+        programs: keys.programs.into_iter().collect(),
+        products: keys.products.into_iter().collect(),
+    })
+}
+
+/// Validates the whole document and writes it in one unit of work (everything or nothing);
+/// with `dry_run` the unit of work is rolled back and the summary says what would change.
+pub async fn import(
+    services: &Services,
+    data: &CatalogData,
+    dry_run: bool,
+) -> Result<ImportSummary, ImportError> {
+    let now = services.now();
+    let known = known_keys(services.store()).await?;
+    validate_catalog(data, &known, now).map_err(ImportError::Rejected)?;
+    let mut tx = services.db().begin().await?;
+    let summary = tx.import_catalog(data, now).await?;
+    if dry_run {
+        tx.rollback().await?;
+    } else {
+        tx.commit().await?;
+    }
+    Ok(summary)
 }
 
 /// Validates a whole document. `known` lists what the database already holds; `now`

@@ -13,9 +13,11 @@ use mitx_core::pricing::{
     RedeemabilityVerdict, RedemptionType, check_discount_code, extend_coupons_targets,
     parse_supplied_date, plan_discount_codes, valid_now,
 };
+use mitx_store::audit_log::Audit;
 use mitx_store::discounts::DiscountDetail;
-use mitx_store::products::Audit;
 use mitx_store::{Store, StoreError};
+
+use crate::Services;
 use rust_decimal::Decimal;
 use serde::Serialize;
 use uuid::Uuid;
@@ -109,16 +111,18 @@ pub fn draft_discount(
 
 /// Creates one checked discount with its product restrictions and assignees.
 pub async fn create_discount(
-    store: &Store,
+    services: &Services,
     draft: &DiscountDraft,
     products: &[ProductId],
     users: &[UserId],
     audit: &Audit,
-    now: DateTime<Utc>,
 ) -> Result<DiscountDetail, DiscountCodesError> {
-    Ok(store
-        .create_discount(draft, products, users, audit, now)
-        .await?)
+    let mut tx = services.db().begin().await?;
+    let id = tx
+        .create_discount(draft, products, users, audit, services.now())
+        .await?;
+    tx.commit().await?;
+    Ok(services.store().discount_detail_by_id(id).await?)
 }
 
 /// Plans a generation request: the core's checks and codes (one UUID from `next_uuid`
@@ -135,16 +139,43 @@ pub fn plan_generation(
     Ok(drafts)
 }
 
-/// Plans and inserts the codes in one transaction.
+/// Plans the codes, inserts them and writes their CSV to `csv` as one write: the codes are
+/// committed only once the CSV is complete on disk, and a CSV is left behind only when the
+/// codes were committed (a failure on either side leaves neither).
 pub async fn generate_codes(
-    store: &Store,
+    services: &Services,
     request: &CodeGenerationRequest,
     audit: &Audit,
-    now: DateTime<Utc>,
     next_uuid: &mut dyn FnMut() -> Uuid,
+    csv: &Path,
 ) -> Result<Vec<Discount>, DiscountCodesError> {
+    let now = services.now();
     let drafts = plan_generation(request, now, next_uuid)?;
-    Ok(store.create_discounts(&drafts, audit, now).await?)
+    let mut tx = services.db().begin().await?;
+    let created = tx.create_discounts(&drafts, audit, now).await?;
+    let partial = partial_path(csv);
+    write_codes_csv(&partial, &created)?;
+    let finished = match tx.commit().await {
+        Ok(()) => std::fs::rename(&partial, csv).map_err(|e| DiscountCodesError::Csv {
+            path: csv.display().to_string(),
+            source: csv::Error::from(e),
+        }),
+        Err(err) => Err(err.into()),
+    };
+    if finished.is_err() {
+        let _ = std::fs::remove_file(&partial);
+    }
+    finished?;
+    Ok(created)
+}
+
+/// The temporary file next to `path` a CSV is written to before it is moved in place.
+fn partial_path(path: &Path) -> std::path::PathBuf {
+    let name = path
+        .file_name()
+        .map(|n| n.to_string_lossy().into_owned())
+        .unwrap_or_else(|| "codes.csv".into());
+    path.with_file_name(format!(".{name}.partial"))
 }
 
 /// A timestamp as the original's CSV showed it (Python `str(datetime)`).
@@ -262,16 +293,18 @@ pub async fn plan_extend(
     })
 }
 
-/// Applies an [`ExtendPlan`] in one transaction; returns how many discounts changed.
+/// Applies an [`ExtendPlan`] in one unit of work; returns how many discounts changed.
 pub async fn apply_extend(
-    store: &Store,
+    services: &Services,
     plan: &ExtendPlan,
     audit: &Audit,
-    now: DateTime<Utc>,
 ) -> Result<usize, DiscountCodesError> {
-    Ok(store
-        .set_discount_expirations(&plan.targets, plan.expires, audit, now)
-        .await?)
+    let mut tx = services.db().begin().await?;
+    let changed = tx
+        .set_discount_expirations(&plan.targets, plan.expires, audit, services.now())
+        .await?;
+    tx.commit().await?;
+    Ok(changed)
 }
 
 #[cfg(test)]

@@ -1,13 +1,194 @@
 //! # mitx-services
 //!
-//! Workflows built from the core rules and the store: catalog import/export, discount
-//! generation, price explanation, and (with later issues) checkout, fulfilment, refunds,
-//! deferrals, certificates and the partner syncs. Settings are read here (`config`).
+//! The workflows: the only code that changes data. A workflow gathers facts from the store,
+//! asks mitx-core for the decision, then applies the decision's effects and enqueues its
+//! jobs in one unit of work (`mitx_store::Tx`). Partner calls (Open edX, email) run between
+//! the reads and the unit of work, or in jobs, never inside a transaction.
+//!
+//! The server and the CLI hold a [`Services`] and read through [`Services::store`] (a
+//! read-only handle); they cannot open a unit of work themselves (see
+//! docs/decisions/0007-unit-of-work.md). Read-model types are re-exported in [`store`].
 
 pub mod catalog;
+pub mod clock;
 pub mod config;
 pub mod discount_codes;
+pub mod edx;
+pub mod email;
+pub mod enrollment;
+pub mod error;
+pub mod gateway_user;
+pub mod jobs;
+pub mod leases;
 pub mod price_explain;
+pub mod products;
+pub mod program_enrollment;
+pub mod service_tokens;
+#[cfg(feature = "testing")]
+pub mod testing;
+pub mod users;
 
+use std::sync::Arc;
+
+use chrono::{DateTime, Utc};
 pub use mitx_core as core;
-pub use mitx_store as store;
+use mitx_store::{Database, StoreError};
+
+use crate::clock::Clock;
+use crate::config::Settings;
+use crate::edx::client::{EdxClient, EdxError};
+use crate::email::Mailer;
+pub use crate::error::{Fault, cause_chain};
+
+/// The read side of the store, for the server and the CLI: read-model types and lookups.
+/// The write-capable `Database` and the unit of work `Tx` are deliberately not here.
+pub mod store {
+    pub use mitx_store::{
+        Backend, Store, StoreError, audit_log, b2b, catalog, catalog_api, discounts, enrollments,
+        gateway_users, jobs, migrate, money, openedx, pricing_facts, products, program_enrollments,
+        redact, service_tokens, transcript, users,
+    };
+}
+
+/// Installs the process's TLS crypto provider (ring) once; reqwest needs one before it
+/// builds a client. Later calls do nothing.
+pub fn install_crypto_provider() {
+    let _ = rustls::crypto::ring::default_provider().install_default();
+}
+
+/// Why [`Services`] could not start.
+#[derive(Debug, thiserror::Error)]
+pub enum StartError {
+    /// The database could not be opened.
+    #[error("cannot open database {url}: {source}")]
+    Database {
+        /// The URL, password hidden.
+        url: String,
+        /// Why.
+        source: StoreError,
+    },
+    /// The Open edX client could not be built.
+    #[error(transparent)]
+    Edx(#[from] EdxError),
+    /// The mail transport could not be built.
+    #[error(transparent)]
+    Email(#[from] email::EmailError),
+}
+
+/// Everything a workflow needs: the database, the settings, the partner clients and the
+/// clock. Cheap to clone; one per process.
+#[derive(Clone, Debug)]
+pub struct Services {
+    inner: Arc<Inner>,
+}
+
+#[derive(Debug)]
+struct Inner {
+    db: Database,
+    settings: Settings,
+    edx: EdxClient,
+    mailer: Mailer,
+    clock: Clock,
+    instance: String,
+}
+
+impl Services {
+    /// Opens the database of `settings` and builds the partner clients.
+    pub async fn start(settings: Settings) -> Result<Services, StartError> {
+        let db =
+            Database::connect_with(&settings.database.url, &settings.database.connect_options())
+                .await
+                .map_err(|source| StartError::Database {
+                    url: mitx_store::redact(&settings.database.url),
+                    source,
+                })?;
+        Services::with_database(db, settings, Clock::system())
+    }
+
+    /// Services over an open database (tests and tools).
+    pub fn with_database(
+        db: Database,
+        settings: Settings,
+        clock: Clock,
+    ) -> Result<Services, StartError> {
+        let edx = EdxClient::new(settings.edx.clone())?;
+        let mailer = Mailer::new(&settings.email)?;
+        Ok(Services {
+            inner: Arc::new(Inner {
+                db,
+                settings,
+                edx,
+                mailer,
+                clock,
+                instance: instance_name(),
+            }),
+        })
+    }
+
+    /// The read handle.
+    pub fn store(&self) -> &mitx_store::Store {
+        self.inner.db.store()
+    }
+
+    /// The settings.
+    pub fn settings(&self) -> &Settings {
+        &self.inner.settings
+    }
+
+    /// Now, from the services' clock.
+    pub fn now(&self) -> DateTime<Utc> {
+        self.inner.clock.now()
+    }
+
+    /// The clock (tests move it).
+    pub fn clock(&self) -> &Clock {
+        &self.inner.clock
+    }
+
+    /// This process's name in leases and job claims (`host:pid:random`).
+    pub fn instance(&self) -> &str {
+        &self.inner.instance
+    }
+
+    /// The write-capable handle: workflows only.
+    pub(crate) fn db(&self) -> &Database {
+        &self.inner.db
+    }
+
+    /// The Open edX client.
+    pub(crate) fn edx(&self) -> &EdxClient {
+        &self.inner.edx
+    }
+
+    /// The mail transport.
+    pub(crate) fn mailer(&self) -> &Mailer {
+        &self.inner.mailer
+    }
+
+    /// Applies every pending migration; how many were applied now.
+    pub async fn migrate(&self) -> Result<usize, StoreError> {
+        self.inner.db.migrate().await
+    }
+
+    /// Closes the database connections.
+    pub async fn close(&self) {
+        self.inner.db.close().await;
+    }
+}
+
+/// `host:pid:random`, unique per process.
+fn instance_name() -> String {
+    let host = std::fs::read_to_string("/proc/sys/kernel/hostname")
+        .ok()
+        .map(|h| h.trim().to_owned())
+        .filter(|h| !h.is_empty())
+        .or_else(|| std::env::var("HOSTNAME").ok())
+        .unwrap_or_else(|| "localhost".into());
+    let mut bytes = [0u8; 4];
+    let _ = getrandom::fill(&mut bytes);
+    format!(
+        "{host}:{}:{:08x}",
+        std::process::id(),
+        u32::from_le_bytes(bytes)
+    )
+}

@@ -293,24 +293,6 @@ impl Store {
         with_db!(conn: self, conn, q => q::gateway_org_facts(conn, user.map(|u| u.0), payload).await)
     }
 
-    /// Applies membership effects (`mitx_core::b2b::MembershipEffect`) for `user` in one
-    /// transaction. The gateway login applies its reconciliation inside its own
-    /// transaction instead (see [`Store::update_gateway_user`]).
-    pub async fn apply_membership_effects(
-        &self,
-        user: UserId,
-        effects: &[MembershipEffect],
-        now: DateTime<Utc>,
-    ) -> Result<(), StoreError> {
-        if effects.is_empty() {
-            return Ok(());
-        }
-        let mut tx = self.begin().await?;
-        with_db!(tx: &mut tx, conn, q => q::apply_membership_effects(conn, user.0, effects, now).await)?;
-        tx.commit().await?;
-        Ok(())
-    }
-
     /// The organizations `user` is a member of (`user_organizations`), by id.
     pub async fn user_org_ids(&self, user: UserId) -> Result<Vec<i64>, StoreError> {
         with_db!(conn: self, conn, q => q::user_org_ids(conn, user.0).await)
@@ -327,5 +309,21 @@ impl Store {
         organization: i64,
     ) -> Result<Vec<i64>, StoreError> {
         with_db!(conn: self, conn, q => q::organization_contract_ids(conn, organization).await)
+    }
+}
+
+impl crate::Tx {
+    /// Applies membership effects (`mitx_core::b2b::MembershipEffect`) for `user` in the
+    /// unit of work.
+    pub async fn apply_membership_effects(
+        &mut self,
+        user: UserId,
+        effects: &[MembershipEffect],
+        now: DateTime<Utc>,
+    ) -> Result<(), StoreError> {
+        if effects.is_empty() {
+            return Ok(());
+        }
+        with_db!(tx: self, conn, q => q::apply_membership_effects(conn, user.0, effects, now).await)
     }
 }

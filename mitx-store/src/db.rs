@@ -1,5 +1,20 @@
-//! The connection pool for either backend, and transactions.
+//! The connection pool for either backend, and the unit of work.
+//!
+//! Two handles share one pool:
+//! * [`Store`] reads. Server handlers and CLI commands get this one (through mitx-services)
+//!   and cannot change data with it.
+//! * [`Database`] is the write-capable handle only mitx-services holds: it opens the unit of
+//!   work ([`Database::begin`] → [`Tx`]), runs migrations, and dereferences to [`Store`] for
+//!   reads. Every store write function takes the [`Tx`], so a domain change, its audit
+//!   rows, its outbox jobs and its lease release commit or roll back together.
+//!
+//! On SQLite a unit of work starts with `BEGIN IMMEDIATE`: it takes the write lock up front,
+//! so concurrent writers queue on the busy timeout instead of failing halfway with
+//! `SQLITE_BUSY` when a read transaction tries to upgrade. On PostgreSQL it is a plain
+//! `BEGIN` (READ COMMITTED); workflows that need a row lock read through the `FOR UPDATE`
+//! fragment ([`backend_queries!`] provides `FOR_UPDATE` and `SKIP_LOCKED` per backend).
 
+use std::ops::Deref;
 use std::str::FromStr;
 use std::time::Duration;
 
@@ -39,7 +54,35 @@ impl Backend {
     }
 }
 
-/// A handle on the database: cheap to clone, shared by every workflow.
+/// How to connect: pool size and waits. The defaults suit one `mitx serve` or `mitx worker`
+/// process.
+#[derive(Clone, Debug)]
+pub struct ConnectOptions {
+    /// PostgreSQL `search_path` (tests give each test a fresh schema). Ignored for SQLite.
+    pub schema: Option<String>,
+    /// How long a SQLite writer waits for the write lock before giving up with
+    /// [`StoreError::Busy`].
+    pub sqlite_busy_timeout: Duration,
+    /// Connections in the pool (default: 4 for SQLite, 10 for PostgreSQL).
+    pub max_connections: Option<u32>,
+    /// How long a request waits for a free pooled connection before
+    /// [`StoreError::Unavailable`].
+    pub acquire_timeout: Duration,
+}
+
+impl Default for ConnectOptions {
+    fn default() -> Self {
+        ConnectOptions {
+            schema: None,
+            sqlite_busy_timeout: Duration::from_secs(10),
+            max_connections: None,
+            acquire_timeout: Duration::from_secs(30),
+        }
+    }
+}
+
+/// The read handle: cheap to clone, shared by every request. It has no way to change data
+/// (see the module docs).
 #[derive(Clone, Debug)]
 pub struct Store {
     pub(crate) pool: Pool,
@@ -51,10 +94,25 @@ pub(crate) enum Pool {
     Postgres(PgPool),
 }
 
-/// An open transaction on either backend. Dropping it without [`Tx::commit`] rolls back.
+/// The write-capable handle: opens units of work and runs migrations. Dereferences to
+/// [`Store`] for reads.
+#[derive(Clone, Debug)]
+pub struct Database {
+    store: Store,
+}
+
+impl Deref for Database {
+    type Target = Store;
+
+    fn deref(&self) -> &Store {
+        &self.store
+    }
+}
+
+/// An open unit of work on either backend. Dropping it without [`Tx::commit`] rolls back.
 #[derive(Debug)]
 pub enum Tx {
-    /// SQLite.
+    /// SQLite (begun with `BEGIN IMMEDIATE`).
     Sqlite(Transaction<'static, Sqlite>),
     /// PostgreSQL.
     Postgres(Transaction<'static, Postgres>),
@@ -78,64 +136,91 @@ impl Tx {
         }
         Ok(())
     }
+
+    /// The backend of this transaction.
+    pub fn backend(&self) -> Backend {
+        match self {
+            Tx::Sqlite(_) => Backend::Sqlite,
+            Tx::Postgres(_) => Backend::Postgres,
+        }
+    }
 }
 
-impl Store {
-    /// Connects to `sqlite://PATH` (the file is created if missing) or `postgres://...`.
-    pub async fn connect(url: &str) -> Result<Store, StoreError> {
-        Store::connect_in_schema(url, None).await
+impl Database {
+    /// Connects to `sqlite://PATH` (the file is created if missing) or `postgres://...` with
+    /// the default options.
+    pub async fn connect(url: &str) -> Result<Database, StoreError> {
+        Database::connect_with(url, &ConnectOptions::default()).await
     }
 
-    /// Like [`Store::connect`], with PostgreSQL's `search_path` set to `schema` (tests give
-    /// each test a fresh schema). Ignored for SQLite.
-    pub async fn connect_in_schema(url: &str, schema: Option<&str>) -> Result<Store, StoreError> {
-        match Backend::of_url(url) {
+    /// Connects with explicit options.
+    pub async fn connect_with(url: &str, options: &ConnectOptions) -> Result<Database, StoreError> {
+        let pool = match Backend::of_url(url) {
             Some(Backend::Sqlite) => {
-                let options = SqliteConnectOptions::from_str(url)?
+                let connect = SqliteConnectOptions::from_str(url)?
                     .create_if_missing(true)
                     .foreign_keys(true)
                     .journal_mode(SqliteJournalMode::Wal)
-                    .busy_timeout(Duration::from_secs(10));
+                    .busy_timeout(options.sqlite_busy_timeout);
                 let pool = SqlitePoolOptions::new()
-                    .max_connections(4)
-                    .connect_with(options)
+                    .max_connections(options.max_connections.unwrap_or(4))
+                    .acquire_timeout(options.acquire_timeout)
+                    .connect_with(connect)
                     .await?;
-                Ok(Store {
-                    pool: Pool::Sqlite(pool),
-                })
+                Pool::Sqlite(pool)
             }
             Some(Backend::Postgres) => {
-                let mut options = PgConnectOptions::from_str(url)?;
-                if let Some(schema) = schema {
-                    options = options.options([("search_path", schema)]);
+                let mut connect = PgConnectOptions::from_str(url)?;
+                if let Some(schema) = &options.schema {
+                    connect = connect.options([("search_path", schema.as_str())]);
                 }
                 let pool = PgPoolOptions::new()
-                    .max_connections(10)
-                    .acquire_timeout(Duration::from_secs(10))
-                    .connect_with(options)
+                    .max_connections(options.max_connections.unwrap_or(10))
+                    .acquire_timeout(options.acquire_timeout)
+                    .connect_with(connect)
                     .await?;
-                Ok(Store {
-                    pool: Pool::Postgres(pool),
-                })
+                Pool::Postgres(pool)
             }
-            None => Err(StoreError::UnsupportedUrl(url.to_owned())),
-        }
+            None => return Err(StoreError::UnsupportedUrl(redact(url))),
+        };
+        Ok(Database {
+            store: Store { pool },
+        })
     }
 
+    /// The read handle on the same pool.
+    pub fn store(&self) -> &Store {
+        &self.store
+    }
+
+    /// Opens a unit of work: `BEGIN IMMEDIATE` on SQLite (waits for the write lock up to the
+    /// busy timeout, then [`StoreError::Busy`]), `BEGIN` on PostgreSQL.
+    pub async fn begin(&self) -> Result<Tx, StoreError> {
+        Ok(match &self.store.pool {
+            Pool::Sqlite(pool) => Tx::Sqlite(pool.begin_with("BEGIN IMMEDIATE").await?),
+            Pool::Postgres(pool) => Tx::Postgres(pool.begin().await?),
+        })
+    }
+
+    /// Runs one statement built at run time (test set-up: creating and dropping schemas).
+    #[cfg(feature = "testing")]
+    pub(crate) async fn execute_admin(&self, sql: &str) -> Result<(), StoreError> {
+        let sql = sqlx::AssertSqlSafe(sql.to_owned());
+        match &self.store.pool {
+            Pool::Sqlite(pool) => sqlx::query(sql).execute(pool).await.map(drop)?,
+            Pool::Postgres(pool) => sqlx::query(sql).execute(pool).await.map(drop)?,
+        }
+        Ok(())
+    }
+}
+
+impl Store {
     /// The backend in use.
     pub fn backend(&self) -> Backend {
         match self.pool {
             Pool::Sqlite(_) => Backend::Sqlite,
             Pool::Postgres(_) => Backend::Postgres,
         }
-    }
-
-    /// Starts a transaction.
-    pub async fn begin(&self) -> Result<Tx, StoreError> {
-        Ok(match &self.pool {
-            Pool::Sqlite(pool) => Tx::Sqlite(pool.begin().await?),
-            Pool::Postgres(pool) => Tx::Postgres(pool.begin().await?),
-        })
     }
 
     /// Whether the database answers a trivial query.
@@ -147,22 +232,26 @@ impl Store {
         Ok(())
     }
 
-    /// Runs one statement built at run time (test set-up: creating and dropping schemas).
-    pub(crate) async fn execute_admin(&self, sql: &str) -> Result<(), StoreError> {
-        let sql = sqlx::AssertSqlSafe(sql.to_owned());
-        match &self.pool {
-            Pool::Sqlite(pool) => sqlx::query(sql).execute(pool).await.map(drop)?,
-            Pool::Postgres(pool) => sqlx::query(sql).execute(pool).await.map(drop)?,
-        }
-        Ok(())
-    }
-
     /// Closes every connection (waits for running queries).
     pub async fn close(&self) {
         match &self.pool {
             Pool::Sqlite(pool) => pool.close().await,
             Pool::Postgres(pool) => pool.close().await,
         }
+    }
+}
+
+/// A database URL with any password hidden (for messages and logs).
+pub fn redact(url: &str) -> String {
+    match (url.find("://"), url.rfind('@')) {
+        (Some(scheme_end), Some(at)) if at > scheme_end => {
+            let credentials = &url[scheme_end + 3..at];
+            match credentials.split_once(':') {
+                Some((user, _)) => format!("{}{user}:***{}", &url[..scheme_end + 3], &url[at..]),
+                None => url.to_owned(),
+            }
+        }
+        _ => url.to_owned(),
     }
 }
 
@@ -228,7 +317,10 @@ macro_rules! with_db {
 /// Generates the same query functions for both backends: `backend_queries! { ... }` in a
 /// module expands its items into `mod sqlite` (with `type Db = sqlx::Sqlite`) and
 /// `mod postgres` (with `type Db = sqlx::Postgres`). Inside, `Conn` is the backend's
-/// connection type; functions take `conn: &mut Conn`.
+/// connection type; functions take `conn: &mut Conn`. The per-backend SQL fragments
+/// `FOR_UPDATE` (" FOR UPDATE" on PostgreSQL; empty on SQLite, whose unit of work already
+/// holds the write lock) and `SKIP_LOCKED` (" FOR UPDATE SKIP LOCKED"; empty on SQLite)
+/// are in scope.
 #[macro_export]
 macro_rules! backend_queries {
     ($($item:item)*) => {
@@ -237,6 +329,8 @@ macro_rules! backend_queries {
             use super::*;
             pub(crate) type Db = sqlx::Sqlite;
             pub(crate) type Conn = sqlx::SqliteConnection;
+            pub(crate) const FOR_UPDATE: &str = "";
+            pub(crate) const SKIP_LOCKED: &str = "";
             $($item)*
         }
         pub(crate) mod postgres {
@@ -244,6 +338,8 @@ macro_rules! backend_queries {
             use super::*;
             pub(crate) type Db = sqlx::Postgres;
             pub(crate) type Conn = sqlx::PgConnection;
+            pub(crate) const FOR_UPDATE: &str = " FOR UPDATE";
+            pub(crate) const SKIP_LOCKED: &str = " FOR UPDATE SKIP LOCKED";
             $($item)*
         }
     };

@@ -18,10 +18,10 @@ use mitx_core::pricing::{
 };
 use serde::Serialize;
 
+use crate::audit_log::{Audit, AuditChange, audit_json};
 use crate::money::DbMoney;
-use crate::products::{AUDIT_INSERT_SQL, Audit, AuditChange, audit_json};
 use crate::users::like_escape;
-use crate::{Store, StoreError, backend_queries, with_db};
+use crate::{Store, StoreError, Tx, backend_queries, with_db};
 
 /// Rows per multi-row INSERT: 13 parameters a row stays far below SQLite's 32,766 and
 /// PostgreSQL's 65,535 bind limits.
@@ -557,37 +557,6 @@ backend_queries! {
         Ok(())
     }
 
-    pub(crate) async fn insert_audit_discount(
-        conn: &mut Conn,
-        audit: &Audit,
-        action: &str,
-        id: i64,
-        before: Option<String>,
-        after: Option<String>,
-        now: DateTime<Utc>,
-    ) -> Result<(), StoreError> {
-        let change = AuditChange {
-            audit,
-            action,
-            entity: "discount",
-            entity_id: id.to_string(),
-            before,
-            after,
-        };
-        sqlx::query(AUDIT_INSERT_SQL)
-            .bind(&change.audit.actor)
-            .bind(change.action)
-            .bind(change.entity)
-            .bind(&change.entity_id)
-            .bind(&change.audit.reason)
-            .bind(&change.before)
-            .bind(&change.after)
-            .bind(now)
-            .execute(&mut *conn)
-            .await?;
-        Ok(())
-    }
-
     pub(crate) async fn insert_order_redemption(
         conn: &mut Conn,
         discount: i64,
@@ -628,91 +597,6 @@ struct ExpirationChange<'a> {
 }
 
 impl Store {
-    /// Creates one discount with its product restrictions and assignees and an audit row,
-    /// in one transaction. A code already in use is a [`StoreError::Conflict`]
-    /// ("Discount code 'X' already exists."). Validation of the fields
-    /// (`DiscountDraft::check_for_save`) is the caller's.
-    pub async fn create_discount(
-        &self,
-        draft: &DiscountDraft,
-        products: &[ProductId],
-        users: &[UserId],
-        audit: &Audit,
-        now: DateTime<Utc>,
-    ) -> Result<DiscountDetail, StoreError> {
-        let mut tx = self.begin().await?;
-        let id = with_db!(tx: &mut tx, conn, q => {
-            let existing = q::existing_codes(conn, &[draft.code.as_str()]).await?;
-            if !existing.is_empty() {
-                return Err(conflict_for_codes(&existing));
-            }
-            let ids = q::insert_discounts(conn, std::slice::from_ref(draft), now).await?;
-            let id = ids.first().copied().ok_or_else(|| StoreError::NotFound {
-                entity: "discount",
-                key: draft.code.to_string(),
-            })?;
-            for product in products {
-                q::link_product(conn, id, product.0).await?;
-            }
-            let mut seen = HashSet::new();
-            for user in users {
-                if seen.insert(*user) {
-                    q::assign_user(conn, id, user.0).await?;
-                }
-            }
-            q::insert_audit_discount(conn, audit, "discount.create", id, None, audit_json(draft), now).await?;
-            id
-        });
-        tx.commit().await?;
-        self.discount_detail_by_id(DiscountId(id)).await
-    }
-
-    /// Creates every draft in ONE transaction with multi-row INSERTs (1,000 codes are a
-    /// couple of statements), plus one audit row for the batch. Codes that already exist,
-    /// or repeat within the batch, are a [`StoreError::Conflict`] and nothing is written.
-    pub async fn create_discounts(
-        &self,
-        drafts: &[DiscountDraft],
-        audit: &Audit,
-        now: DateTime<Utc>,
-    ) -> Result<Vec<Discount>, StoreError> {
-        let mut seen = HashSet::new();
-        let repeated: Vec<String> = drafts
-            .iter()
-            .filter(|d| !seen.insert(d.code.as_str()))
-            .map(|d| d.code.to_string())
-            .collect();
-        if !repeated.is_empty() {
-            return Err(StoreError::Conflict(format!(
-                "the batch repeats discount codes: {}",
-                repeated.join(", ")
-            )));
-        }
-        let codes: Vec<&str> = drafts.iter().map(|d| d.code.as_str()).collect();
-        let mut tx = self.begin().await?;
-        let ids = with_db!(tx: &mut tx, conn, q => {
-            let existing = q::existing_codes(conn, &codes).await?;
-            if !existing.is_empty() {
-                return Err(conflict_for_codes(&existing));
-            }
-            let ids = q::insert_discounts(conn, drafts, now).await?;
-            let summary = serde_json::json!({
-                "count": drafts.len(),
-                "first_code": codes.first(),
-                "last_code": codes.last(),
-            });
-            let first = ids.first().copied().unwrap_or_default();
-            q::insert_audit_discount(conn, audit, "discount.generate", first, None, Some(summary.to_string()), now).await?;
-            ids
-        });
-        tx.commit().await?;
-        Ok(drafts
-            .iter()
-            .zip(ids)
-            .map(|(d, id)| d.clone().into_discount(DiscountId(id)))
-            .collect())
-    }
-
     /// The discount with exactly this code (case-sensitive), with its facts.
     pub async fn discount_detail(&self, code: &str) -> Result<Option<DiscountDetail>, StoreError> {
         let found = with_db!(self, pool, q => {
@@ -830,29 +714,152 @@ impl Store {
     ) -> Result<Vec<DiscountSummary>, StoreError> {
         with_db!(conn: self, conn, q => q::list_summaries(conn, filter).await)
     }
+}
 
-    /// Sets the expiration date of each discount (one audit row each), in one transaction;
+/// The audit-log row of a discount change.
+fn discount_change<'a>(
+    audit: &'a Audit,
+    action: &'a str,
+    id: i64,
+    before: Option<String>,
+    after: Option<String>,
+) -> AuditChange<'a> {
+    AuditChange {
+        audit,
+        action,
+        entity: "discount",
+        entity_id: id.to_string(),
+        before,
+        after,
+    }
+}
+
+impl Tx {
+    /// Creates one discount with its product restrictions and assignees and an audit row,
+    /// in the unit of work; returns its id. A code already in use is a [`StoreError::Conflict`]
+    /// ("Discount code 'X' already exists."). Validation of the fields
+    /// (`DiscountDraft::check_for_save`) is the caller's.
+    pub async fn create_discount(
+        &mut self,
+        draft: &DiscountDraft,
+        products: &[ProductId],
+        users: &[UserId],
+        audit: &Audit,
+        now: DateTime<Utc>,
+    ) -> Result<DiscountId, StoreError> {
+        let id = with_db!(tx: self, conn, q => {
+            let existing = q::existing_codes(conn, &[draft.code.as_str()]).await?;
+            if !existing.is_empty() {
+                return Err(conflict_for_codes(&existing));
+            }
+            let ids = q::insert_discounts(conn, std::slice::from_ref(draft), now).await?;
+            let id = ids.first().copied().ok_or_else(|| StoreError::NotFound {
+                entity: "discount",
+                key: draft.code.to_string(),
+            })?;
+            for product in products {
+                q::link_product(conn, id, product.0).await?;
+            }
+            let mut seen = HashSet::new();
+            for user in users {
+                if seen.insert(*user) {
+                    q::assign_user(conn, id, user.0).await?;
+                }
+            }
+            id
+        });
+        self.record_audit(
+            &discount_change(audit, "discount.create", id, None, audit_json(draft)),
+            now,
+        )
+        .await?;
+        Ok(DiscountId(id))
+    }
+
+    /// Creates every draft in the unit of work with multi-row INSERTs (1,000 codes are a
+    /// couple of statements), plus one audit row for the batch. Codes that already exist,
+    /// or repeat within the batch, are a [`StoreError::Conflict`] and nothing is written.
+    pub async fn create_discounts(
+        &mut self,
+        drafts: &[DiscountDraft],
+        audit: &Audit,
+        now: DateTime<Utc>,
+    ) -> Result<Vec<Discount>, StoreError> {
+        let mut seen = HashSet::new();
+        let repeated: Vec<String> = drafts
+            .iter()
+            .filter(|d| !seen.insert(d.code.as_str()))
+            .map(|d| d.code.to_string())
+            .collect();
+        if !repeated.is_empty() {
+            return Err(StoreError::Conflict(format!(
+                "the batch repeats discount codes: {}",
+                repeated.join(", ")
+            )));
+        }
+        let codes: Vec<&str> = drafts.iter().map(|d| d.code.as_str()).collect();
+        let ids = with_db!(tx: self, conn, q => {
+            let existing = q::existing_codes(conn, &codes).await?;
+            if !existing.is_empty() {
+                return Err(conflict_for_codes(&existing));
+            }
+            q::insert_discounts(conn, drafts, now).await?
+        });
+        let summary = serde_json::json!({
+            "count": drafts.len(),
+            "first_code": codes.first(),
+            "last_code": codes.last(),
+        });
+        let first = ids.first().copied().unwrap_or_default();
+        self.record_audit(
+            &discount_change(
+                audit,
+                "discount.generate",
+                first,
+                None,
+                Some(summary.to_string()),
+            ),
+            now,
+        )
+        .await?;
+        Ok(drafts
+            .iter()
+            .zip(ids)
+            .map(|(d, id)| d.clone().into_discount(DiscountId(id)))
+            .collect())
+    }
+
+    /// Sets the expiration date of each discount (one audit row each), in the unit of work;
     /// returns how many were updated. Validation is the caller's.
     pub async fn set_discount_expirations(
-        &self,
+        &mut self,
         discounts: &[Discount],
         expires: DateTime<Utc>,
         audit: &Audit,
         now: DateTime<Utc>,
     ) -> Result<usize, StoreError> {
-        let mut tx = self.begin().await?;
-        with_db!(tx: &mut tx, conn, q => {
-            for d in discounts {
-                q::set_expiration(conn, d.id.0, expires, now).await?;
-                let before = audit_json(&ExpirationChange { code: d.code.as_str(), expiration_date: d.expiration_date });
-                let after = audit_json(&ExpirationChange { code: d.code.as_str(), expiration_date: Some(expires) });
-                q::insert_audit_discount(conn, audit, "discount.extend", d.id.0, before, after, now).await?;
-            }
-        });
-        tx.commit().await?;
+        for d in discounts {
+            with_db!(tx: self, conn, q => q::set_expiration(conn, d.id.0, expires, now).await)?;
+            let before = audit_json(&ExpirationChange {
+                code: d.code.as_str(),
+                expiration_date: d.expiration_date,
+            });
+            let after = audit_json(&ExpirationChange {
+                code: d.code.as_str(),
+                expiration_date: Some(expires),
+            });
+            self.record_audit(
+                &discount_change(audit, "discount.extend", d.id.0, before, after),
+                now,
+            )
+            .await?;
+        }
         Ok(discounts.len())
     }
+}
 
+#[cfg(feature = "testing")]
+impl crate::Database {
     /// Fixture for tests: an order of `user` in `state` (`pending`, `fulfilled`, ...)
     /// redeeming `discount`, as checkout would write it. The orders workflow owns the real
     /// writes; this exists so redemption counting can be tested before it.

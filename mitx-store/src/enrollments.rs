@@ -1,10 +1,11 @@
 //! Course-run enrollments of the learner API (courses spec 1.8, 2.2, 2.3): the run a request
 //! names, the learner's rows, and saving the plans `mitx_core::enrollment` decides.
 //!
-//! Creation is race-safe: the row is inserted with `ON CONFLICT (user_id, run_id) DO
-//! NOTHING`, and a conflict is reported to the caller ([`SavedEnrollment::Raced`]), who reads
-//! the winner's row and plans again. Every change writes a `course_run_enrollment_audits`
-//! row in the same transaction.
+//! Writes are race-safe: a row is inserted with `ON CONFLICT (user_id, run_id) DO NOTHING`
+//! and updated with a compare-and-set on the state that was read; either way a lost race is
+//! reported to the caller ([`SavedEnrollment::Raced`]), who reads the winner's row and
+//! plans again. Every change writes a `course_run_enrollment_audits` row in the same unit
+//! of work, whose `data_before` is exactly the row it replaced.
 
 use chrono::{DateTime, Utc};
 use mitx_core::catalog::{CourseRun, CoursewareId, EnrollmentMode, VariantIndustry, VariantLength};
@@ -14,7 +15,7 @@ use mitx_core::money::Money;
 
 use crate::money::DbMoney;
 
-use crate::{Store, StoreError, backend_queries, with_db};
+use crate::{Store, StoreError, Tx, backend_queries, with_db};
 
 /// A stored course-run enrollment.
 #[derive(Clone, Debug, PartialEq, Eq)]
@@ -71,7 +72,39 @@ pub struct FormEnrollmentFacts {
     pub already_paid: bool,
 }
 
-/// What [`Store::save_enrollment`] did.
+/// Which enrollments the edX retry looks at (courses spec 4.4 and `retry_edx_enrollment`).
+#[derive(Clone, Debug, Default, PartialEq, Eq)]
+pub struct EdxRetryFilter {
+    /// Only this user's.
+    pub user: Option<UserId>,
+    /// Only this run's.
+    pub run: Option<CourseRunId>,
+    /// Only rows created before this (the periodic job's 5-minute grace period).
+    pub created_before: Option<DateTime<Utc>>,
+    /// Only rows with fewer permanent failures than this.
+    pub below_retry_count: Option<u32>,
+    /// Also rows edX already has (`--force`).
+    pub include_edx_enrolled: bool,
+    /// Only rows of active users.
+    pub active_users_only: bool,
+    /// Rows with a larger id (paging).
+    pub after_id: i64,
+    /// At most this many.
+    pub limit: i64,
+}
+
+/// Which rows `reset-retries` puts back to zero.
+#[derive(Clone, Debug, Default, PartialEq, Eq)]
+pub struct RetryResetFilter {
+    /// Only this user's.
+    pub user: Option<UserId>,
+    /// Only this run's.
+    pub run: Option<CourseRunId>,
+    /// Only rows at the maximum (never retried automatically any more).
+    pub only_exhausted_at: Option<u32>,
+}
+
+/// What [`Tx::save_enrollment`] did.
 #[derive(Clone, Debug, PartialEq, Eq)]
 pub enum SavedEnrollment {
     /// The row as saved.
@@ -220,6 +253,28 @@ backend_queries! {
         row.as_ref().map(run_from_row).transpose()
     }
 
+    pub(crate) async fn run_by_courseware_id(
+        conn: &mut Conn,
+        key: &str,
+    ) -> Result<Option<EnrollmentRun>, StoreError> {
+        let sql = sqlx::AssertSqlSafe(format!(
+            "SELECT {RUN_COLUMNS} FROM course_runs r {RUN_JOINS} WHERE r.courseware_id = $1"
+        ));
+        let row = sqlx::query(sql).bind(key).fetch_optional(&mut *conn).await?;
+        row.as_ref().map(run_from_row).transpose()
+    }
+
+    pub(crate) async fn all_for_user(
+        conn: &mut Conn,
+        user: i64,
+    ) -> Result<Vec<EnrollmentRecord>, StoreError> {
+        let sql = sqlx::AssertSqlSafe(format!(
+            "SELECT {ENROLLMENT_COLUMNS} FROM course_run_enrollments e WHERE e.user_id = $1 ORDER BY e.id"
+        ));
+        let rows = sqlx::query(sql).bind(user).fetch_all(&mut *conn).await?;
+        rows.iter().map(enrollment_from_row).collect()
+    }
+
     pub(crate) async fn by_user_run(
         conn: &mut Conn,
         user: i64,
@@ -233,12 +288,36 @@ backend_queries! {
         row.as_ref().map(enrollment_from_row).transpose()
     }
 
+    pub(crate) async fn by_user_run_for_update(
+        conn: &mut Conn,
+        user: i64,
+        run: i64,
+    ) -> Result<Option<EnrollmentRecord>, StoreError> {
+        let sql = sqlx::AssertSqlSafe(format!(
+            "SELECT {ENROLLMENT_COLUMNS} FROM course_run_enrollments e \
+             WHERE e.user_id = $1 AND e.run_id = $2{FOR_UPDATE}"
+        ));
+        let row = sqlx::query(sql).bind(user).bind(run).fetch_optional(&mut *conn).await?;
+        row.as_ref().map(enrollment_from_row).transpose()
+    }
+
     pub(crate) async fn by_id(
         conn: &mut Conn,
         id: i64,
     ) -> Result<Option<EnrollmentRecord>, StoreError> {
         let sql = sqlx::AssertSqlSafe(format!(
             "SELECT {ENROLLMENT_COLUMNS} FROM course_run_enrollments e WHERE e.id = $1"
+        ));
+        let row = sqlx::query(sql).bind(id).fetch_optional(&mut *conn).await?;
+        row.as_ref().map(enrollment_from_row).transpose()
+    }
+
+    pub(crate) async fn by_id_for_update(
+        conn: &mut Conn,
+        id: i64,
+    ) -> Result<Option<EnrollmentRecord>, StoreError> {
+        let sql = sqlx::AssertSqlSafe(format!(
+            "SELECT {ENROLLMENT_COLUMNS} FROM course_run_enrollments e WHERE e.id = $1{FOR_UPDATE}"
         ));
         let row = sqlx::query(sql).bind(id).fetch_optional(&mut *conn).await?;
         row.as_ref().map(enrollment_from_row).transpose()
@@ -291,16 +370,22 @@ backend_queries! {
         inserted.map(|r| r.try_get("id")).transpose().map_err(StoreError::from)
     }
 
-    pub(crate) async fn update(
+    /// Compare-and-set: updates the row only if its mutable columns still hold `before`;
+    /// whether it did.
+    pub(crate) async fn update_if_unchanged(
         conn: &mut Conn,
         id: i64,
+        before: &RunEnrollment,
         row: &RunEnrollment,
         now: DateTime<Utc>,
-    ) -> Result<(), StoreError> {
-        sqlx::query(
+    ) -> Result<bool, StoreError> {
+        let done = sqlx::query(
             "UPDATE course_run_enrollments SET active = $2, change_status = $3, \
              enrollment_mode = $4, edx_enrolled = $5, edx_emails_subscription = $6, \
-             edx_enrollment_retry_count = $7, updated_on = $8 WHERE id = $1",
+             edx_enrollment_retry_count = $7, updated_on = $8 WHERE id = $1 \
+             AND active = $9 AND change_status IS NOT DISTINCT FROM $10 \
+             AND enrollment_mode = $11 AND edx_enrolled = $12 \
+             AND edx_emails_subscription = $13 AND edx_enrollment_retry_count = $14",
         )
         .bind(id)
         .bind(row.active)
@@ -310,10 +395,16 @@ backend_queries! {
         .bind(row.edx_emails_subscription)
         .bind(i64::from(row.edx_enrollment_retry_count))
         .bind(now)
+        .bind(before.active)
+        .bind(before.change_status.map(ChangeStatus::as_str))
+        .bind(before.mode.slug())
+        .bind(before.edx_enrolled)
+        .bind(before.edx_emails_subscription)
+        .bind(i64::from(before.edx_enrollment_retry_count))
         .execute(&mut *conn)
         .await
         .map_err(StoreError::classify)?;
-        Ok(())
+        Ok(done.rows_affected() == 1)
     }
 
     pub(crate) async fn audit(
@@ -337,6 +428,53 @@ backend_queries! {
         .await
         .map_err(StoreError::classify)?;
         Ok(())
+    }
+
+    pub(crate) async fn edx_retry_candidates(
+        conn: &mut Conn,
+        filter: &EdxRetryFilter,
+    ) -> Result<Vec<EnrollmentRecord>, StoreError> {
+        let sql = sqlx::AssertSqlSafe(format!(
+            "SELECT {ENROLLMENT_COLUMNS} FROM course_run_enrollments e \
+             JOIN users u ON u.id = e.user_id \
+             WHERE e.active AND ($1 OR NOT e.edx_enrolled) \
+             AND ($2 IS NULL OR e.user_id = $2) AND ($3 IS NULL OR e.run_id = $3) \
+             AND ($4 IS NULL OR e.created_on < $4) \
+             AND ($5 IS NULL OR e.edx_enrollment_retry_count < $5) \
+             AND (NOT $6 OR u.is_active) AND e.id > $7 ORDER BY e.id LIMIT $8"
+        ));
+        let rows = sqlx::query(sql)
+            .bind(filter.include_edx_enrolled)
+            .bind(filter.user.map(|u| u.0))
+            .bind(filter.run.map(|r| r.0))
+            .bind(filter.created_before)
+            .bind(filter.below_retry_count.map(i64::from))
+            .bind(filter.active_users_only)
+            .bind(filter.after_id)
+            .bind(filter.limit.max(1))
+            .fetch_all(&mut *conn)
+            .await?;
+        rows.iter().map(enrollment_from_row).collect()
+    }
+
+    pub(crate) async fn reset_retries(
+        conn: &mut Conn,
+        filter: &RetryResetFilter,
+        now: DateTime<Utc>,
+    ) -> Result<u64, StoreError> {
+        let done = sqlx::query(
+            "UPDATE course_run_enrollments SET edx_enrollment_retry_count = 0, updated_on = $4 \
+             WHERE NOT edx_enrolled AND edx_enrollment_retry_count > 0 \
+             AND ($1 IS NULL OR user_id = $1) AND ($2 IS NULL OR run_id = $2) \
+             AND ($3 IS NULL OR edx_enrollment_retry_count >= $3)",
+        )
+        .bind(filter.user.map(|u| u.0))
+        .bind(filter.run.map(|r| r.0))
+        .bind(filter.only_exhausted_at.map(i64::from))
+        .bind(now)
+        .execute(&mut *conn)
+        .await?;
+        Ok(done.rows_affected())
     }
 
     pub(crate) async fn delete_paid_runs(
@@ -386,6 +524,22 @@ impl Store {
         with_db!(conn: self, conn, q => q::run(conn, run.0).await)
     }
 
+    /// The run with this courseware id and its course facts, if it exists.
+    pub async fn enrollment_run_by_courseware_id(
+        &self,
+        key: &str,
+    ) -> Result<Option<EnrollmentRun>, StoreError> {
+        with_db!(conn: self, conn, q => q::run_by_courseware_id(conn, key).await)
+    }
+
+    /// Every row of the user (active or not), by id.
+    pub async fn user_enrollments(
+        &self,
+        user: UserId,
+    ) -> Result<Vec<EnrollmentRecord>, StoreError> {
+        with_db!(conn: self, conn, q => q::all_for_user(conn, user.0).await)
+    }
+
     /// The user's row for the run (active or not), if any.
     pub async fn run_enrollment(
         &self,
@@ -419,12 +573,56 @@ impl Store {
     ) -> Result<Vec<EnrollmentWithRun>, StoreError> {
         with_db!(conn: self, conn, q => q::active_for_user(conn, user.0).await)
     }
+}
+
+impl Store {
+    /// Active enrollments that edX does not have (or all active ones with
+    /// `include_edx_enrolled`), by id, for the retry job and `mitx edx retry-enrollments`.
+    pub async fn edx_retry_candidates(
+        &self,
+        filter: &EdxRetryFilter,
+    ) -> Result<Vec<EnrollmentRecord>, StoreError> {
+        with_db!(conn: self, conn, q => q::edx_retry_candidates(conn, filter).await)
+    }
+}
+
+impl Tx {
+    /// Puts the edX retry counter of matching rows that edX does not have back to zero;
+    /// how many rows changed.
+    pub async fn reset_edx_retry_counts(
+        &mut self,
+        filter: &RetryResetFilter,
+        now: DateTime<Utc>,
+    ) -> Result<u64, StoreError> {
+        with_db!(tx: self, conn, q => q::reset_retries(conn, filter, now).await)
+    }
+
+    /// The enrollment row with this id inside the unit of work, locked for update on
+    /// PostgreSQL.
+    pub async fn enrollment_by_id_for_update(
+        &mut self,
+        id: EnrollmentId,
+    ) -> Result<Option<EnrollmentRecord>, StoreError> {
+        with_db!(tx: self, conn, q => q::by_id_for_update(conn, id.0).await)
+    }
+
+    /// The user's row for the run (active or not) inside the unit of work, locked for
+    /// update on PostgreSQL (SQLite's unit of work already holds the write lock).
+    pub async fn run_enrollment_for_update(
+        &mut self,
+        user: UserId,
+        run: CourseRunId,
+    ) -> Result<Option<EnrollmentRecord>, StoreError> {
+        with_db!(tx: self, conn, q => q::by_user_run_for_update(conn, user.0, run.0).await)
+    }
 
     /// Saves one planned enrollment row (`before` = the row the plan started from): creates
-    /// it when `before` is `None` (reporting [`SavedEnrollment::Raced`] if another request
-    /// created it meanwhile), else updates it; an audit row is written when the row changed.
+    /// it when `before` is `None`, else updates it if it still holds what was read
+    /// (compare-and-set); an audit row (`data_before` = the row replaced) is written when
+    /// the row changed. [`SavedEnrollment::Raced`] when another writer created or changed
+    /// the row first: roll back, read again and plan again.
     pub async fn save_enrollment(
-        &self,
+        &mut self,
         before: Option<&EnrollmentRecord>,
         after: &RunEnrollment,
         acting_user: Option<UserId>,
@@ -434,16 +632,18 @@ impl Store {
         let before_json = before.map(|b| audit_json(&b.enrollment)).transpose()?;
         let changed = before.map(|b| &b.enrollment) != Some(after);
         let acting = acting_user.map(|u| u.0);
-        let mut tx = self.begin().await?;
-        let saved = with_db!(tx: &mut tx, conn, q => {
+        let saved = with_db!(tx: self, conn, q => {
             let id = match before {
                 None => match q::insert_if_absent(conn, after, now).await? {
                     Some(id) => id,
                     None => return Ok(SavedEnrollment::Raced),
                 },
                 Some(record) => {
-                    if changed {
-                        q::update(conn, record.id.0, after, now).await?;
+                    if changed
+                        && !q::update_if_unchanged(conn, record.id.0, &record.enrollment, after, now)
+                            .await?
+                    {
+                        return Ok(SavedEnrollment::Raced);
                     }
                     record.id.0
                 }
@@ -453,7 +653,6 @@ impl Store {
             }
             q::by_id(conn, id).await?
         });
-        tx.commit().await?;
         saved
             .map(SavedEnrollment::Saved)
             .ok_or_else(|| StoreError::NotFound {
@@ -462,25 +661,12 @@ impl Store {
             })
     }
 
-    /// Saves a deactivation (courses spec 2.3 steps 3–4): the row, its audit entry and the
-    /// removal of the user's PaidCourseRun rows for the run, in one transaction.
-    pub async fn save_unenrollment(
-        &self,
-        before: &EnrollmentRecord,
-        after: &RunEnrollment,
-        acting_user: Option<UserId>,
-        now: DateTime<Utc>,
+    /// Deletes the user's PaidCourseRun rows for the run (courses spec 2.3 step 4).
+    pub async fn delete_paid_course_runs(
+        &mut self,
+        user: UserId,
+        run: CourseRunId,
     ) -> Result<(), StoreError> {
-        let after_json = audit_json(after)?;
-        let before_json = audit_json(&before.enrollment)?;
-        let acting = acting_user.map(|u| u.0);
-        let mut tx = self.begin().await?;
-        with_db!(tx: &mut tx, conn, q => {
-            q::update(conn, before.id.0, after, now).await?;
-            q::audit(conn, before.id.0, acting, Some(&before_json), &after_json, now).await?;
-            q::delete_paid_runs(conn, after.user.0, after.run.0).await?;
-        });
-        tx.commit().await?;
-        Ok(())
+        with_db!(tx: self, conn, q => q::delete_paid_runs(conn, user.0, run.0).await)
     }
 }

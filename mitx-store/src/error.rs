@@ -17,6 +17,23 @@ pub enum StoreError {
     /// The change would break a rule of the schema (unique key, check, foreign key).
     #[error("{0}")]
     Conflict(String),
+    /// A compare-and-set update found the row changed since it was read: read it again and
+    /// decide again.
+    #[error("{entity} {key} changed while it was being updated")]
+    Stale {
+        /// What kind of record.
+        entity: &'static str,
+        /// Its key.
+        key: String,
+    },
+    /// Another writer holds the lock this change needs (SQLite's write lock past the busy
+    /// timeout, a PostgreSQL lock timeout, deadlock or serialization failure). Retrying
+    /// later can succeed.
+    #[error("the database is busy: {0}")]
+    Busy(String),
+    /// The database cannot be reached or has no free connection. Retrying later can succeed.
+    #[error("the database is unavailable: {0}")]
+    Unavailable(String),
     /// A stored value could not be read back into a domain value.
     #[error("corrupt stored value in {table}.{column}: {reason}")]
     Corrupt {
@@ -32,7 +49,32 @@ pub enum StoreError {
     Migrate(#[from] sqlx::migrate::MigrateError),
     /// Any other database error.
     #[error("database error: {0}")]
-    Database(#[from] sqlx::Error),
+    Database(#[source] sqlx::Error),
+}
+
+impl From<sqlx::Error> for StoreError {
+    /// Lock waits and unreachable databases become [`StoreError::Busy`] and
+    /// [`StoreError::Unavailable`], so callers can answer "try again" instead of failing.
+    fn from(err: sqlx::Error) -> Self {
+        if let sqlx::Error::Database(db) = &err {
+            let code = db.code();
+            let code = code.as_deref().unwrap_or("");
+            let sqlite_busy = code.parse::<i32>().is_ok_and(|c| matches!(c & 0xff, 5 | 6));
+            let pg_busy = matches!(code, "40001" | "40P01" | "55P03" | "57014");
+            if sqlite_busy || pg_busy {
+                return StoreError::Busy(db.message().to_owned());
+            }
+        }
+        match err {
+            sqlx::Error::PoolTimedOut => {
+                StoreError::Unavailable("no free database connection (pool timed out)".into())
+            }
+            sqlx::Error::PoolClosed => StoreError::Unavailable("the pool is closed".into()),
+            sqlx::Error::Io(io) => StoreError::Unavailable(io.to_string()),
+            sqlx::Error::Tls(tls) => StoreError::Unavailable(tls.to_string()),
+            other => StoreError::Database(other),
+        }
+    }
 }
 
 impl StoreError {
@@ -52,7 +94,7 @@ impl StoreError {
         {
             return StoreError::Conflict(db.message().to_owned());
         }
-        StoreError::Database(err)
+        StoreError::from(err)
     }
 
     /// A corrupt-value error.
@@ -62,5 +104,18 @@ impl StoreError {
             column,
             reason: reason.to_string(),
         }
+    }
+
+    /// A stale compare-and-set.
+    pub fn stale(entity: &'static str, key: impl ToString) -> StoreError {
+        StoreError::Stale {
+            entity,
+            key: key.to_string(),
+        }
+    }
+
+    /// Whether retrying later can succeed (busy or unavailable).
+    pub fn is_transient(&self) -> bool {
+        matches!(self, StoreError::Busy(_) | StoreError::Unavailable(_))
     }
 }

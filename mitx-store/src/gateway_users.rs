@@ -9,7 +9,7 @@ use mitx_core::b2b::MembershipEffect;
 use mitx_core::ids::UserId;
 use mitx_core::users::gateway::{ClaimChanges, GatewayUserRecord, NewGatewayUser};
 
-use crate::{Store, StoreError, backend_queries, with_db};
+use crate::{Store, StoreError, Tx, backend_queries, with_db};
 
 /// What the decision needs to know about the accounts a set of claims touches.
 #[derive(Clone, Debug, Default, PartialEq, Eq)]
@@ -20,8 +20,9 @@ pub struct GatewayFacts {
     pub username_owner: Option<UserId>,
     /// The account whose `email` equals the `email` claim case-insensitively.
     pub email_owner: Option<UserId>,
-    /// The existing user has both its profile and legal-address rows (false when there is
-    /// no existing user), so an update that changes nothing needs no write.
+    /// The existing user has both its profile and legal-address rows and a recorded login
+    /// (false when there is no existing user), so an update that changes nothing needs no
+    /// write.
     pub rows_present: bool,
 }
 
@@ -35,7 +36,8 @@ backend_queries! {
         let row = sqlx::query(
             "SELECT u.id, u.username, u.email, u.name, u.is_active, \
              (EXISTS (SELECT 1 FROM user_profiles p WHERE p.user_id = u.id) \
-              AND EXISTS (SELECT 1 FROM legal_addresses a WHERE a.user_id = u.id)) AS rows_present \
+              AND EXISTS (SELECT 1 FROM legal_addresses a WHERE a.user_id = u.id) \
+              AND u.last_login IS NOT NULL) AS rows_present \
              FROM users u WHERE u.global_id = $1",
         )
         .bind(global_id)
@@ -85,8 +87,8 @@ backend_queries! {
     ) -> Result<i64, StoreError> {
         let row = sqlx::query(
             "INSERT INTO users (global_id, username, email, name, is_active, is_staff, \
-             is_superuser, created_on, updated_on) \
-             VALUES ($1, $2, $3, $4, TRUE, FALSE, FALSE, $5, $5) RETURNING id",
+             is_superuser, created_on, updated_on, last_login) \
+             VALUES ($1, $2, $3, $4, TRUE, FALSE, FALSE, $5, $5, $5) RETURNING id",
         )
         .bind(&new.global_id)
         .bind(&new.username)
@@ -117,6 +119,21 @@ backend_queries! {
         .execute(&mut *conn)
         .await
         .map_err(StoreError::classify)?;
+        Ok(())
+    }
+
+    /// Records the first login of a user created another way (e.g. `mitx users create`).
+    pub(crate) async fn record_first_login(
+        conn: &mut Conn,
+        id: i64,
+        now: DateTime<Utc>,
+    ) -> Result<(), StoreError> {
+        sqlx::query("UPDATE users SET last_login = $2 WHERE id = $1 AND last_login IS NULL")
+            .bind(id)
+            .bind(now)
+            .execute(&mut *conn)
+            .await
+            .map_err(StoreError::classify)?;
         Ok(())
     }
 
@@ -203,64 +220,63 @@ impl Store {
         })
     }
 
+    /// The user's public edX username, if one is set.
+    pub async fn edx_username(&self, user: UserId) -> Result<Option<String>, StoreError> {
+        with_db!(conn: self, conn, q => q::edx_username(conn, user.0).await)
+    }
+}
+
+impl Tx {
     /// Creates a gateway user with empty profile and legal-address rows and applies the
     /// SSO organization `memberships` (effects of `mitx_core::b2b::reconcile_user_orgs`),
-    /// in one transaction. A subject, username or email taken meanwhile is a
+    /// in the unit of work. A subject, username or email taken meanwhile is a
     /// [`StoreError::Conflict`] and writes nothing.
     pub async fn create_gateway_user(
-        &self,
+        &mut self,
         new: &NewGatewayUser,
         memberships: &[MembershipEffect],
         now: DateTime<Utc>,
     ) -> Result<UserId, StoreError> {
-        let mut tx = self.begin().await?;
-        let id = with_db!(tx: &mut tx, conn, q => {
+        let id = with_db!(tx: self, conn, q => {
             let id = q::insert(conn, new, now).await?;
             q::ensure_rows(conn, id).await?;
             crate::b2b::MembershipWrites::apply_membership_effects(conn, id, memberships, now).await?;
             id
         });
-        tx.commit().await?;
         Ok(UserId(id))
     }
 
     /// Applies the claim changes to a known user (skipping the row write when nothing
     /// changes), ensures the profile and legal-address rows and applies the SSO
     /// organization `memberships` (effects of `mitx_core::b2b::reconcile_user_orgs`), in
-    /// one transaction. Callers skip the call when nothing changes and
+    /// the unit of work. Callers skip the call when nothing changes and
     /// [`GatewayFacts::rows_present`].
     pub async fn update_gateway_user(
-        &self,
+        &mut self,
         user: UserId,
         changes: &ClaimChanges,
         memberships: &[MembershipEffect],
         now: DateTime<Utc>,
     ) -> Result<(), StoreError> {
-        let mut tx = self.begin().await?;
-        with_db!(tx: &mut tx, conn, q => {
+        with_db!(tx: self, conn, q => {
             if !changes.is_empty() {
                 q::update(conn, user.0, changes, now).await?;
             }
             q::ensure_rows(conn, user.0).await?;
+            q::record_first_login(conn, user.0, now).await?;
             crate::b2b::MembershipWrites::apply_membership_effects(conn, user.0, memberships, now).await?;
         });
-        tx.commit().await?;
         Ok(())
     }
 
     /// Records the user's public edX username (creating the `openedx_users` row, not yet
     /// synced). A username held by another user is a [`StoreError::Conflict`].
     pub async fn set_edx_username(
-        &self,
+        &mut self,
         user: UserId,
         username: &str,
         now: DateTime<Utc>,
     ) -> Result<(), StoreError> {
-        with_db!(conn: self, conn, q => q::set_edx_username(conn, user.0, username, now).await)
-    }
-
-    /// The user's public edX username, if one is set.
-    pub async fn edx_username(&self, user: UserId) -> Result<Option<String>, StoreError> {
-        with_db!(conn: self, conn, q => q::edx_username(conn, user.0).await)
+        with_db!(tx: self, conn, q => q::set_edx_username(conn, user.0, username, now).await)
     }
 }

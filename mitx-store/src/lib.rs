@@ -7,8 +7,13 @@
 //! holds either a SQLite or a PostgreSQL pool; the [`with_db!`] macro expands the same
 //! query code for whichever backend is in use, with native types on each side. Money
 //! columns go through [`money::DbMoney`] (NUMERIC on PostgreSQL, an exact scaled integer
-//! on SQLite). Every workflow that changes several tables runs in one transaction.
+//! on SQLite).
+//!
+//! Reads go through [`Store`]; every write is a method of the unit of work [`Tx`], which
+//! only the write-capable [`Database`] opens (mitx-services holds it; the server and the CLI
+//! get a [`Store`]). See `docs/decisions/0007-unit-of-work.md`.
 
+pub mod audit_log;
 pub mod b2b;
 pub mod catalog;
 pub mod catalog_api;
@@ -17,16 +22,20 @@ pub mod discounts;
 pub mod enrollments;
 mod error;
 pub mod gateway_users;
+pub mod jobs;
+pub mod leases;
 pub mod migrate;
 pub mod money;
+pub mod openedx;
 pub mod pricing_facts;
 pub mod products;
 pub mod program_enrollments;
 mod raw;
 pub mod service_tokens;
+#[cfg(feature = "testing")]
 pub mod testing;
 pub mod transcript;
 pub mod users;
 
-pub use db::{Backend, Store, Tx};
+pub use db::{Backend, ConnectOptions, Database, Store, Tx, redact};
 pub use error::StoreError;

@@ -7,7 +7,7 @@ use sqlx::SqlSafeStr;
 use sqlx::migrate::{Migrate, Migration, MigrationType, Migrator};
 
 use crate::db::Pool;
-use crate::{Store, StoreError};
+use crate::{Database, Store, StoreError};
 
 /// (version, description, SQLite text, PostgreSQL text), in order.
 const MIGRATIONS: &[(i64, &str, &str, &str)] = &[
@@ -41,6 +41,12 @@ const MIGRATIONS: &[(i64, &str, &str, &str)] = &[
         include_str!("../../migrations/sqlite/0005_catalog_revision_tiers.sql"),
         include_str!("../../migrations/postgres/0005_catalog_revision_tiers.sql"),
     ),
+    (
+        6,
+        "jobs, leases, schedule",
+        include_str!("../../migrations/sqlite/0006_jobs_leases.sql"),
+        include_str!("../../migrations/postgres/0006_jobs_leases.sql"),
+    ),
 ];
 
 /// One migration and whether it is applied.
@@ -71,7 +77,7 @@ fn migrator(postgres: bool) -> Migrator {
     Migrator::with_migrations(migrations)
 }
 
-impl Store {
+impl Database {
     /// Applies every pending migration; returns how many were applied now.
     pub async fn migrate(&self) -> Result<usize, StoreError> {
         let before = self
@@ -80,7 +86,7 @@ impl Store {
             .iter()
             .filter(|m| m.applied_on.is_some())
             .count();
-        match &self.pool {
+        match &self.store().pool {
             Pool::Sqlite(pool) => migrator(false).run(pool).await?,
             Pool::Postgres(pool) => migrator(true).run(pool).await?,
         }
@@ -92,7 +98,9 @@ impl Store {
             .count();
         Ok(after.saturating_sub(before))
     }
+}
 
+impl Store {
     /// Every known migration with its applied time (none when pending).
     pub async fn migration_status(&self) -> Result<Vec<MigrationStatus>, StoreError> {
         let applied = match &self.pool {

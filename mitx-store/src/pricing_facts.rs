@@ -391,8 +391,11 @@ impl Store {
             tier_records,
         })
     }
+}
 
-    /// Fixture for tests and ops until `mitx flexprice tiers configure` exists: a tier of
+#[cfg(feature = "testing")]
+impl crate::Database {
+    /// Test fixture until `mitx flexprice tiers configure` exists: a tier of
     /// `courseware` from `income_threshold_usd` using `discount`.
     pub async fn insert_tier_fixture(
         &self,
@@ -407,7 +410,7 @@ impl Store {
         })
     }
 
-    /// Fixture for tests and ops until the flexible-pricing workflow exists: a request of
+    /// Test fixture until the flexible-pricing workflow exists: a request of
     /// `user` on `courseware` in `status` with `tier`.
     pub async fn insert_flexible_price_fixture(
         &self,
@@ -425,7 +428,7 @@ impl Store {
         })
     }
 
-    /// Fixture for tests and ops: marks two programs as related (symmetric).
+    /// Test fixture: marks two programs as related (symmetric).
     pub async fn relate_programs_fixture(
         &self,
         a: ProgramId,

@@ -9,8 +9,9 @@ use mitx_core::ids::{CourseId, CourseRunId, ProductId, ProgramId};
 use mitx_core::money::Money;
 use serde::Serialize;
 
+use crate::audit_log::{Audit, AuditChange, audit_json};
 use crate::money::DbMoney;
-use crate::{Store, StoreError, backend_queries, with_db};
+use crate::{Store, StoreError, Tx, backend_queries, with_db};
 
 /// The kind of object a product sells (`products.content_type`).
 #[derive(Clone, Copy, Debug, PartialEq, Eq, Hash, Serialize)]
@@ -166,109 +167,8 @@ pub fn serialize_price<S: serde::Serializer>(
     serializer.serialize_str(&price.to_price_string())
 }
 
-/// Who makes an operator change and why (stored in `audit_log`).
-#[derive(Clone, Debug, Default, PartialEq, Eq, Serialize)]
-pub struct Audit {
-    /// The operator (`--actor`, default `$USER`).
-    pub actor: String,
-    /// The `--reason`, if given.
-    pub reason: Option<String>,
-}
-
-/// One row of `audit_log`.
-#[derive(Clone, Debug, PartialEq, Eq, Serialize)]
-pub struct AuditRow {
-    /// Operator.
-    pub actor: String,
-    /// What was done (`product.deactivate`, `discount.extend`, ...).
-    pub action: String,
-    /// The kind of record (`product`, `discount`).
-    pub entity: String,
-    /// The record's id.
-    pub entity_id: Option<String>,
-    /// Why.
-    pub reason: Option<String>,
-    /// JSON before the change.
-    pub data_before: Option<String>,
-    /// JSON after the change.
-    pub data_after: Option<String>,
-    /// When.
-    pub created_on: DateTime<Utc>,
-}
-
-/// The `audit_log` insert (actor, action, entity, entity_id, reason, data_before,
-/// data_after, created_on), shared by every module that records operator changes.
-pub(crate) const AUDIT_INSERT_SQL: &str = "INSERT INTO audit_log (actor, action, entity, \
-    entity_id, reason, data_before, data_after, created_on) \
-    VALUES ($1, $2, $3, $4, $5, $6, $7, $8)";
-
-/// A new `audit_log` row's content (the JSON documents are serialized by the caller).
-#[derive(Debug)]
-pub(crate) struct AuditChange<'a> {
-    pub(crate) audit: &'a Audit,
-    pub(crate) action: &'a str,
-    pub(crate) entity: &'a str,
-    pub(crate) entity_id: String,
-    pub(crate) before: Option<String>,
-    pub(crate) after: Option<String>,
-}
-
-/// JSON text of a value for the audit log (serialization of our own types cannot fail;
-/// an error would only drop the snapshot text, never the change).
-pub(crate) fn audit_json<T: Serialize>(value: &T) -> Option<String> {
-    serde_json::to_string(value).ok()
-}
-
 backend_queries! {
     use sqlx::Row;
-
-    pub(crate) async fn insert_audit(
-        conn: &mut Conn,
-        change: &AuditChange<'_>,
-        now: DateTime<Utc>,
-    ) -> Result<(), StoreError> {
-        sqlx::query(AUDIT_INSERT_SQL)
-            .bind(&change.audit.actor)
-            .bind(change.action)
-            .bind(change.entity)
-            .bind(&change.entity_id)
-            .bind(&change.audit.reason)
-            .bind(&change.before)
-            .bind(&change.after)
-            .bind(now)
-            .execute(&mut *conn)
-            .await?;
-        Ok(())
-    }
-
-    pub(crate) async fn audit_rows(
-        conn: &mut Conn,
-        entity: &str,
-        entity_id: &str,
-    ) -> Result<Vec<AuditRow>, StoreError> {
-        let rows = sqlx::query(
-            "SELECT actor, action, entity, entity_id, reason, data_before, data_after, created_on \
-             FROM audit_log WHERE entity = $1 AND entity_id = $2 ORDER BY id",
-        )
-        .bind(entity)
-        .bind(entity_id)
-        .fetch_all(&mut *conn)
-        .await?;
-        rows.iter()
-            .map(|row| {
-                Ok(AuditRow {
-                    actor: row.try_get("actor")?,
-                    action: row.try_get("action")?,
-                    entity: row.try_get("entity")?,
-                    entity_id: row.try_get("entity_id")?,
-                    reason: row.try_get("reason")?,
-                    data_before: row.try_get("data_before")?,
-                    data_after: row.try_get("data_after")?,
-                    created_on: row.try_get("created_on")?,
-                })
-            })
-            .collect()
-    }
 
     pub(crate) async fn run_target(
         conn: &mut Conn,
@@ -575,11 +475,36 @@ impl Store {
         })
     }
 
+    /// The product of `target` (active or not), or `None`.
+    pub async fn product_for_target(
+        &self,
+        target: &ProductTarget,
+    ) -> Result<Option<Product>, StoreError> {
+        with_db!(conn: self, conn, q => q::product_by_object(conn, target.content_type(), target.object_id()).await)
+    }
+
+    /// Products by id; only active ones unless `include_inactive`.
+    pub async fn list_products(&self, include_inactive: bool) -> Result<Vec<Product>, StoreError> {
+        with_db!(conn: self, conn, q => q::list_products(conn, include_inactive).await)
+    }
+
+    /// One product (active or not), or `None`.
+    pub async fn product(&self, id: ProductId) -> Result<Option<Product>, StoreError> {
+        with_db!(conn: self, conn, q => q::product_by_id(conn, id.0).await)
+    }
+
+    /// A product's snapshots, newest first.
+    pub async fn product_versions(&self, id: ProductId) -> Result<Vec<ProductVersion>, StoreError> {
+        with_db!(conn: self, conn, q => q::product_versions(conn, id.0).await)
+    }
+}
+
+impl Tx {
     /// Creates the product of `target`, or updates the existing one (a course run or
     /// program has at most one product ever), appending a snapshot either way, with an
-    /// audit row; all in one transaction. Writing the same values again changes nothing.
+    /// audit row; all in the unit of work. Writing the same values again changes nothing.
     pub async fn upsert_product(
-        &self,
+        &mut self,
         target: &ProductTarget,
         price: Money,
         description: &str,
@@ -587,8 +512,7 @@ impl Store {
         audit: &Audit,
         now: DateTime<Utc>,
     ) -> Result<ProductWrite, StoreError> {
-        let mut tx = self.begin().await?;
-        let write = with_db!(tx: &mut tx, conn, q => {
+        let write = with_db!(tx: self, conn, q => {
             let before = q::product_by_object(conn, target.content_type(), target.object_id()).await?;
             let (id, change) = match &before {
                 None => (
@@ -614,65 +538,38 @@ impl Store {
                 entity: "product",
                 key: id.to_string(),
             })?;
-            if change != ProductChange::Unchanged {
-                let action = match change {
-                    ProductChange::Created => "product.create",
-                    _ => "product.update",
-                };
-                q::insert_audit(
-                    conn,
-                    &AuditChange {
-                        audit,
-                        action,
-                        entity: "product",
-                        entity_id: id.to_string(),
-                        before: before.as_ref().and_then(audit_json),
-                        after: audit_json(&product),
-                    },
-                    now,
-                )
-                .await?;
-            }
             ProductWrite { change, before, product }
         });
-        tx.commit().await?;
+        let action = match write.change {
+            ProductChange::Unchanged => return Ok(write),
+            ProductChange::Created => "product.create",
+            ProductChange::Updated => "product.update",
+        };
+        self.record_audit(
+            &AuditChange {
+                audit,
+                action,
+                entity: "product",
+                entity_id: write.product.id.to_string(),
+                before: write.before.as_ref().and_then(audit_json),
+                after: audit_json(&write.product),
+            },
+            now,
+        )
+        .await?;
         Ok(write)
     }
 
-    /// The product of `target` (active or not), or `None`.
-    pub async fn product_for_target(
-        &self,
-        target: &ProductTarget,
-    ) -> Result<Option<Product>, StoreError> {
-        with_db!(conn: self, conn, q => q::product_by_object(conn, target.content_type(), target.object_id()).await)
-    }
-
-    /// Products by id; only active ones unless `include_inactive`.
-    pub async fn list_products(&self, include_inactive: bool) -> Result<Vec<Product>, StoreError> {
-        with_db!(conn: self, conn, q => q::list_products(conn, include_inactive).await)
-    }
-
-    /// One product (active or not), or `None`.
-    pub async fn product(&self, id: ProductId) -> Result<Option<Product>, StoreError> {
-        with_db!(conn: self, conn, q => q::product_by_id(conn, id.0).await)
-    }
-
-    /// A product's snapshots, newest first.
-    pub async fn product_versions(&self, id: ProductId) -> Result<Vec<ProductVersion>, StoreError> {
-        with_db!(conn: self, conn, q => q::product_versions(conn, id.0).await)
-    }
-
     /// Sets `is_active = false` (products are never deleted), appends a snapshot and an
-    /// audit row, in one transaction. An already inactive product is left as it is
+    /// audit row, in the unit of work. An already inactive product is left as it is
     /// ([`ProductChange::Unchanged`], nothing written). Unknown id → NotFound.
     pub async fn deactivate_product(
-        &self,
+        &mut self,
         id: ProductId,
         audit: &Audit,
         now: DateTime<Utc>,
     ) -> Result<ProductWrite, StoreError> {
-        let mut tx = self.begin().await?;
-        let write = with_db!(tx: &mut tx, conn, q => {
+        let write = with_db!(tx: self, conn, q => {
             let before = q::product_by_id(conn, id.0).await?.ok_or_else(|| StoreError::NotFound {
                 entity: "product",
                 key: id.to_string(),
@@ -686,36 +583,30 @@ impl Store {
                     entity: "product",
                     key: id.to_string(),
                 })?;
-                q::insert_audit(
-                    conn,
-                    &AuditChange {
-                        audit,
-                        action: "product.deactivate",
-                        entity: "product",
-                        entity_id: id.to_string(),
-                        before: audit_json(&before),
-                        after: audit_json(&product),
-                    },
-                    now,
-                )
-                .await?;
                 ProductWrite { change: ProductChange::Updated, before: Some(before), product }
             }
         });
-        tx.commit().await?;
+        if write.change == ProductChange::Updated {
+            self.record_audit(
+                &AuditChange {
+                    audit,
+                    action: "product.deactivate",
+                    entity: "product",
+                    entity_id: id.to_string(),
+                    before: write.before.as_ref().and_then(audit_json),
+                    after: audit_json(&write.product),
+                },
+                now,
+            )
+            .await?;
+        }
         Ok(write)
     }
+}
 
-    /// The audit rows of one record, oldest first.
-    pub async fn audit_log_for(
-        &self,
-        entity: &str,
-        entity_id: &str,
-    ) -> Result<Vec<AuditRow>, StoreError> {
-        with_db!(conn: self, conn, q => q::audit_rows(conn, entity, entity_id).await)
-    }
-
-    /// Fixture for tests and ops: a live course `course_readable_id` (created if missing)
+#[cfg(feature = "testing")]
+impl crate::Database {
+    /// Test fixture: a live course `course_readable_id` (created if missing)
     /// with a live, verified-offering run `courseware_id`. Returns the course and run ids.
     /// The full catalog loader is `mitx catalog import`; this is the minimum a product needs.
     pub async fn insert_course_run_fixture(
@@ -742,7 +633,7 @@ impl Store {
         Ok(ids)
     }
 
-    /// Fixture for tests and ops: a live program `readable_id` whose requirements tree is a
+    /// Test fixture: a live program `readable_id` whose requirements tree is a
     /// root with one `all_of` operator over `courses` (in order).
     pub async fn insert_program_fixture(
         &self,

@@ -12,7 +12,7 @@ use mitx_core::catalog::{Availability, EnrollmentMode, Program, ReadableId, Requ
 use mitx_core::enrollment::{ChangeStatus, ProgramEnrollment};
 use mitx_core::ids::{ProgramId, UserId};
 
-use crate::{Store, StoreError, backend_queries, with_db};
+use crate::{Store, StoreError, Tx, backend_queries, with_db};
 
 /// A stored program enrollment.
 #[derive(Clone, Debug, PartialEq, Eq)]
@@ -214,25 +214,31 @@ backend_queries! {
         inserted.map(|r| r.try_get("id")).transpose().map_err(StoreError::from)
     }
 
-    pub(crate) async fn update(
+    /// Compare-and-set on the state that was read; whether the row was updated.
+    pub(crate) async fn update_if_unchanged(
         conn: &mut Conn,
         id: i64,
+        before: &ProgramEnrollment,
         row: &ProgramEnrollment,
         now: DateTime<Utc>,
-    ) -> Result<(), StoreError> {
-        sqlx::query(
+    ) -> Result<bool, StoreError> {
+        let done = sqlx::query(
             "UPDATE program_enrollments SET active = $2, change_status = $3, \
-             enrollment_mode = $4, updated_on = $5 WHERE id = $1",
+             enrollment_mode = $4, updated_on = $5 WHERE id = $1 AND active = $6 \
+             AND change_status IS NOT DISTINCT FROM $7 AND enrollment_mode = $8",
         )
         .bind(id)
         .bind(row.active)
         .bind(row.change_status.map(ChangeStatus::as_str))
         .bind(row.mode.slug())
         .bind(now)
+        .bind(before.active)
+        .bind(before.change_status.map(ChangeStatus::as_str))
+        .bind(before.mode.slug())
         .execute(&mut *conn)
         .await
         .map_err(StoreError::classify)?;
-        Ok(())
+        Ok(done.rows_affected() == 1)
     }
 
     pub(crate) async fn audit(
@@ -335,13 +341,16 @@ impl Store {
     ) -> Result<bool, StoreError> {
         with_db!(conn: self, conn, q => q::has_fulfilled_paid(conn, user.0, program.0).await)
     }
+}
 
+impl Tx {
     /// Saves one planned program enrollment row (`before` = the row the plan started from):
-    /// creates it when `before` is `None` (reporting [`SavedProgramEnrollment::Raced`] if
-    /// another request created it meanwhile), else updates it; an audit row is written when
-    /// the row changed. One transaction.
+    /// creates it when `before` is `None`, else updates it if it still holds what was read
+    /// (compare-and-set); an audit row is written when the row changed.
+    /// [`SavedProgramEnrollment::Raced`] when another writer got there first: roll back,
+    /// read again and plan again.
     pub async fn save_program_enrollment(
-        &self,
+        &mut self,
         before: Option<&ProgramEnrollmentRecord>,
         after: &ProgramEnrollment,
         acting_user: Option<UserId>,
@@ -351,16 +360,18 @@ impl Store {
         let before_json = before.map(|b| audit_json(&b.enrollment)).transpose()?;
         let changed = before.map(|b| &b.enrollment) != Some(after);
         let acting = acting_user.map(|u| u.0);
-        let mut tx = self.begin().await?;
-        let saved = with_db!(tx: &mut tx, conn, q => {
+        let saved = with_db!(tx: self, conn, q => {
             let id = match before {
                 None => match q::insert_if_absent(conn, after, now).await? {
                     Some(id) => id,
                     None => return Ok(SavedProgramEnrollment::Raced),
                 },
                 Some(record) => {
-                    if changed {
-                        q::update(conn, record.id, after, now).await?;
+                    if changed
+                        && !q::update_if_unchanged(conn, record.id, &record.enrollment, after, now)
+                            .await?
+                    {
+                        return Ok(SavedProgramEnrollment::Raced);
                     }
                     record.id
                 }
@@ -370,7 +381,6 @@ impl Store {
             }
             q::by_id(conn, id).await?
         });
-        tx.commit().await?;
         saved
             .map(SavedProgramEnrollment::Saved)
             .ok_or_else(|| StoreError::NotFound {
@@ -378,7 +388,10 @@ impl Store {
                 key: format!("{}/{}", after.user, after.program),
             })
     }
+}
 
+#[cfg(feature = "testing")]
+impl crate::Database {
     /// Test fixture: an order in `order_state` purchased by `user` with a paid-program row
     /// for `program`, in one transaction.
     pub async fn insert_paid_program_fixture(

@@ -5,13 +5,16 @@
 //! functions. The conformance suite uses them to probe the schema's constraints directly on
 //! both backends, and operators' tools can use them for diagnostics.
 
+#[cfg(feature = "testing")]
+use crate::Database;
 use crate::db::Pool;
 use crate::{Store, StoreError};
 
 /// Tables that belong to the migration machinery or the database itself, not to mitx.
 const INTERNAL_TABLES: &[&str] = &["_sqlx_migrations", "sqlite_sequence"];
 
-impl Store {
+#[cfg(feature = "testing")]
+impl Database {
     /// Runs one SQL statement (no parameters) and returns the number of rows it changed.
     ///
     /// A test/ops helper: the text is sent as is, so it must come from the program, never
@@ -31,7 +34,9 @@ impl Store {
         };
         done.map_err(StoreError::classify)
     }
+}
 
+impl Store {
     /// The number of rows in `table` (a test/ops helper). The name must be a plain
     /// identifier (ASCII letters, digits, `_`); anything else is refused as not found.
     pub async fn count(&self, table: &str) -> Result<i64, StoreError> {

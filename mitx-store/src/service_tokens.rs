@@ -12,8 +12,8 @@ use chrono::{DateTime, Duration, Utc};
 use serde::Serialize;
 use sha2::{Digest, Sha256};
 
-use crate::products::{AUDIT_INSERT_SQL, Audit, audit_json};
-use crate::{Store, StoreError, backend_queries, with_db};
+use crate::audit_log::{Audit, AuditChange, audit_json};
+use crate::{Store, StoreError, Tx, backend_queries, with_db};
 
 /// Every token's secret starts with this.
 pub const TOKEN_PREFIX: &str = "mitx_";
@@ -300,53 +300,9 @@ backend_queries! {
         .await?;
         Ok(done.rows_affected())
     }
-
-    pub(crate) async fn insert_token_audit(
-        conn: &mut Conn,
-        audit: &Audit,
-        action: &str,
-        name: &str,
-        before: Option<String>,
-        after: Option<String>,
-        now: DateTime<Utc>,
-    ) -> Result<(), StoreError> {
-        sqlx::query(AUDIT_INSERT_SQL)
-            .bind(&audit.actor)
-            .bind(action)
-            .bind(AUDIT_ENTITY)
-            .bind(name)
-            .bind(&audit.reason)
-            .bind(&before)
-            .bind(&after)
-            .bind(now)
-            .execute(&mut *conn)
-            .await?;
-        Ok(())
-    }
 }
 
 impl Store {
-    /// Stores a new token (its hash only) with an audit row, in one transaction. A name
-    /// or secret already in use (revoked tokens included) → [`StoreError::Conflict`].
-    pub async fn create_service_token(
-        &self,
-        new: &NewServiceToken,
-        audit: &Audit,
-        now: DateTime<Utc>,
-    ) -> Result<ServiceToken, StoreError> {
-        let mut tx = self.begin().await?;
-        let token = with_db!(tx: &mut tx, conn, q => {
-            let id = q::insert_token(conn, new, now).await?;
-            let token = q::token_by_name(conn, &new.name).await?.filter(|t| t.id == id).ok_or_else(|| {
-                StoreError::NotFound { entity: "service token", key: new.name.clone() }
-            })?;
-            q::insert_token_audit(conn, audit, "service_token.create", &token.name, None, audit_json(&token), now).await?;
-            token
-        });
-        tx.commit().await?;
-        Ok(token)
-    }
-
     /// The unrevoked token whose secret hashes to `hash`, if any.
     pub async fn find_active_service_token(
         &self,
@@ -364,42 +320,107 @@ impl Store {
     pub async fn list_service_tokens(&self) -> Result<Vec<ServiceToken>, StoreError> {
         with_db!(conn: self, conn, q => q::list_tokens(conn).await)
     }
+}
 
-    /// Revokes the token named `name` with an audit row, in one transaction. An already
+impl Tx {
+    /// Stores a new token (its hash only) with an audit row, in the unit of work. A name
+    /// or secret already in use (revoked tokens included) → [`StoreError::Conflict`].
+    pub async fn create_service_token(
+        &mut self,
+        new: &NewServiceToken,
+        audit: &Audit,
+        now: DateTime<Utc>,
+    ) -> Result<ServiceToken, StoreError> {
+        let token = with_db!(tx: self, conn, q => {
+            let id = q::insert_token(conn, new, now).await?;
+            q::token_by_name(conn, &new.name).await?.filter(|t| t.id == id).ok_or_else(|| {
+                StoreError::NotFound { entity: "service token", key: new.name.clone() }
+            })?
+        });
+        self.record_audit(
+            &token_change(
+                audit,
+                "service_token.create",
+                &token.name,
+                None,
+                audit_json(&token),
+            ),
+            now,
+        )
+        .await?;
+        Ok(token)
+    }
+
+    /// Revokes the token named `name` with an audit row, in the unit of work. An already
     /// revoked token is left as it is (`changed: false`, nothing written); an unknown
     /// name → [`StoreError::NotFound`].
     pub async fn revoke_service_token(
-        &self,
+        &mut self,
         name: &str,
         audit: &Audit,
         now: DateTime<Utc>,
     ) -> Result<TokenRevocation, StoreError> {
-        let mut tx = self.begin().await?;
-        let revocation = with_db!(tx: &mut tx, conn, q => {
+        let (before, after) = with_db!(tx: self, conn, q => {
             let not_found = || StoreError::NotFound { entity: "service token", key: name.to_owned() };
             let before = q::token_by_name(conn, name).await?.ok_or_else(not_found)?;
             if q::revoke_token(conn, before.id, now).await? == 0 {
-                TokenRevocation { changed: false, token: before }
+                (before, None)
             } else {
                 let token = q::token_by_name(conn, name).await?.ok_or_else(not_found)?;
-                q::insert_token_audit(conn, audit, "service_token.revoke", name, audit_json(&before), audit_json(&token), now).await?;
-                TokenRevocation { changed: true, token }
+                (before, Some(token))
             }
         });
-        tx.commit().await?;
-        Ok(revocation)
+        let Some(token) = after else {
+            return Ok(TokenRevocation {
+                changed: false,
+                token: before,
+            });
+        };
+        self.record_audit(
+            &token_change(
+                audit,
+                "service_token.revoke",
+                name,
+                audit_json(&before),
+                audit_json(&token),
+            ),
+            now,
+        )
+        .await?;
+        Ok(TokenRevocation {
+            changed: true,
+            token,
+        })
     }
 
     /// Records that token `id` was used at `now`, unless it was already recorded less than
     /// a minute before (so a busy client costs at most one write a minute). Returns whether
     /// it wrote.
     pub async fn touch_service_token(
-        &self,
+        &mut self,
         id: i64,
         now: DateTime<Utc>,
     ) -> Result<bool, StoreError> {
         let stale_before = now - Duration::seconds(TOUCH_INTERVAL_SECONDS);
-        with_db!(conn: self, conn, q => Ok(q::touch_token(conn, id, now, stale_before).await? > 0))
+        with_db!(tx: self, conn, q => Ok(q::touch_token(conn, id, now, stale_before).await? > 0))
+    }
+}
+
+/// The audit-log row of a token change.
+fn token_change<'a>(
+    audit: &'a Audit,
+    action: &'a str,
+    name: &str,
+    before: Option<String>,
+    after: Option<String>,
+) -> AuditChange<'a> {
+    AuditChange {
+        audit,
+        action,
+        entity: AUDIT_ENTITY,
+        entity_id: name.to_owned(),
+        before,
+        after,
     }
 }
 

@@ -4,7 +4,7 @@
 use std::sync::atomic::{AtomicU64, Ordering};
 use std::time::{SystemTime, UNIX_EPOCH};
 
-use crate::{Store, StoreError};
+use crate::{ConnectOptions, Database, StoreError};
 
 /// The environment variable naming the PostgreSQL server for tests.
 pub const POSTGRES_URL_VAR: &str = "MITX_TEST_POSTGRES_URL";
@@ -26,8 +26,8 @@ fn unique_name(prefix: &str) -> String {
 /// A migrated database for one test, dropped with [`TestDb::cleanup`].
 #[derive(Debug)]
 pub struct TestDb {
-    /// The store.
-    pub store: Store,
+    /// The write-capable handle (dereferences to the read [`crate::Store`]).
+    pub store: Database,
     /// The URL (for commands that connect themselves).
     pub url: String,
     /// The PostgreSQL schema, when on PostgreSQL.
@@ -40,7 +40,7 @@ impl TestDb {
     pub async fn sqlite() -> Result<TestDb, StoreError> {
         let path = std::env::temp_dir().join(format!("{}.db", unique_name("mitx_test")));
         let url = format!("sqlite://{}", path.display());
-        let store = Store::connect(&url).await?;
+        let store = Database::connect(&url).await?;
         store.migrate().await?;
         Ok(TestDb {
             store,
@@ -56,12 +56,16 @@ impl TestDb {
             return Ok(None);
         };
         let schema = unique_name("mitx_test");
-        let admin = Store::connect(&admin_url).await?;
+        let admin = Database::connect(&admin_url).await?;
         admin
             .execute_admin(&format!("CREATE SCHEMA {schema}"))
             .await?;
         admin.close().await;
-        let store = Store::connect_in_schema(&admin_url, Some(&schema)).await?;
+        let options = ConnectOptions {
+            schema: Some(schema.clone()),
+            ..ConnectOptions::default()
+        };
+        let store = Database::connect_with(&admin_url, &options).await?;
         store.migrate().await?;
         let separator = if admin_url.contains('?') { '&' } else { '?' };
         let url = format!("{admin_url}{separator}options=-csearch_path%3D{schema}");
@@ -78,7 +82,7 @@ impl TestDb {
         self.store.close().await;
         match (self.schema, self.admin_url) {
             (Some(schema), Some(admin_url)) => {
-                let admin = Store::connect(&admin_url).await?;
+                let admin = Database::connect(&admin_url).await?;
                 admin
                     .execute_admin(&format!("DROP SCHEMA {schema} CASCADE"))
                     .await?;

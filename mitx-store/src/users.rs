@@ -8,7 +8,7 @@ use chrono::{DateTime, Utc};
 use mitx_core::ids::UserId;
 use serde::Serialize;
 
-use crate::{Store, StoreError, backend_queries, with_db};
+use crate::{Store, StoreError, Tx, backend_queries, with_db};
 
 /// A user account to create.
 #[derive(Clone, Debug, Default, PartialEq, Eq)]
@@ -349,52 +349,6 @@ backend_queries! {
 }
 
 impl Store {
-    /// Creates a user with a legal address (first/last name split from `name`, the given
-    /// country) and an empty profile, in one transaction. A username or email (compared
-    /// case-insensitively) already in use is a [`StoreError::Conflict`].
-    pub async fn create_user(
-        &self,
-        new: &NewUser,
-        now: DateTime<Utc>,
-    ) -> Result<UserDetail, StoreError> {
-        let (first_name, last_name) = split_name(&new.name);
-        let address = LegalAddress {
-            first_name,
-            last_name,
-            country: new.country.clone(),
-            ..LegalAddress::default()
-        };
-        let mut tx = self.begin().await?;
-        let user = with_db!(tx: &mut tx, conn, q => {
-            if q::email_taken(conn, &new.email).await? {
-                return Err(StoreError::Conflict(format!(
-                    "A user with email {} already exists.",
-                    new.email
-                )));
-            }
-            if q::user_by_text(conn, &new.username).await?.is_some_and(|u| u.username == new.username) {
-                return Err(StoreError::Conflict(format!(
-                    "A user with username {} already exists.",
-                    new.username
-                )));
-            }
-            let id = q::insert_user(conn, new, now).await?;
-            q::insert_legal_address(conn, id, &address).await?;
-            q::insert_empty_profile(conn, id).await?;
-            q::user_by_id(conn, id).await?
-        });
-        tx.commit().await?;
-        let user = user.ok_or_else(|| StoreError::NotFound {
-            entity: "user",
-            key: new.username.clone(),
-        })?;
-        Ok(UserDetail {
-            user,
-            legal_address: Some(address),
-            user_profile: Some(UserProfile::default()),
-        })
-    }
-
     /// The user named by `key` (an id, a username or an email, case-insensitively), or
     /// `None`.
     pub async fn find_user(&self, key: &UserKey) -> Result<Option<User>, StoreError> {
@@ -440,6 +394,52 @@ impl Store {
         limit: u32,
     ) -> Result<Vec<User>, StoreError> {
         with_db!(conn: self, conn, q => q::list_users(conn, search, i64::from(limit)).await)
+    }
+}
+
+impl Tx {
+    /// Creates a user with a legal address (first/last name split from `name`, the given
+    /// country) and an empty profile, in the unit of work. A username or email (compared
+    /// case-insensitively) already in use is a [`StoreError::Conflict`].
+    pub async fn create_user(
+        &mut self,
+        new: &NewUser,
+        now: DateTime<Utc>,
+    ) -> Result<UserDetail, StoreError> {
+        let (first_name, last_name) = split_name(&new.name);
+        let address = LegalAddress {
+            first_name,
+            last_name,
+            country: new.country.clone(),
+            ..LegalAddress::default()
+        };
+        let user = with_db!(tx: self, conn, q => {
+            if q::email_taken(conn, &new.email).await? {
+                return Err(StoreError::Conflict(format!(
+                    "A user with email {} already exists.",
+                    new.email
+                )));
+            }
+            if q::user_by_text(conn, &new.username).await?.is_some_and(|u| u.username == new.username) {
+                return Err(StoreError::Conflict(format!(
+                    "A user with username {} already exists.",
+                    new.username
+                )));
+            }
+            let id = q::insert_user(conn, new, now).await?;
+            q::insert_legal_address(conn, id, &address).await?;
+            q::insert_empty_profile(conn, id).await?;
+            q::user_by_id(conn, id).await?
+        });
+        let user = user.ok_or_else(|| StoreError::NotFound {
+            entity: "user",
+            key: new.username.clone(),
+        })?;
+        Ok(UserDetail {
+            user,
+            legal_address: Some(address),
+            user_profile: Some(UserProfile::default()),
+        })
     }
 }
 

@@ -7,20 +7,20 @@ use mitx_core::b2b::{MembershipEffect, MembershipFact, MembershipType};
 use mitx_core::ids::{ContractId, OrganizationId, UserId};
 use mitx_core::users::gateway::{ClaimChanges, NewGatewayUser};
 use mitx_store::catalog_api::ProgramFilter;
-use mitx_store::{Backend, Store};
+use mitx_store::{Backend, Database};
 use uuid::Uuid;
 
 const T0: &str = "'2026-01-01T00:00:00Z'";
 const SSO_A: &str = "0b7c5a4e-3f0e-4d55-9a2b-1c2d3e4f5a6b";
 const SSO_B: &str = "5d0c1b2a-9e8f-4a7b-8c6d-5e4f3a2b1c0d";
 
-async fn run(store: &Store, sql: &str) {
+async fn run(store: &Database, sql: &str) {
     if let Err(e) = store.execute_raw(sql).await {
         panic!("{sql}: {e:?}");
     }
 }
 
-fn money(store: &Store, dollars: i64) -> String {
+fn money(store: &Database, dollars: i64) -> String {
     match store.backend() {
         Backend::Sqlite => (dollars * 100_000).to_string(),
         Backend::Postgres => dollars.to_string(),
@@ -30,7 +30,7 @@ fn money(store: &Store, dollars: i64) -> String {
 /// Organizations 1 (SSO A, upper-case in storage), 2 (SSO B) and 3 (no SSO id);
 /// contracts 11 (org 1, managed, dated, priced), 12 (org 1, code), 21 (org 2, auto,
 /// inactive); user 900 without profile rows.
-async fn seed(store: &Store) {
+async fn seed(store: &Database) {
     let upper_a = SSO_A.to_uppercase();
     run(
         store,
@@ -199,14 +199,8 @@ conformance!(b2b_membership_effects_apply_idempotently, |db| {
             contract: ContractId(11),
         },
     ];
-    store
-        .apply_membership_effects(user, &join, Utc::now())
-        .await
-        .unwrap();
-    store
-        .apply_membership_effects(user, &join, Utc::now())
-        .await
-        .unwrap();
+    tx!(store, t => t.apply_membership_effects(user, &join, Utc::now()).await).unwrap();
+    tx!(store, t => t.apply_membership_effects(user, &join, Utc::now()).await).unwrap();
     assert_eq!(store.count("user_organizations").await.unwrap(), 1);
     assert_eq!(store.count("contract_learners").await.unwrap(), 1);
     assert_eq!(store.user_org_ids(user).await.unwrap(), vec![1]);
@@ -214,16 +208,14 @@ conformance!(b2b_membership_effects_apply_idempotently, |db| {
     let facts = store.gateway_org_facts(Some(user), &[]).await.unwrap();
     assert!(facts.memberships[0].keep_until_seen);
 
-    store
-        .apply_membership_effects(
+    tx!(store, t => t.apply_membership_effects(
             user,
             &[MembershipEffect::ClearKeepUntilSeen {
                 organization: OrganizationId(1),
             }],
             Utc::now(),
-        )
-        .await
-        .unwrap();
+        ).await)
+    .unwrap();
     let facts = store.gateway_org_facts(Some(user), &[]).await.unwrap();
     assert!(!facts.memberships[0].keep_until_seen);
 
@@ -235,14 +227,8 @@ conformance!(b2b_membership_effects_apply_idempotently, |db| {
             organization: OrganizationId(1),
         },
     ];
-    store
-        .apply_membership_effects(user, &leave, Utc::now())
-        .await
-        .unwrap();
-    store
-        .apply_membership_effects(user, &leave, Utc::now())
-        .await
-        .unwrap();
+    tx!(store, t => t.apply_membership_effects(user, &leave, Utc::now()).await).unwrap();
+    tx!(store, t => t.apply_membership_effects(user, &leave, Utc::now()).await).unwrap();
     assert_eq!(store.count("user_organizations").await.unwrap(), 0);
     assert_eq!(store.count("contract_learners").await.unwrap(), 0);
     assert!(store.user_org_ids(user).await.unwrap().is_empty());
@@ -271,10 +257,7 @@ conformance!(b2b_gateway_user_writes_carry_the_memberships, |db| {
             contract: ContractId(11),
         },
     ];
-    let id = store
-        .create_gateway_user(&new, &join, Utc::now())
-        .await
-        .unwrap();
+    let id = tx!(store, t => t.create_gateway_user(&new, &join, Utc::now()).await).unwrap();
     assert_eq!(store.user_org_ids(id).await.unwrap(), vec![1]);
     assert_eq!(store.user_contract_ids(id).await.unwrap(), vec![11]);
     let facts = store.gateway_facts("sub-new", None, None).await.unwrap();
@@ -289,9 +272,7 @@ conformance!(b2b_gateway_user_writes_carry_the_memberships, |db| {
             organization: OrganizationId(1),
         },
     ];
-    store
-        .update_gateway_user(id, &ClaimChanges::default(), &leave, Utc::now())
-        .await
+    tx!(store, t => t.update_gateway_user(id, &ClaimChanges::default(), &leave, Utc::now()).await)
         .unwrap();
     assert!(store.user_org_ids(id).await.unwrap().is_empty());
     assert!(store.user_contract_ids(id).await.unwrap().is_empty());
@@ -308,12 +289,7 @@ conformance!(b2b_gateway_user_writes_carry_the_memberships, |db| {
         organization: OrganizationId(999),
         keep_until_seen: false,
     }];
-    assert!(
-        store
-            .create_gateway_user(&bad, &broken, Utc::now())
-            .await
-            .is_err()
-    );
+    assert!(tx!(store, t => t.create_gateway_user(&bad, &broken, Utc::now()).await).is_err());
     assert_eq!(store.count("users").await.unwrap(), users_before);
 });
 

@@ -14,7 +14,7 @@ fn now() -> DateTime<Utc> {
 
 conformance!(demo_import_is_idempotent_and_round_trips, |db| {
     let store = &db.store;
-    let first = store.import_catalog(&demo(), now()).await.unwrap();
+    let first = tx!(store, t => t.import_catalog(&demo(), now()).await).unwrap();
     assert!(first.changed_anything());
     let courses = first.kinds.iter().find(|k| k.kind == "courses").unwrap();
     assert_eq!(courses.created, 20);
@@ -23,14 +23,14 @@ conformance!(demo_import_is_idempotent_and_round_trips, |db| {
     assert_eq!(store.list_programs().await.unwrap().len(), 4);
 
     // A second import changes nothing.
-    let second = store.import_catalog(&demo(), now()).await.unwrap();
+    let second = tx!(store, t => t.import_catalog(&demo(), now()).await).unwrap();
     assert!(!second.changed_anything(), "{second:?}");
     assert_eq!(store.catalog_counts().await.unwrap(), counts);
 
     // What is exported imports back without a change.
     let exported = store.export_catalog().await.unwrap();
     assert_eq!(exported.courses.len(), 20);
-    let third = store.import_catalog(&exported, now()).await.unwrap();
+    let third = tx!(store, t => t.import_catalog(&exported, now()).await).unwrap();
     assert!(!third.changed_anything(), "{third:?}");
     assert_eq!(store.catalog_counts().await.unwrap(), counts);
 
@@ -53,7 +53,7 @@ conformance!(demo_import_is_idempotent_and_round_trips, |db| {
 conformance!(changed_price_makes_a_new_product_version, |db| {
     let store = &db.store;
     let mut data = demo();
-    store.import_catalog(&data, now()).await.unwrap();
+    tx!(store, t => t.import_catalog(&data, now()).await).unwrap();
     let before = store.catalog_counts().await.unwrap();
     let run = data.courses[0]
         .runs
@@ -61,7 +61,7 @@ conformance!(changed_price_makes_a_new_product_version, |db| {
         .find(|r| r.price.is_some())
         .unwrap();
     run.price = Some("1234.50".into());
-    let summary = store.import_catalog(&data, now()).await.unwrap();
+    let summary = tx!(store, t => t.import_catalog(&data, now()).await).unwrap();
     let products = summary.kinds.iter().find(|k| k.kind == "products").unwrap();
     assert_eq!(products.updated, 1);
     let after = store.catalog_counts().await.unwrap();
@@ -82,14 +82,16 @@ conformance!(a_failing_import_writes_nothing, |db| {
     // fails half-way through and the transaction must leave every table as it was.
     data.discounts[0].products = vec!["course-v1:Nope+X+1T2026".into()];
     let before = store.catalog_counts().await.unwrap();
-    assert!(store.import_catalog(&data, now()).await.is_err());
+    assert!(tx!(store, t => t.import_catalog(&data, now()).await).is_err());
     assert_eq!(store.catalog_counts().await.unwrap(), before);
     assert!(store.list_courses().await.unwrap().is_empty());
 });
 
 conformance!(dry_run_reports_without_writing, |db| {
     let store = &db.store;
-    let summary = store.import_catalog_dry_run(&demo(), now()).await.unwrap();
+    let mut t = store.begin().await.unwrap();
+    let summary = t.import_catalog(&demo(), now()).await.unwrap();
+    t.rollback().await.unwrap();
     assert!(summary.changed_anything());
     assert!(store.list_courses().await.unwrap().is_empty());
 });
@@ -97,11 +99,11 @@ conformance!(dry_run_reports_without_writing, |db| {
 conformance!(catalog_revision_moves_with_catalog_writes_only, |db| {
     let store = &db.store;
     let start = store.catalog_revision().await.unwrap();
-    store.import_catalog(&demo(), now()).await.unwrap();
+    tx!(store, t => t.import_catalog(&demo(), now()).await).unwrap();
     let after_import = store.catalog_revision().await.unwrap();
     assert!(after_import > start);
     // A second import writes nothing, so the revision stays.
-    store.import_catalog(&demo(), now()).await.unwrap();
+    tx!(store, t => t.import_catalog(&demo(), now()).await).unwrap();
     assert_eq!(store.catalog_revision().await.unwrap(), after_import);
     // A price change moves it.
     let mut data = demo();
@@ -111,7 +113,7 @@ conformance!(catalog_revision_moves_with_catalog_writes_only, |db| {
         .find(|r| r.price.is_some())
         .unwrap();
     run.price = Some("1.00".into());
-    store.import_catalog(&data, now()).await.unwrap();
+    tx!(store, t => t.import_catalog(&data, now()).await).unwrap();
     let after_price = store.catalog_revision().await.unwrap();
     assert!(after_price > after_import);
     // So does a flexible-pricing tier (it decides the financial-assistance form link).

@@ -8,8 +8,8 @@ use mitx_core::money::Money;
 use mitx_core::pricing::flexible::{Courseware, PricedObject, RequestStatus};
 use mitx_core::pricing::{DiscountCode, DiscountDraft, DiscountType, PaymentType, RedemptionType};
 use mitx_store::StoreError;
+use mitx_store::audit_log::Audit;
 use mitx_store::discounts::DiscountFilter;
-use mitx_store::products::Audit;
 use mitx_store::users::NewUser;
 use rust_decimal::Decimal;
 
@@ -32,43 +32,39 @@ fn draft(code: &str, kind: DiscountType, amount: i64) -> DiscountDraft {
     )
 }
 
-async fn user(store: &mitx_store::Store, username: &str) -> UserId {
-    store
-        .create_user(
+async fn user(store: &mitx_store::Database, username: &str) -> UserId {
+    tx!(store, t => t.create_user(
             &NewUser {
                 username: username.into(),
                 email: format!("{username}@example.com"),
                 ..NewUser::default()
             },
             now(),
-        )
-        .await
-        .unwrap()
-        .user
-        .id
+        ).await)
+    .unwrap()
+    .user
+    .id
 }
 
 const RUN: &str = "course-v1:MITx+6.001x+1T2026";
 
-async fn product(store: &mitx_store::Store) -> mitx_core::ids::ProductId {
+async fn product(store: &mitx_store::Database) -> mitx_core::ids::ProductId {
     store
         .insert_course_run_fixture("course-v1:MITx+6.001x", RUN, now())
         .await
         .unwrap();
     let target = store.resolve_product_target(RUN).await.unwrap().unwrap();
-    store
-        .upsert_product(
+    tx!(store, t => t.upsert_product(
             &target,
             Money::parse_price("1000.00").unwrap(),
             RUN,
             true,
             &ops(),
             now(),
-        )
-        .await
-        .unwrap()
-        .product
-        .id
+        ).await)
+    .unwrap()
+    .product
+    .id
 }
 
 conformance!(create_discount_with_restrictions_and_assignees, |db| {
@@ -83,10 +79,9 @@ conformance!(create_discount_with_restrictions_and_assignees, |db| {
         amount: Decimal::new(1255, 2),
         ..draft("SAVE12", DiscountType::PercentOff, 0)
     };
-    let detail = store
-        .create_discount(&d, &[p], &[learner, learner], &ops(), now())
-        .await
+    let id = tx!(store, t => t.create_discount(&d, &[p], &[learner, learner], &ops(), now()).await)
         .unwrap();
+    let detail = store.discount_detail_by_id(id).await.unwrap();
     let discount = &detail.record.discount;
     assert_eq!(discount.code.as_str(), "SAVE12");
     assert_eq!(discount.amount, Decimal::new(1255, 2));
@@ -106,10 +101,7 @@ conformance!(create_discount_with_restrictions_and_assignees, |db| {
     // Lookups are exact and case-sensitive.
     assert!(store.discount_detail("save12").await.unwrap().is_none());
 
-    let err = store
-        .create_discount(&d, &[], &[], &ops(), now())
-        .await
-        .unwrap_err();
+    let err = tx!(store, t => t.create_discount(&d, &[], &[], &ops(), now()).await).unwrap_err();
     assert!(matches!(err, StoreError::Conflict(_)));
     assert_eq!(err.to_string(), "Discount code 'SAVE12' already exists.");
 
@@ -132,10 +124,7 @@ conformance!(
                 ..draft(&format!("SPRING{i:04}"), DiscountType::PercentOff, 10)
             })
             .collect();
-        let created = store
-            .create_discounts(&drafts, &ops(), now())
-            .await
-            .unwrap();
+        let created = tx!(store, t => t.create_discounts(&drafts, &ops(), now()).await).unwrap();
         assert_eq!(created.len(), 1000);
         assert_eq!(created[17].code.as_str(), "SPRING0017");
         let mut ids: Vec<DiscountId> = created.iter().map(|d| d.id).collect();
@@ -157,10 +146,7 @@ conformance!(
             draft("FRESH1", DiscountType::DollarsOff, 5),
             draft("SPRING0003", DiscountType::DollarsOff, 5),
         ];
-        let err = store
-            .create_discounts(&clash, &ops(), now())
-            .await
-            .unwrap_err();
+        let err = tx!(store, t => t.create_discounts(&clash, &ops(), now()).await).unwrap_err();
         assert_eq!(
             err.to_string(),
             "Discount code 'SPRING0003' already exists."
@@ -170,10 +156,7 @@ conformance!(
             draft("TWICE", DiscountType::DollarsOff, 5),
             draft("TWICE", DiscountType::DollarsOff, 5),
         ];
-        let err = store
-            .create_discounts(&repeated, &ops(), now())
-            .await
-            .unwrap_err();
+        let err = tx!(store, t => t.create_discounts(&repeated, &ops(), now()).await).unwrap_err();
         assert!(matches!(err, StoreError::Conflict(_)), "{err}");
     }
 );
@@ -182,8 +165,7 @@ conformance!(redemption_facts_and_list_filters, |db| {
     let store = &db.store;
     let learner = user(store, "learner").await;
     let other = user(store, "other").await;
-    let used = store
-        .create_discount(
+    let used = tx!(store, t => t.create_discount(
             &DiscountDraft {
                 redemption_type: RedemptionType::OneTime,
                 payment_type: Some(PaymentType::Sales),
@@ -193,22 +175,16 @@ conformance!(redemption_facts_and_list_filters, |db| {
             &[],
             &ops(),
             now(),
-        )
-        .await
-        .unwrap()
-        .record
-        .discount
-        .id;
-    store
-        .create_discount(
+        ).await)
+    .unwrap();
+    tx!(store, t => t.create_discount(
             &draft("fresh-one", DiscountType::FixedPrice, 10),
             &[],
             &[],
             &ops(),
             now(),
-        )
-        .await
-        .unwrap();
+        ).await)
+    .unwrap();
     store
         .insert_redemption_fixture(used, learner, "pending", now())
         .await
@@ -287,16 +263,14 @@ conformance!(redemption_facts_and_list_filters, |db| {
 conformance!(expirations_update_in_one_transaction_with_audit, |db| {
     let store = &db.store;
     for code in ["XMAS-A", "XMAS-B", "xmas-c", "OTHER"] {
-        store
-            .create_discount(
+        tx!(store, t => t.create_discount(
                 &draft(code, DiscountType::PercentOff, 10),
                 &[],
                 &[],
                 &ops(),
                 now(),
-            )
-            .await
-            .unwrap();
+            ).await)
+        .unwrap();
     }
     let matching = store.discount_records_containing("XMAS").await.unwrap();
     assert_eq!(
@@ -308,9 +282,7 @@ conformance!(expirations_update_in_one_transaction_with_audit, |db| {
     );
     let expires = now() + Duration::days(90);
     let targets: Vec<_> = matching.iter().map(|r| r.discount.clone()).collect();
-    let n = store
-        .set_discount_expirations(&targets, expires, &ops(), now())
-        .await
+    let n = tx!(store, t => t.set_discount_expirations(&targets, expires, &ops(), now()).await)
         .unwrap();
     assert_eq!(n, 2);
     let a = store
@@ -360,28 +332,23 @@ conformance!(
             .await
             .unwrap();
 
-        let assigned = store
-            .create_discount(
+        let assigned = tx!(store, t => t.create_discount(
                 &draft("MINE", DiscountType::DollarsOff, 100),
                 &[],
                 &[learner],
                 &ops(),
                 now(),
-            )
-            .await
-            .unwrap();
-        store
-            .create_discount(
+            ).await)
+        .unwrap();
+        tx!(store, t => t.create_discount(
                 &draft("THEIRS", DiscountType::DollarsOff, 100),
                 &[],
                 &[other],
                 &ops(),
                 now(),
-            )
-            .await
-            .unwrap();
-        store
-            .create_discount(
+            ).await)
+        .unwrap();
+        tx!(store, t => t.create_discount(
                 &DiscountDraft {
                     automatic: true,
                     ..draft("AUTO", DiscountType::PercentOff, 5)
@@ -390,11 +357,9 @@ conformance!(
                 &[],
                 &ops(),
                 now(),
-            )
-            .await
-            .unwrap();
-        let tier_discount = store
-            .create_discount(
+            ).await)
+        .unwrap();
+        let tier_discount = tx!(store, t => t.create_discount(
                 &DiscountDraft {
                     payment_type: Some(PaymentType::FinancialAssistance),
                     ..draft("TIER-50", DiscountType::PercentOff, 50)
@@ -403,12 +368,8 @@ conformance!(
                 &[],
                 &ops(),
                 now(),
-            )
-            .await
-            .unwrap()
-            .record
-            .discount
-            .id;
+            ).await)
+        .unwrap();
         let tier = store
             .insert_tier_fixture(Courseware::Program(program), 0.0, tier_discount, true)
             .await
@@ -451,7 +412,7 @@ conformance!(
                 .collect::<Vec<_>>(),
             ["MINE"]
         );
-        assert_eq!(facts.assigned[0].discount.id, assigned.record.discount.id);
+        assert_eq!(facts.assigned[0].discount.id, assigned);
         assert_eq!(
             facts
                 .automatic

@@ -5,7 +5,8 @@ use chrono::{DateTime, Duration, TimeZone, Utc};
 use mitx_core::ids::ProductId;
 use mitx_core::money::Money;
 use mitx_store::StoreError;
-use mitx_store::products::{Audit, ContentType, ProductChange, ProductTarget};
+use mitx_store::audit_log::Audit;
+use mitx_store::products::{ContentType, ProductChange, ProductTarget};
 
 fn now() -> DateTime<Utc> {
     Utc.with_ymd_and_hms(2026, 3, 1, 12, 0, 0).unwrap()
@@ -70,10 +71,9 @@ conformance!(create_then_update_appends_snapshots, |db| {
         .unwrap();
     let target = store.resolve_product_target(RUN).await.unwrap().unwrap();
 
-    let created = store
-        .upsert_product(&target, price("999.00"), RUN, true, &ops(), now())
-        .await
-        .unwrap();
+    let created =
+        tx!(store, t => t.upsert_product(&target, price("999.00"), RUN, true, &ops(), now()).await)
+            .unwrap();
     assert_eq!(created.change, ProductChange::Created);
     assert_eq!(created.before, None);
     let product = created.product;
@@ -83,9 +83,7 @@ conformance!(create_then_update_appends_snapshots, |db| {
     assert_eq!(product.versions, 1);
 
     let later = now() + Duration::hours(1);
-    let updated = store
-        .upsert_product(&target, price("499.50"), "Spring run", true, &ops(), later)
-        .await
+    let updated = tx!(store, t => t.upsert_product(&target, price("499.50"), "Spring run", true, &ops(), later).await)
         .unwrap();
     assert_eq!(updated.change, ProductChange::Updated);
     assert_eq!(updated.before.as_ref().unwrap().price, price("999.00"));
@@ -103,9 +101,7 @@ conformance!(create_then_update_appends_snapshots, |db| {
     assert_eq!(versions[1].created_on, now());
 
     // Same values again: nothing written.
-    let same = store
-        .upsert_product(&target, price("499.50"), "Spring run", true, &ops(), later)
-        .await
+    let same = tx!(store, t => t.upsert_product(&target, price("499.50"), "Spring run", true, &ops(), later).await)
         .unwrap();
     assert_eq!(same.change, ProductChange::Unchanged);
     assert_eq!(store.product_versions(product.id).await.unwrap().len(), 2);
@@ -138,14 +134,11 @@ conformance!(deactivate_hides_from_default_list_and_never_deletes, |db| {
         .await
         .unwrap()
         .unwrap();
-    let a = store
-        .upsert_product(&run, price("100.00"), RUN, true, &ops(), now())
-        .await
-        .unwrap()
-        .product;
-    let b = store
-        .upsert_product(&program, price("750.00"), "program", true, &ops(), now())
-        .await
+    let a =
+        tx!(store, t => t.upsert_product(&run, price("100.00"), RUN, true, &ops(), now()).await)
+            .unwrap()
+            .product;
+    let b = tx!(store, t => t.upsert_product(&program, price("750.00"), "program", true, &ops(), now()).await)
         .unwrap()
         .product;
     assert_eq!(b.content_type, ContentType::Program);
@@ -155,7 +148,7 @@ conformance!(deactivate_hides_from_default_list_and_never_deletes, |db| {
         actor: "root".into(),
         reason: Some("retired".into()),
     };
-    let write = store.deactivate_product(a.id, &audit, now()).await.unwrap();
+    let write = tx!(store, t => t.deactivate_product(a.id, &audit, now()).await).unwrap();
     assert_eq!(write.change, ProductChange::Updated);
     assert!(!write.product.is_active);
     assert_eq!(write.product.versions, 2);
@@ -165,7 +158,7 @@ conformance!(deactivate_hides_from_default_list_and_never_deletes, |db| {
     assert_eq!(all.len(), 2);
     assert!(store.product(a.id).await.unwrap().is_some());
 
-    let again = store.deactivate_product(a.id, &audit, now()).await.unwrap();
+    let again = tx!(store, t => t.deactivate_product(a.id, &audit, now()).await).unwrap();
     assert_eq!(again.change, ProductChange::Unchanged);
     let rows = store
         .audit_log_for("product", &a.id.to_string())
@@ -188,9 +181,7 @@ conformance!(deactivate_hides_from_default_list_and_never_deletes, |db| {
     );
     assert_eq!(rows.len(), 2);
 
-    let err = store
-        .deactivate_product(ProductId(9999), &audit, now())
-        .await
-        .unwrap_err();
+    let err =
+        tx!(store, t => t.deactivate_product(ProductId(9999), &audit, now()).await).unwrap_err();
     assert!(matches!(err, StoreError::NotFound { .. }), "{err}");
 });

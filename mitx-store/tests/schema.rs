@@ -2,19 +2,19 @@
 //! and columns. Rows go in through raw SQL so the checks probe the schema itself, not the
 //! store functions on top of it; every refusal must come back as `StoreError::Conflict`.
 
-use mitx_store::{Backend, Store, StoreError};
+use mitx_store::{Backend, Database, StoreError};
 
 const T0: &str = "'2026-01-01T00:00:00Z'";
 
 /// Runs `sql` and insists it succeeds.
-async fn ok(store: &Store, sql: &str) {
+async fn ok(store: &Database, sql: &str) {
     if let Err(e) = store.execute_raw(sql).await {
         panic!("expected success for {sql}: {e:?}");
     }
 }
 
 /// Runs `sql` and insists the schema refuses it as a conflict.
-async fn refused(store: &Store, sql: &str) {
+async fn refused(store: &Database, sql: &str) {
     match store.execute_raw(sql).await {
         Err(StoreError::Conflict(_)) => {}
         other => panic!("expected a conflict for {sql}, got {other:?}"),
@@ -23,7 +23,7 @@ async fn refused(store: &Store, sql: &str) {
 
 /// A money literal for `dollars` in the backend's storage unit (NUMERIC dollars on
 /// PostgreSQL, 1e-5 dollars on SQLite).
-fn money(store: &Store, dollars: i64) -> String {
+fn money(store: &Database, dollars: i64) -> String {
     match store.backend() {
         Backend::Sqlite => (dollars * 100_000).to_string(),
         Backend::Postgres => dollars.to_string(),
@@ -31,7 +31,7 @@ fn money(store: &Store, dollars: i64) -> String {
 }
 
 /// User 1, course 1 with run 1, program 1, product 1 (for run 1) with version 1.
-async fn seed(store: &Store) {
+async fn seed(store: &Database) {
     ok(
         store,
         &format!(
@@ -741,8 +741,13 @@ const EXPECTED_COLUMNS: &[(&str, &[&str])] = &[
             "last_error",
             "created_on",
             "updated_on",
+            "dedupe_key",
+            "lease_expires_at",
+            "finished_on",
         ],
     ),
+    ("job_schedule", &["name", "last_tick", "updated_on"]),
+    ("leases", &["name", "holder", "expires_at", "created_on"]),
     (
         "learner_program_record_shares",
         &[
@@ -1147,6 +1152,7 @@ const EXPECTED_COLUMNS: &[(&str, &[&str])] = &[
             "created_on",
             "updated_on",
             "hubspot_sync_datetime",
+            "last_login",
         ],
     ),
     (

@@ -3,7 +3,7 @@
 
 use chrono::{DateTime, Duration, TimeZone, Utc};
 use mitx_store::StoreError;
-use mitx_store::products::Audit;
+use mitx_store::audit_log::Audit;
 use mitx_store::service_tokens::{
     NewServiceToken, SCOPE_CATALOG_READ, TokenInputError, token_from_bytes, token_hash,
 };
@@ -29,10 +29,9 @@ conformance!(
         let store = &db.store;
         let secret = token_from_bytes(&[7; 20]);
         let new = NewServiceToken::new("mit-learn-etl", &secret, &scopes()).unwrap();
-        let token = store
-            .create_service_token(&new, &audit(Some("learn pull")), t0())
-            .await
-            .unwrap();
+        let token =
+            tx!(store, t => t.create_service_token(&new, &audit(Some("learn pull")), t0()).await)
+                .unwrap();
         assert_eq!(token.name, "mit-learn-etl");
         assert_eq!(token.scopes, vec!["catalog:read".to_owned()]);
         assert_eq!(token.created_on, t0());
@@ -96,23 +95,16 @@ conformance!(
 conformance!(service_token_names_and_secrets_are_unique, |db| {
     let store = &db.store;
     let first = NewServiceToken::new("etl", &token_from_bytes(&[1; 20]), &scopes()).unwrap();
-    store
-        .create_service_token(&first, &audit(None), t0())
-        .await
-        .unwrap();
+    tx!(store, t => t.create_service_token(&first, &audit(None), t0()).await).unwrap();
     let same_name = NewServiceToken::new("etl", &token_from_bytes(&[2; 20]), &scopes()).unwrap();
     assert!(matches!(
-        store
-            .create_service_token(&same_name, &audit(None), t0())
-            .await,
+        tx!(store, t => t.create_service_token(&same_name, &audit(None), t0()).await),
         Err(StoreError::Conflict(_))
     ));
     let same_secret =
         NewServiceToken::new("etl-2", &token_from_bytes(&[1; 20]), &scopes()).unwrap();
     assert!(matches!(
-        store
-            .create_service_token(&same_secret, &audit(None), t0())
-            .await,
+        tx!(store, t => t.create_service_token(&same_secret, &audit(None), t0()).await),
         Err(StoreError::Conflict(_))
     ));
     assert_eq!(store.count("service_tokens").await.unwrap(), 1);
@@ -161,10 +153,7 @@ conformance!(service_tokens_list_by_name_and_revoke_idempotently, |db| {
     let store = &db.store;
     for (i, name) in ["zeta", "alpha"].into_iter().enumerate() {
         let new = NewServiceToken::new(name, &token_from_bytes(&[i as u8; 20]), &scopes()).unwrap();
-        store
-            .create_service_token(&new, &audit(None), t0())
-            .await
-            .unwrap();
+        tx!(store, t => t.create_service_token(&new, &audit(None), t0()).await).unwrap();
     }
     let names: Vec<String> = store
         .list_service_tokens()
@@ -176,10 +165,9 @@ conformance!(service_tokens_list_by_name_and_revoke_idempotently, |db| {
     assert_eq!(names, ["alpha", "zeta"]);
 
     let later = t0() + Duration::hours(1);
-    let revoked = store
-        .revoke_service_token("zeta", &audit(Some("leaked")), later)
-        .await
-        .unwrap();
+    let revoked =
+        tx!(store, t => t.revoke_service_token("zeta", &audit(Some("leaked")), later).await)
+            .unwrap();
     assert!(revoked.changed);
     assert_eq!(revoked.token.revoked_on, Some(later));
     // A revoked token is no longer found by its hash.
@@ -191,9 +179,7 @@ conformance!(service_tokens_list_by_name_and_revoke_idempotently, |db| {
         None
     );
     // Again: nothing changes, no second audit row, the first time is kept.
-    let again = store
-        .revoke_service_token("zeta", &audit(Some("again")), later + Duration::hours(1))
-        .await
+    let again = tx!(store, t => t.revoke_service_token("zeta", &audit(Some("again")), later + Duration::hours(1)).await)
         .unwrap();
     assert!(!again.changed);
     assert_eq!(again.token.revoked_on, Some(later));
@@ -207,9 +193,7 @@ conformance!(service_tokens_list_by_name_and_revoke_idempotently, |db| {
     assert!(!alpha.is_revoked());
     assert_eq!(store.list_service_tokens().await.unwrap().len(), 2);
     assert!(matches!(
-        store
-            .revoke_service_token("nope", &audit(None), later)
-            .await,
+        tx!(store, t => t.revoke_service_token("nope", &audit(None), later).await),
         Err(StoreError::NotFound { .. })
     ));
 });
@@ -218,11 +202,8 @@ conformance!(service_token_use_is_recorded_at_most_once_a_minute, |db| {
     let store = &db.store;
     let secret = token_from_bytes(&[9; 20]);
     let new = NewServiceToken::new("etl", &secret, &scopes()).unwrap();
-    let token = store
-        .create_service_token(&new, &audit(None), t0())
-        .await
-        .unwrap();
-    let used = |at: DateTime<Utc>| store.touch_service_token(token.id, at);
+    let token = tx!(store, t => t.create_service_token(&new, &audit(None), t0()).await).unwrap();
+    let used = async |at: DateTime<Utc>| tx!(store, t => t.touch_service_token(token.id, at).await);
     assert!(used(t0()).await.unwrap());
     assert!(!used(t0() + Duration::seconds(30)).await.unwrap());
     assert!(!used(t0() + Duration::seconds(59)).await.unwrap());
@@ -232,9 +213,7 @@ conformance!(service_token_use_is_recorded_at_most_once_a_minute, |db| {
     let last = store.service_token("etl").await.unwrap().unwrap();
     assert_eq!(last.last_used_on, Some(t0() + Duration::seconds(61)));
     // A revoked token is not touched.
-    store
-        .revoke_service_token("etl", &audit(None), t0() + Duration::minutes(5))
-        .await
+    tx!(store, t => t.revoke_service_token("etl", &audit(None), t0() + Duration::minutes(5)).await)
         .unwrap();
     assert!(!used(t0() + Duration::minutes(10)).await.unwrap());
 });

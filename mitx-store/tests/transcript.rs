@@ -18,7 +18,7 @@ conformance!(
     transcript_reads_grades_active_certificates_and_flexible_prices,
     |db| {
         let store = &db.store;
-        store.import_catalog(&small(), now()).await.unwrap();
+        tx!(store, t => t.import_catalog(&small(), now()).await).unwrap();
         let learner = NewUser {
             username: "learner".into(),
             email: "learner@example.com".into(),
@@ -27,7 +27,10 @@ conformance!(
             is_superuser: false,
             country: Some("US".into()),
         };
-        let user = store.create_user(&learner, now()).await.unwrap().user.id;
+        let user = tx!(store, t => t.create_user(&learner, now()).await)
+            .unwrap()
+            .user
+            .id;
         let runs = store.list_runs().await.unwrap();
         let (r1, r2) = (runs[0].id, runs[1].id);
         let program = store.list_programs().await.unwrap()[0].id;

@@ -22,7 +22,7 @@ fn alice() -> NewUser {
 
 conformance!(create_user_with_address_and_profile_then_look_up, |db| {
     let store = &db.store;
-    let created = store.create_user(&alice(), now()).await.unwrap();
+    let created = tx!(store, t => t.create_user(&alice(), now()).await).unwrap();
     assert_eq!(created.user.username, "alice");
     assert!(created.user.is_staff && !created.user.is_superuser && created.user.is_active);
     assert_eq!(created.user.created_on, now());
@@ -52,13 +52,13 @@ conformance!(create_user_with_address_and_profile_then_look_up, |db| {
 
 conformance!(emails_and_usernames_are_unique, |db| {
     let store = &db.store;
-    store.create_user(&alice(), now()).await.unwrap();
+    tx!(store, t => t.create_user(&alice(), now()).await).unwrap();
     let same_email = NewUser {
         username: "alice2".into(),
         email: "alice@EXAMPLE.com".into(),
         ..alice()
     };
-    let err = store.create_user(&same_email, now()).await.unwrap_err();
+    let err = tx!(store, t => t.create_user(&same_email, now()).await).unwrap_err();
     assert!(matches!(err, StoreError::Conflict(_)), "{err}");
     assert_eq!(
         err.to_string(),
@@ -68,7 +68,7 @@ conformance!(emails_and_usernames_are_unique, |db| {
         email: "other@example.com".into(),
         ..alice()
     };
-    let err = store.create_user(&same_username, now()).await.unwrap_err();
+    let err = tx!(store, t => t.create_user(&same_username, now()).await).unwrap_err();
     assert_eq!(
         err.to_string(),
         "A user with username alice already exists."
@@ -84,8 +84,7 @@ conformance!(list_users_searches_and_limits, |db| {
         ("carol", "Carol Danvers"),
         ("dave", "Dave 50%"),
     ] {
-        store
-            .create_user(
+        tx!(store, t => t.create_user(
                 &NewUser {
                     username: username.into(),
                     email: format!("{username}@example.org"),
@@ -93,9 +92,8 @@ conformance!(list_users_searches_and_limits, |db| {
                     ..NewUser::default()
                 },
                 now(),
-            )
-            .await
-            .unwrap();
+            ).await)
+        .unwrap();
     }
     let all = store.list_users(None, 10).await.unwrap();
     assert_eq!(

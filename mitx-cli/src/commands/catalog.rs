@@ -5,8 +5,8 @@ use std::path::PathBuf;
 use anyhow::{Context as _, bail};
 use chrono::{DateTime, Utc};
 use clap::{Args, Subcommand, ValueEnum};
-use mitx_services::catalog::{KnownKeys, check_requirements, validate_catalog};
-use mitx_store::catalog::{
+use mitx_services::catalog::{self, ImportError, check_requirements};
+use mitx_services::store::catalog::{
     CatalogData, CourseRecord, ImportSummary, ProgramRecord, RequirementRecord, RunRecord,
 };
 use serde::Serialize;
@@ -246,40 +246,26 @@ async fn import(ctx: &Context, file: &PathBuf, dry_run: bool) -> anyhow::Result<
     };
     let data: CatalogData = serde_json::from_str(&text)
         .with_context(|| format!("{} is not a valid catalog document", file.display()))?;
-    let store = ctx.migrated_store().await?;
-    apply(ctx, store, &data, dry_run).await
+    apply(ctx, &data, dry_run).await
 }
 
-async fn apply(
-    ctx: &Context,
-    store: &mitx_store::Store,
-    data: &CatalogData,
-    dry_run: bool,
-) -> anyhow::Result<()> {
-    let keys = store.catalog_keys().await?;
-    let known = KnownKeys {
-        departments: keys.departments.into_iter().collect(),
-        courses: keys.courses.into_iter().collect(),
-        programs: keys.programs.into_iter().collect(),
-        products: keys.products.into_iter().collect(),
-    };
-    let now = Utc::now();
-    if let Err(problems) = validate_catalog(data, &known, now) {
-        for p in problems.iter().take(50) {
-            eprintln!("{p}");
+async fn apply(ctx: &Context, data: &CatalogData, dry_run: bool) -> anyhow::Result<()> {
+    let services = ctx.migrated().await?;
+    let summary = match catalog::import(services, data, dry_run).await {
+        Ok(summary) => summary,
+        Err(ImportError::Rejected(problems)) => {
+            for p in problems.iter().take(50) {
+                eprintln!("{p}");
+            }
+            if problems.len() > 50 {
+                eprintln!("... and {} more", problems.len() - 50);
+            }
+            bail!(
+                "the catalog was rejected: {} bad record(s); nothing was written",
+                problems.len()
+            );
         }
-        if problems.len() > 50 {
-            eprintln!("... and {} more", problems.len() - 50);
-        }
-        bail!(
-            "the catalog was rejected: {} bad record(s); nothing was written",
-            problems.len()
-        );
-    }
-    let summary = if dry_run {
-        store.import_catalog_dry_run(data, now).await?
-    } else {
-        store.import_catalog(data, now).await?
+        Err(other) => return Err(other.into()),
     };
     print_summary(ctx, &summary)?;
     if dry_run {
@@ -540,5 +526,5 @@ async fn create_one(ctx: &Context, create: CreateCommand) -> anyhow::Result<()> 
             });
         }
     }
-    apply(ctx, store, &data, false).await
+    apply(ctx, &data, false).await
 }

@@ -1,7 +1,7 @@
 //! `mitx config show`.
 
 use clap::Subcommand;
-use mitx_services::config::Settings;
+use mitx_services::config::effective_values;
 use tabled::Tabled;
 
 use crate::context::Context;
@@ -10,7 +10,8 @@ use crate::output::print_rows;
 /// Effective settings.
 #[derive(Debug, Subcommand)]
 pub enum ConfigCommand {
-    /// Print every setting with its effective value and where it came from; secrets are redacted.
+    /// Print every setting with its effective value and where it came from; secrets and
+    /// database passwords are redacted. Exits 1 (after printing) when a value is invalid.
     #[command(
         after_help = "Example:\n  mitx config show\n  DATABASE_URL=postgres://db/mitx mitx --json config show"
     )]
@@ -29,15 +30,14 @@ struct Row {
 pub async fn run(cmd: ConfigCommand, ctx: &Context) -> anyhow::Result<()> {
     match cmd {
         ConfigCommand::Show => {
-            let settings = Settings::from_env_with(|name| {
+            let values = effective_values(&|name| {
                 if name == "DATABASE_URL" && ctx.database_url != "sqlite://mitx.db" {
                     Some(ctx.database_url.clone())
                 } else {
                     std::env::var(name).ok()
                 }
             });
-            let rows: Vec<Row> = settings
-                .entries()
+            let rows: Vec<Row> = values
                 .into_iter()
                 .map(|e| Row {
                     name: e.name,
@@ -46,7 +46,9 @@ pub async fn run(cmd: ConfigCommand, ctx: &Context) -> anyhow::Result<()> {
                     description: e.description,
                 })
                 .collect();
-            print_rows(ctx, &rows)
+            print_rows(ctx, &rows)?;
+            ctx.settings()?;
+            Ok(())
         }
     }
 }

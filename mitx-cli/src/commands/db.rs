@@ -27,10 +27,11 @@ struct Row {
 
 /// Runs a `db` command.
 pub async fn run(cmd: DbCommand, ctx: &Context) -> anyhow::Result<()> {
-    let store = ctx.store().await?;
+    let services = ctx.services().await?;
+    let store = services.store();
     match cmd {
         DbCommand::Migrate => {
-            let applied = store.migrate().await?;
+            let applied = services.migrate().await?;
             note(
                 ctx,
                 format!(
@@ -44,7 +45,7 @@ pub async fn run(cmd: DbCommand, ctx: &Context) -> anyhow::Result<()> {
     }
 }
 
-async fn status(ctx: &Context, store: &mitx_store::Store) -> anyhow::Result<()> {
+async fn status(ctx: &Context, store: &mitx_services::store::Store) -> anyhow::Result<()> {
     let rows: Vec<Row> = store
         .migration_status()
         .await?

@@ -13,11 +13,11 @@ use mitx_core::pricing::{
 };
 use mitx_services::discount_codes::{
     self, CodeCheck, NewDiscount, apply_extend, check_code, draft_discount, plan_extend,
-    plan_generation, write_codes_csv,
+    plan_generation,
 };
-use mitx_store::discounts::{DiscountDetail, DiscountFilter, DiscountSummary};
-use mitx_store::products::Audit;
-use mitx_store::users::UserKey;
+use mitx_services::store::audit_log::Audit;
+use mitx_services::store::discounts::{DiscountDetail, DiscountFilter, DiscountSummary};
+use mitx_services::store::users::UserKey;
 use rust_decimal::Decimal;
 use serde::Serialize;
 use tabled::Tabled;
@@ -420,8 +420,9 @@ struct DryRun<T: Serialize> {
 
 /// Runs a `discounts` command.
 pub async fn run(cmd: DiscountsCommand, ctx: &Context) -> anyhow::Result<()> {
-    let store = ctx.migrated_store().await?;
-    let now = chrono::Utc::now();
+    let services = ctx.migrated().await?;
+    let store = services.store();
+    let now = services.now();
     match cmd {
         DiscountsCommand::Create(args) => {
             let input = NewDiscount {
@@ -484,7 +485,7 @@ pub async fn run(cmd: DiscountsCommand, ctx: &Context) -> anyhow::Result<()> {
                 reason: args.reason,
             };
             let detail =
-                discount_codes::create_discount(store, &draft, &products, &users, &audit, now)
+                discount_codes::create_discount(services, &draft, &products, &users, &audit)
                     .await?;
             note(
                 ctx,
@@ -492,7 +493,7 @@ pub async fn run(cmd: DiscountsCommand, ctx: &Context) -> anyhow::Result<()> {
             );
             print_value(ctx, &detail, print_detail)
         }
-        DiscountsCommand::Generate(args) => generate(ctx, store, args, now).await,
+        DiscountsCommand::Generate(args) => generate(ctx, services, args, now).await,
         DiscountsCommand::List(args) => {
             let filter = DiscountFilter {
                 search: args.search,
@@ -566,7 +567,7 @@ pub async fn run(cmd: DiscountsCommand, ctx: &Context) -> anyhow::Result<()> {
                 actor,
                 reason: Some(reason),
             };
-            let updated = apply_extend(store, &plan, &audit, now).await?;
+            let updated = apply_extend(services, &plan, &audit).await?;
             note(
                 ctx,
                 format!("Successfully updated {updated} discount codes."),
@@ -608,7 +609,7 @@ struct CodeRow {
 
 async fn generate(
     ctx: &Context,
-    store: &mitx_store::Store,
+    services: &mitx_services::Services,
     args: GenerateArgs,
     now: chrono::DateTime<chrono::Utc>,
 ) -> anyhow::Result<()> {
@@ -653,8 +654,8 @@ async fn generate(
         reason: args.reason,
     };
     let created =
-        discount_codes::generate_codes(store, &request, &audit, now, &mut next_uuid).await?;
-    write_codes_csv(&args.output, &created)?;
+        discount_codes::generate_codes(services, &request, &audit, &mut next_uuid, &args.output)
+            .await?;
     if ctx.json {
         print_value(ctx, &created, |_| {})?;
     } else {

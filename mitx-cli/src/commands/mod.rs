@@ -4,11 +4,14 @@ pub mod catalog;
 pub mod config;
 pub mod db;
 pub mod discounts;
+pub mod edx;
+pub mod jobs;
 pub mod price;
 pub mod products;
 pub mod serve;
 pub mod tokens;
 pub mod users;
+pub mod worker;
 
 use clap::Subcommand;
 
@@ -43,6 +46,14 @@ pub enum Command {
     /// Service tokens for machine clients (create, list, revoke).
     #[command(subcommand)]
     Tokens(tokens::TokensCommand),
+    /// Run queued jobs and the periodic schedule.
+    Worker(worker::WorkerCommand),
+    /// The job queue: list, failed, show, retry, run a periodic job now, the schedule.
+    #[command(subcommand)]
+    Jobs(jobs::JobsCommand),
+    /// Open edX repairs: retry enrollments, reset retries, sync a learner's enrollments.
+    #[command(subcommand)]
+    Edx(edx::EdxCommand),
 }
 
 /// Runs one command.
@@ -57,5 +68,8 @@ pub async fn run(command: Command, ctx: &Context) -> anyhow::Result<()> {
         Command::Price(cmd) => price::run(cmd, ctx).await,
         Command::Serve(cmd) => serve::run(cmd, ctx).await,
         Command::Tokens(cmd) => tokens::run(cmd, ctx).await,
+        Command::Worker(cmd) => worker::run(cmd, ctx).await,
+        Command::Jobs(cmd) => jobs::run(cmd, ctx).await,
+        Command::Edx(cmd) => edx::run(cmd, ctx).await,
     }
 }

@@ -6,7 +6,7 @@ use clap::Subcommand;
 use mitx_core::ids::ProductId;
 use mitx_core::pricing::parse_supplied_date;
 use mitx_services::price_explain::{Decision, PriceExplanation, explain};
-use mitx_store::users::UserKey;
+use mitx_services::store::users::UserKey;
 use tabled::Tabled;
 use tabled::settings::Style;
 

@@ -6,7 +6,9 @@ use anyhow::{anyhow, bail};
 use clap::Subcommand;
 use mitx_core::ids::ProductId;
 use mitx_core::money::Money;
-use mitx_store::products::{Audit, Product, ProductChange, ProductWrite};
+use mitx_services::products;
+use mitx_services::store::audit_log::Audit;
+use mitx_services::store::products::{Product, ProductChange, ProductWrite};
 use serde::Serialize;
 use tabled::Tabled;
 
@@ -114,7 +116,8 @@ struct Planned<'a> {
 
 /// Runs a `products` command.
 pub async fn run(cmd: ProductsCommand, ctx: &Context) -> anyhow::Result<()> {
-    let store = ctx.migrated_store().await?;
+    let services = ctx.migrated().await?;
+    let store = services.store();
     match cmd {
         ProductsCommand::Create {
             courseware_id,
@@ -172,16 +175,8 @@ pub async fn run(cmd: ProductsCommand, ctx: &Context) -> anyhow::Result<()> {
                 });
             }
             let audit = Audit { actor, reason };
-            let write = store
-                .upsert_product(
-                    &target,
-                    price,
-                    &description,
-                    active,
-                    &audit,
-                    chrono::Utc::now(),
-                )
-                .await?;
+            let write =
+                products::upsert(services, &target, price, &description, active, &audit).await?;
             note(ctx, describe(&write));
             print_value(ctx, &write, |w| {
                 let _ = print_products(ctx, std::slice::from_ref(&w.product));
@@ -222,9 +217,7 @@ pub async fn run(cmd: ProductsCommand, ctx: &Context) -> anyhow::Result<()> {
                 actor,
                 reason: Some(reason),
             };
-            let write = store
-                .deactivate_product(id, &audit, chrono::Utc::now())
-                .await?;
+            let write = products::deactivate(services, id, &audit).await?;
             note(
                 ctx,
                 match write.change {

@@ -1,13 +1,16 @@
-//! `mitx serve`: the HTTP API.
+//! `mitx serve`: the HTTP API (and, with `--with-worker` or `--demo`, the job worker in the
+//! same process).
 
 use std::net::SocketAddr;
 
 use anyhow::Context as _;
-use chrono::Utc;
 use clap::Args;
 use mitx_server::{AppState, serve};
-use mitx_services::catalog::{KnownKeys, validate_catalog};
-use mitx_store::catalog::CatalogData;
+use mitx_services::Services;
+use mitx_services::catalog;
+use mitx_services::edx::fake::FakeEdx;
+use mitx_services::jobs::worker::{self, WorkerOptions};
+use mitx_services::store::catalog::CatalogData;
 
 use crate::context::Context;
 use crate::output::note;
@@ -18,46 +21,47 @@ const DEMO_CATALOG: &str = include_str!("../../../fixtures/demo/catalog.json");
 /// Options of `mitx serve`.
 #[derive(Debug, Args)]
 #[command(
-    after_help = "Example:\n  mitx serve\n  mitx serve --bind 127.0.0.1:9000 --demo\n  DATABASE_URL=postgres://db/mitx mitx serve --bind 0.0.0.0:8000"
+    after_help = "Example:\n  mitx serve\n  mitx serve --bind 127.0.0.1:9000 --demo\n  mitx serve --with-worker\n  DATABASE_URL=postgres://db/mitx mitx serve --bind 0.0.0.0:8000"
 )]
 pub struct ServeCommand {
     /// Address to listen on.
     #[arg(long, env = "MITX_BIND", default_value = "127.0.0.1:8000")]
     bind: SocketAddr,
-    /// Load the demo catalog into an empty database first.
+    /// Load the demo catalog into an empty database first; without OPENEDX_API_BASE_URL,
+    /// stand in for Open edX with a local fake; run the job worker in this process.
     #[arg(long)]
     demo: bool,
+    /// Run the job worker (queued jobs and the periodic schedule) in this process too.
+    #[arg(long)]
+    with_worker: bool,
 }
 
 /// Runs the server until Ctrl-C (or SIGTERM).
 pub async fn run(cmd: ServeCommand, ctx: &Context) -> anyhow::Result<()> {
-    let store = ctx.store().await?;
-    let applied = store.migrate().await?;
+    let mut settings = ctx.settings()?;
+    // Kept alive for the whole run: the demo's stand-in for Open edX.
+    let mut _fake_edx = None;
+    if cmd.demo && settings.edx.api_base_url.is_none() {
+        let fake = FakeEdx::start()
+            .await
+            .context("cannot start the demo's local Open edX")?;
+        settings.edx = fake.settings(settings.edx.ignore_failures);
+        note(
+            ctx,
+            format!(
+                "Demo: OPENEDX_API_BASE_URL is not set, so a local fake Open edX answers on {}.",
+                fake.base_url()
+            ),
+        );
+        _fake_edx = Some(fake);
+    }
+    let services = Services::start(settings).await?;
+    let applied = services.migrate().await?;
     if applied > 0 {
         note(ctx, format!("Applied {applied} migration(s)."));
     }
     if cmd.demo {
-        if store.list_courses().await?.is_empty() {
-            let data: CatalogData = serde_json::from_str(DEMO_CATALOG)
-                .context("the embedded demo catalog is not valid JSON")?;
-            let now = Utc::now();
-            validate_catalog(&data, &KnownKeys::default(), now).map_err(|problems| {
-                anyhow::anyhow!(
-                    "the embedded demo catalog is invalid: {}",
-                    problems
-                        .first()
-                        .map(ToString::to_string)
-                        .unwrap_or_default()
-                )
-            })?;
-            store.import_catalog(&data, now).await?;
-            note(ctx, "Loaded the demo catalog.");
-        } else {
-            note(
-                ctx,
-                "The database already has a catalog; --demo loads nothing.",
-            );
-        }
+        load_demo(ctx, &services).await?;
     }
     let listener = tokio::net::TcpListener::bind(cmd.bind)
         .await
@@ -67,31 +71,63 @@ pub async fn run(cmd: ServeCommand, ctx: &Context) -> anyhow::Result<()> {
         format!(
             "mitx serving on http://{} ({})",
             listener.local_addr()?,
-            store.backend().name()
+            services.store().backend().name()
         ),
     );
-    let settings = mitx_services::config::Settings::from_env();
-    let gateway_enabled = settings
-        .get("MITOL_APIGATEWAY_DISABLE_MIDDLEWARE")
-        .is_some_and(|v| {
-            matches!(
-                v.trim().to_ascii_lowercase().as_str(),
-                "false" | "0" | "no" | "off"
-            )
-        });
-    let openedx_course_base_url = settings
-        .get("OPENEDX_COURSE_BASE_URL")
-        .unwrap_or("http://localhost:18000")
-        .to_owned();
-    let state = AppState::new(store.clone(), gateway_enabled, openedx_course_base_url);
-    serve(listener, state, shutdown_signal())
+    let (stop, stopped) = tokio::sync::watch::channel(false);
+    tokio::spawn(async move {
+        shutdown_signal().await;
+        let _ = stop.send(true);
+    });
+    let until_stopped = |mut rx: tokio::sync::watch::Receiver<bool>| async move {
+        let _ = rx.wait_for(|stopped| *stopped).await;
+    };
+    let worker_task = if cmd.with_worker || cmd.demo {
+        let options = WorkerOptions::from_settings(&services.settings().worker);
+        if let Some(outbox) = services.settings().email.outbox.to_str() {
+            note(
+                ctx,
+                format!("Worker running in this process; emails go to {outbox}/."),
+            );
+        }
+        let services = services.clone();
+        let stopped = until_stopped(stopped.clone());
+        Some(tokio::spawn(async move {
+            worker::run(&services, &options, stopped).await
+        }))
+    } else {
+        None
+    };
+    let state = AppState::new(services.clone());
+    serve(listener, state, until_stopped(stopped))
         .await
         .context("server failed")?;
+    if let Some(task) = worker_task {
+        task.await.context("the worker stopped abnormally")??;
+    }
     note(ctx, "Stopped.");
     Ok(())
 }
 
-async fn shutdown_signal() {
+async fn load_demo(ctx: &Context, services: &Services) -> anyhow::Result<()> {
+    if !services.store().list_courses().await?.is_empty() {
+        note(
+            ctx,
+            "The database already has a catalog; --demo loads nothing.",
+        );
+        return Ok(());
+    }
+    let data: CatalogData = serde_json::from_str(DEMO_CATALOG)
+        .context("the embedded demo catalog is not valid JSON")?;
+    catalog::import(services, &data, false)
+        .await
+        .context("the embedded demo catalog was not loaded")?;
+    note(ctx, "Loaded the demo catalog.");
+    Ok(())
+}
+
+/// Resolves on Ctrl-C or SIGTERM.
+pub async fn shutdown_signal() {
     let ctrl_c = async {
         let _ = tokio::signal::ctrl_c().await;
     };

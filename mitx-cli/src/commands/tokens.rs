@@ -8,9 +8,12 @@
 use anyhow::{Context as _, anyhow, bail};
 use chrono::{DateTime, Utc};
 use clap::Subcommand;
-use mitx_store::StoreError;
-use mitx_store::products::Audit;
-use mitx_store::service_tokens::{NewServiceToken, SECRET_BYTES, ServiceToken, token_from_bytes};
+use mitx_services::service_tokens;
+use mitx_services::store::StoreError;
+use mitx_services::store::audit_log::Audit;
+use mitx_services::store::service_tokens::{
+    NewServiceToken, SECRET_BYTES, ServiceToken, token_from_bytes,
+};
 use serde::Serialize;
 use tabled::Tabled;
 
@@ -110,7 +113,8 @@ fn new_secret() -> anyhow::Result<String> {
 
 /// Runs a `tokens` command.
 pub async fn run(cmd: TokensCommand, ctx: &Context) -> anyhow::Result<()> {
-    let store = ctx.migrated_store().await?;
+    let services = ctx.migrated().await?;
+    let store = services.store();
     match cmd {
         TokensCommand::Create {
             name,
@@ -121,7 +125,7 @@ pub async fn run(cmd: TokensCommand, ctx: &Context) -> anyhow::Result<()> {
             let secret = new_secret()?;
             let new = NewServiceToken::new(&name, &secret, &scopes).map_err(|e| anyhow!("{e}"))?;
             let audit = Audit { actor, reason };
-            let token = match store.create_service_token(&new, &audit, Utc::now()).await {
+            let token = match service_tokens::create(services, &new, &audit).await {
                 Ok(token) => token,
                 Err(StoreError::Conflict(_)) => {
                     bail!("A service token named '{name}' already exists (names are never reused).")
@@ -180,9 +184,7 @@ pub async fn run(cmd: TokensCommand, ctx: &Context) -> anyhow::Result<()> {
                 actor,
                 reason: Some(reason),
             };
-            let revocation = store
-                .revoke_service_token(&name, &audit, Utc::now())
-                .await?;
+            let revocation = service_tokens::revoke(services, &name, &audit).await?;
             note(
                 ctx,
                 if revocation.changed {
@@ -200,7 +202,7 @@ pub async fn run(cmd: TokensCommand, ctx: &Context) -> anyhow::Result<()> {
 
 #[cfg(test)]
 mod tests {
-    use mitx_store::service_tokens::{KNOWN_SCOPES, is_well_formed_token};
+    use mitx_services::store::service_tokens::{KNOWN_SCOPES, is_well_formed_token};
 
     use super::*;
 

@@ -3,7 +3,7 @@
 use anyhow::{Context as _, bail};
 use clap::{Args, Subcommand};
 use mitx_core::users::countries::country;
-use mitx_store::users::{NewUser, User, UserDetail, UserKey};
+use mitx_services::store::users::{NewUser, User, UserDetail, UserKey};
 use serde::Serialize;
 use tabled::Tabled;
 use tabled::settings::Style;
@@ -168,7 +168,8 @@ fn print_detail(detail: &UserDetail) {
 
 /// Runs a `users` command.
 pub async fn run(cmd: UsersCommand, ctx: &Context) -> anyhow::Result<()> {
-    let store = ctx.migrated_store().await?;
+    let services = ctx.migrated().await?;
+    let store = services.store();
     match cmd {
         UsersCommand::Create(args) => {
             let username = args.username.trim().to_owned();
@@ -198,8 +199,7 @@ pub async fn run(cmd: UsersCommand, ctx: &Context) -> anyhow::Result<()> {
                 is_superuser: args.superuser,
                 country: country_code,
             };
-            let detail = store
-                .create_user(&new, chrono::Utc::now())
+            let detail = mitx_services::users::create(services, &new)
                 .await
                 .context("could not create the user")?;
             note(

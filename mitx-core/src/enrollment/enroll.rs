@@ -258,6 +258,20 @@ fn plan_run(
     }
 }
 
+/// Whether a request only repeats an enrollment edX already confirmed: the row is active,
+/// in the requested mode, with no change status, and `edx_enrolled`. Such a repeat changes
+/// nothing, so mitx makes no edX call and sends no second enrollment email (the original
+/// calls edX and emails again; docs/compatibility.md).
+pub fn is_repeat_enrollment(existing: Option<&RunEnrollment>, request: &EnrollRequest) -> bool {
+    existing.is_some_and(|row| {
+        row.active
+            && row.edx_enrolled
+            && row.mode == request.mode
+            && row.change_status.is_none()
+            && request.change_status.is_none()
+    })
+}
+
 /// Why a POST to the enrollments API was refused (2.2). The HTTP layer renders it as
 /// `{"errors":{"run_id":"<message>"}}` with status 400.
 #[derive(Clone, Debug, PartialEq, Eq, thiserror::Error)]
@@ -313,6 +327,55 @@ mod tests {
     fn only(outcome: &EnrollOutcome) -> &RunEnrollmentPlan {
         assert_eq!(outcome.runs().len(), 1, "{outcome:?}");
         outcome.first().unwrap()
+    }
+
+    #[test]
+    fn repeats_of_confirmed_enrollments_change_nothing() {
+        let run = r1();
+        let mut row = RunEnrollment::new(U, run.id, EnrollmentMode::Audit);
+        row.edx_enrolled = true;
+        let audit = EnrollRequest::audit(false);
+        let cases = [
+            (Some(row.clone()), audit, true),
+            (None, audit, false),
+            (
+                Some(RunEnrollment {
+                    edx_enrolled: false,
+                    ..row.clone()
+                }),
+                audit,
+                false,
+            ),
+            (
+                Some(RunEnrollment {
+                    active: false,
+                    ..row.clone()
+                }),
+                audit,
+                false,
+            ),
+            (Some(row.clone()), EnrollRequest::verified(false), false),
+            (
+                Some(RunEnrollment {
+                    change_status: Some(ChangeStatus::Deferred),
+                    ..row.clone()
+                }),
+                audit,
+                false,
+            ),
+            (
+                Some(row.clone()),
+                audit.with_change_status(Some(ChangeStatus::Deferred)),
+                false,
+            ),
+        ];
+        for (existing, request, expected) in cases {
+            assert_eq!(
+                is_repeat_enrollment(existing.as_ref(), &request),
+                expected,
+                "{existing:?} {request:?}"
+            );
+        }
     }
 
     #[test]

@@ -96,6 +96,22 @@ pub fn precheck_form_enrollment(
     FormPrecheck::Proceed
 }
 
+/// The response when the run fails the checks of the enrollment API (2.2), which the form
+/// applies too: an invalid (B2B) run is answered like an unknown one (back, no message); a
+/// run not open for enrollment goes back with `enroll-failed`.
+pub fn form_refusal(refusal: &super::enroll::EnrollRequestError) -> FormEnrollResponse {
+    let message = match refusal {
+        super::enroll::EnrollRequestError::InvalidRun(_) => None,
+        super::enroll::EnrollRequestError::NotOpen(_) => Some(UserMessage::EnrollFailed),
+    };
+    FormEnrollResponse {
+        redirect: FormRedirect::Referer,
+        message,
+        ensure_pending_order: false,
+        api_text: "Fail",
+    }
+}
+
 /// The response after the core routine: success (or `IGNORE_EDX_FAILURES`) goes to the
 /// dashboard with an `enrolled` message and, when the run has a product, a pending order
 /// unless one for the product version is already fulfilled; failure goes back with
@@ -131,6 +147,19 @@ mod tests {
     use super::*;
     use crate::enrollment::fixtures::{enrollment, r1};
     use crate::enrollment::types::ChangeStatus;
+
+    #[test]
+    fn refusals_of_the_api_checks_go_back() {
+        use crate::enrollment::enroll::EnrollRequestError;
+        use crate::ids::CourseRunId;
+        let invalid = form_refusal(&EnrollRequestError::InvalidRun(CourseRunId(7)));
+        assert_eq!(invalid.redirect, FormRedirect::Referer);
+        assert_eq!(invalid.message, None);
+        assert_eq!(invalid.api_text, "Fail");
+        let closed = form_refusal(&EnrollRequestError::NotOpen(CourseRunId(7)));
+        assert_eq!(closed.message, Some(UserMessage::EnrollFailed));
+        assert!(!closed.ensure_pending_order);
+    }
 
     fn message(precheck: &FormPrecheck) -> Option<&'static str> {
         match precheck {

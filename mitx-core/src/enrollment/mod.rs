@@ -38,12 +38,12 @@ pub use edx_username::{
 };
 pub use enroll::{
     EnrollChange, EnrollEffect, EnrollOutcome, EnrollRequest, EnrollRequestError, EnrollTarget,
-    RunEnrollmentPlan, WindowCheck, check_api_enroll, needs_edx_enroll_call, plan_enroll,
-    plan_enrollments,
+    RunEnrollmentPlan, WindowCheck, check_api_enroll, is_repeat_enrollment, needs_edx_enroll_call,
+    plan_enroll, plan_enrollments,
 };
 pub use form::{
     FormEnrollResponse, FormPrecheck, FormRedirect, UserMessage, form_enrollment_result,
-    precheck_form_enrollment,
+    form_refusal, precheck_form_enrollment,
 };
 pub use program::{
     ProgramEnrollRequestError, ProgramEnrollResponse, ProgramEnrollmentChange,

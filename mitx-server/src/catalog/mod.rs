@@ -1,6 +1,6 @@
 //! The public catalog read API (courses spec 5.3 and 5.4): v1 courses and programs;
 //! v2 courses, programs, departments and program collections. Handlers parse the query, ask
-//! `mitx_store::catalog_api` for a page of data with a bounded number of queries, and
+//! `mitx_services::store::catalog_api` for a page of data with a bounded number of queries, and
 //! render the original shapes with an ETag.
 
 pub mod shapes;
@@ -29,7 +29,7 @@ pub fn routes() -> Router<AppState> {
 pub(crate) async fn course_by_key(
     state: &AppState,
     key: &str,
-) -> Result<mitx_store::catalog_api::CatalogCourse, ApiError> {
+) -> Result<mitx_services::store::catalog_api::CatalogCourse, ApiError> {
     let id = state
         .store
         .catalog_course_id(key)

@@ -3,7 +3,7 @@
 
 use chrono::{DateTime, Utc};
 use mitx_core::catalog::{CourseRun, canonical_runs_per_tag, first_unexpired_run};
-use mitx_store::catalog_api::{
+use mitx_services::store::catalog_api::{
     CatalogCourse, CatalogPage, CatalogProduct, CatalogProgram, CatalogRun, ProgramRef,
     RequirementRow,
 };
@@ -963,8 +963,8 @@ pub struct ProgramCollectionV2 {
     pub updated_on: DateTime<Utc>,
 }
 
-impl From<&mitx_store::catalog_api::CatalogCollection> for ProgramCollectionV2 {
-    fn from(c: &mitx_store::catalog_api::CatalogCollection) -> Self {
+impl From<&mitx_services::store::catalog_api::CatalogCollection> for ProgramCollectionV2 {
+    fn from(c: &mitx_services::store::catalog_api::CatalogCollection) -> Self {
         ProgramCollectionV2 {
             id: c.id,
             title: c.title.clone(),

@@ -10,7 +10,7 @@ use axum::http::{HeaderMap, Uri};
 use axum::response::Response;
 use axum::routing::get;
 use chrono::Utc;
-use mitx_store::catalog_api::{CatalogCourse, CatalogRun, CourseFilter, ProgramFilter};
+use mitx_services::store::catalog_api::{CatalogCourse, CatalogRun, CourseFilter, ProgramFilter};
 use serde_json::{Map, Value, json};
 
 use super::shapes::{Ctx, RunSelection, RunV2, V2Course, V2Program};
@@ -155,7 +155,7 @@ async fn course_detail(
 
 /// The v1 program item, given its live courses already rendered.
 fn v1_program(
-    program: &mitx_store::catalog_api::CatalogProgram,
+    program: &mitx_services::store::catalog_api::CatalogProgram,
     courses: &[(i64, Value)],
     ctx: Ctx<'_>,
 ) -> Result<Value, ApiError> {
@@ -223,7 +223,7 @@ async fn programs_json(
 /// The v1 items of programs already read, in their order (one batch for their courses).
 pub(crate) async fn v1_programs(
     state: &AppState,
-    programs: &[mitx_store::catalog_api::CatalogProgram],
+    programs: &[mitx_services::store::catalog_api::CatalogProgram],
     ctx: Ctx<'_>,
 ) -> Result<Vec<Value>, ApiError> {
     let mut course_ids: Vec<i64> = programs

@@ -20,7 +20,7 @@ use axum::response::{IntoResponse, Response};
 use axum::routing::get;
 use chrono::Utc;
 use mitx_core::ids::ContractId;
-use mitx_store::catalog_api::{CatalogRun, CourseFilter, ProgramFilter};
+use mitx_services::store::catalog_api::{CatalogRun, CourseFilter, ProgramFilter};
 
 use super::shapes::{
     B2bView, Ctx, DepartmentV2, ProgramCollectionV2, RunSelection, V2Course, V2Program,

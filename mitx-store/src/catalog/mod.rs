@@ -155,19 +155,6 @@ pub struct CatalogCounts {
 }
 
 impl Store {
-    /// Writes a validated catalog document in one transaction: everything or nothing.
-    /// Records are upserted by their readable keys; nothing is deleted.
-    pub async fn import_catalog(
-        &self,
-        data: &CatalogData,
-        now: DateTime<Utc>,
-    ) -> Result<ImportSummary, StoreError> {
-        let mut tx = self.begin().await?;
-        let summary = with_db!(tx: &mut tx, conn, q => q::import(conn, data, now).await)?;
-        tx.commit().await?;
-        Ok(summary)
-    }
-
     /// Reads the whole catalog back in the import format.
     pub async fn export_catalog(&self) -> Result<CatalogData, StoreError> {
         with_db!(conn: self, conn, q => q::export(conn).await)
@@ -199,20 +186,21 @@ impl Store {
         with_db!(conn: self, conn, q => q::keys(conn).await)
     }
 
-    /// Imports inside a transaction that is rolled back: what an import would change.
-    pub async fn import_catalog_dry_run(
-        &self,
-        data: &CatalogData,
-        now: DateTime<Utc>,
-    ) -> Result<ImportSummary, StoreError> {
-        let mut tx = self.begin().await?;
-        let summary = with_db!(tx: &mut tx, conn, q => q::import(conn, data, now).await)?;
-        tx.rollback().await?;
-        Ok(summary)
-    }
-
     /// Row counts of every catalog table.
     pub async fn catalog_counts(&self) -> Result<CatalogCounts, StoreError> {
         with_db!(conn: self, conn, q => q::counts(conn).await)
+    }
+}
+
+impl crate::Tx {
+    /// Writes a validated catalog document in the unit of work: everything or nothing.
+    /// Records are upserted by their readable keys; nothing is deleted. (A dry run is the
+    /// same call in a unit of work that is rolled back.)
+    pub async fn import_catalog(
+        &mut self,
+        data: &CatalogData,
+        now: DateTime<Utc>,
+    ) -> Result<ImportSummary, StoreError> {
+        with_db!(tx: self, conn, q => q::import(conn, data, now).await)
     }
 }

@@ -37,3 +37,16 @@ macro_rules! conformance {
         }
     };
 }
+
+/// `tx!(db, t => t.write(...).await)`: runs one store write in its own unit of work and
+/// commits it when it succeeded; the write's result.
+macro_rules! tx {
+    ($db:expr, $tx:ident => $call:expr) => {{
+        let mut $tx = $db.begin().await.expect("begin");
+        let result = $call;
+        if result.is_ok() {
+            $tx.commit().await.expect("commit");
+        }
+        result
+    }};
+}

@@ -1,0 +1,31 @@
+-- The job queue and worker (issue 8): dedupe keys, leases, finish times; the periodic
+-- schedule's last ticks; named leases that serialize partner calls; users' last login.
+--
+-- A job's dedupe key is unique among unfinished jobs (queued or running): enqueueing the
+-- same key again while one waits is a no-op, and the key is free again once it finished.
+-- A running job holds a lease until lease_expires_at; a worker that dies stops renewing
+-- it, and once it expires another worker claims the job again.
+ALTER TABLE jobs ADD COLUMN dedupe_key TEXT CHECK (dedupe_key IS NULL OR length(dedupe_key) BETWEEN 1 AND 255);
+ALTER TABLE jobs ADD COLUMN lease_expires_at TIMESTAMPTZ;
+ALTER TABLE jobs ADD COLUMN finished_on TIMESTAMPTZ;
+CREATE UNIQUE INDEX jobs_dedupe_unfinished ON jobs (dedupe_key) WHERE status IN ('queued', 'running');
+CREATE INDEX jobs_status_lease ON jobs (status, lease_expires_at);
+
+-- One row per periodic job: the last tick some worker enqueued. A worker wins a tick with a
+-- compare-and-set on last_tick, so each tick runs once across all workers.
+CREATE TABLE job_schedule (
+    name TEXT PRIMARY KEY CHECK (length(name) BETWEEN 1 AND 128),
+    last_tick TIMESTAMPTZ NOT NULL,
+    updated_on TIMESTAMPTZ NOT NULL
+);
+
+-- Named leases (e.g. `enrollment:7:12`, `edx-user:7`): held across a partner call, which
+-- never runs inside a database transaction. Expired leases are free to take.
+CREATE TABLE leases (
+    name TEXT PRIMARY KEY CHECK (length(name) BETWEEN 1 AND 200),
+    holder TEXT NOT NULL CHECK (length(holder) BETWEEN 1 AND 100),
+    expires_at TIMESTAMPTZ NOT NULL,
+    created_on TIMESTAMPTZ NOT NULL
+);
+
+ALTER TABLE users ADD COLUMN last_login TIMESTAMPTZ;

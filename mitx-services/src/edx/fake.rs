@@ -1,0 +1,550 @@
+//! A fake Open edX for tests and the demo: an in-process axum app on `127.0.0.1:0` that
+//! speaks the wire format of courses spec 4.3 for the calls mitx makes, keeps its accounts
+//! and enrollments in memory, counts every call, and can be switched to fail (any status)
+//! or to answer slowly.
+//!
+//! Service calls need `Authorization: Bearer` [`FakeEdx::SERVICE_TOKEN`]; learner calls
+//! need an access token the fake issued ([`FakeEdx::issue_tokens`] or a refresh).
+
+use std::collections::{BTreeMap, HashMap, HashSet};
+use std::net::SocketAddr;
+use std::sync::{Arc, Mutex, MutexGuard};
+use std::time::Duration;
+
+use axum::extract::{Query, State};
+use axum::http::{HeaderMap, StatusCode};
+use axum::response::{IntoResponse, Response};
+use axum::routing::{get, post};
+use axum::{Form, Json, Router};
+use serde::Deserialize;
+use serde_json::{Value, json};
+
+use crate::config::EdxSettings;
+
+/// Calls the fake has answered, by kind (failed ones included).
+#[derive(Clone, Copy, Debug, Default, PartialEq, Eq)]
+pub struct EdxCalls {
+    /// Account registrations.
+    pub registrations: u64,
+    /// LTI email fixes.
+    pub lti_fixes: u64,
+    /// Enrollment listings.
+    pub finds: u64,
+    /// Enroll posts (`is_active` not false).
+    pub enrolls: u64,
+    /// Unenroll posts (`is_active: false`).
+    pub unenrolls: u64,
+    /// Email-settings changes.
+    pub email_settings: u64,
+    /// Token refreshes.
+    pub token_refreshes: u64,
+}
+
+/// One enrollment the fake holds.
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub struct FakeEnrollment {
+    /// Mode slug.
+    pub mode: String,
+    /// Active flag.
+    pub is_active: bool,
+    /// Subscribed to course emails.
+    pub receive_emails: bool,
+}
+
+#[derive(Debug, Default)]
+struct FakeState {
+    /// username → email
+    users: BTreeMap<String, String>,
+    /// Emails held by other (LTI) accounts until fixed.
+    lti_emails: HashSet<String>,
+    /// (username, course key) → enrollment
+    enrollments: BTreeMap<(String, String), FakeEnrollment>,
+    /// access token → username
+    access_tokens: HashMap<String, String>,
+    /// refresh token → username
+    refresh_tokens: HashMap<String, String>,
+    /// Answer every call with this status instead.
+    failing: Option<u16>,
+    /// Wait this long before answering.
+    delay: Duration,
+    /// Listing page size.
+    page_size: usize,
+    calls: EdxCalls,
+    token_counter: u64,
+}
+
+type Shared = Arc<Mutex<FakeState>>;
+
+fn lock(state: &Shared) -> MutexGuard<'_, FakeState> {
+    // A panicking test thread must not wedge the others: keep using the data.
+    state
+        .lock()
+        .unwrap_or_else(std::sync::PoisonError::into_inner)
+}
+
+/// A running fake Open edX.
+#[derive(Debug)]
+pub struct FakeEdx {
+    addr: SocketAddr,
+    state: Shared,
+    shutdown: Option<tokio::sync::oneshot::Sender<()>>,
+}
+
+impl FakeEdx {
+    /// The service worker's bearer token the fake accepts.
+    pub const SERVICE_TOKEN: &'static str = "fake-edx-service-token";
+    /// The OAuth client the fake accepts for refreshes.
+    pub const CLIENT_ID: &'static str = "fake-client";
+    /// Its secret.
+    pub const CLIENT_SECRET: &'static str = "fake-secret";
+
+    /// Starts a fake on `127.0.0.1` with a free port.
+    pub async fn start() -> std::io::Result<FakeEdx> {
+        let state: Shared = Arc::new(Mutex::new(FakeState {
+            page_size: 100,
+            ..FakeState::default()
+        }));
+        let app = Router::new()
+            .route("/user_api/v1/account/registration/", post(register))
+            .route("/api/lti-user-fix/", post(lti_fix))
+            .route("/api/enrollment/v1/enrollments", get(find))
+            .route("/api/enrollment/v1/enrollment", post(enroll))
+            .route("/api/change_email_settings", post(email_settings))
+            .route("/oauth2/access_token", post(token))
+            .with_state(state.clone());
+        let listener = tokio::net::TcpListener::bind("127.0.0.1:0").await?;
+        let addr = listener.local_addr()?;
+        let (tx, rx) = tokio::sync::oneshot::channel::<()>();
+        tokio::spawn(async move {
+            let _ = axum::serve(listener, app)
+                .with_graceful_shutdown(async {
+                    let _ = rx.await;
+                })
+                .await;
+        });
+        Ok(FakeEdx {
+            addr,
+            state,
+            shutdown: Some(tx),
+        })
+    }
+
+    /// `http://127.0.0.1:PORT`.
+    pub fn base_url(&self) -> String {
+        format!("http://{}", self.addr)
+    }
+
+    /// Settings that point the client at this fake (`ignore_failures` as given).
+    pub fn settings(&self, ignore_failures: bool) -> EdxSettings {
+        EdxSettings {
+            api_base_url: Some(self.base_url()),
+            service_token: Some(Self::SERVICE_TOKEN.into()),
+            service_username: Some("mitx-service".into()),
+            registration_access_token: Some("fake-registration-token".into()),
+            oauth_provider: "mitxpro-oauth2".into(),
+            client_id: Some(Self::CLIENT_ID.into()),
+            client_secret: Some(Self::CLIENT_SECRET.into()),
+            timeout: Duration::from_secs(10),
+            ignore_failures,
+        }
+    }
+
+    /// The environment variables that point `mitx` at this fake.
+    pub fn env(&self) -> Vec<(&'static str, String)> {
+        vec![
+            ("OPENEDX_API_BASE_URL", self.base_url()),
+            (
+                "OPENEDX_SERVICE_WORKER_API_TOKEN",
+                Self::SERVICE_TOKEN.into(),
+            ),
+            ("OPENEDX_SERVICE_WORKER_USERNAME", "mitx-service".into()),
+            ("OPENEDX_API_CLIENT_ID", Self::CLIENT_ID.into()),
+            ("OPENEDX_API_CLIENT_SECRET", Self::CLIENT_SECRET.into()),
+        ]
+    }
+
+    /// Answer every call with `status` (e.g. 503), or normally again with `None`.
+    pub fn set_failing(&self, status: Option<u16>) {
+        lock(&self.state).failing = status;
+    }
+
+    /// Wait this long before answering each call.
+    pub fn set_delay(&self, delay: Duration) {
+        lock(&self.state).delay = delay;
+    }
+
+    /// Listing page size (to exercise cursor paging).
+    pub fn set_page_size(&self, size: usize) {
+        lock(&self.state).page_size = size.max(1);
+    }
+
+    /// The calls answered so far.
+    pub fn calls(&self) -> EdxCalls {
+        lock(&self.state).calls
+    }
+
+    /// An existing edX account.
+    pub fn add_user(&self, username: &str, email: &str) {
+        lock(&self.state)
+            .users
+            .insert(username.to_owned(), email.to_owned());
+    }
+
+    /// Whether an account with this username exists.
+    pub fn has_user(&self, username: &str) -> bool {
+        lock(&self.state).users.contains_key(username)
+    }
+
+    /// An email held by an LTI account: registration answers `duplicate-email` until
+    /// `/api/lti-user-fix/` frees it.
+    pub fn add_lti_email(&self, email: &str) {
+        lock(&self.state).lti_emails.insert(email.to_lowercase());
+    }
+
+    /// The enrollment of `username` in `course`, if any.
+    pub fn enrollment(&self, username: &str, course: &str) -> Option<FakeEnrollment> {
+        lock(&self.state)
+            .enrollments
+            .get(&(username.to_owned(), course.to_owned()))
+            .cloned()
+    }
+
+    /// Every (username, course, enrollment).
+    pub fn enrollments(&self) -> Vec<(String, String, FakeEnrollment)> {
+        lock(&self.state)
+            .enrollments
+            .iter()
+            .map(|((u, c), e)| (u.clone(), c.clone(), e.clone()))
+            .collect()
+    }
+
+    /// Puts an enrollment straight into the fake (edX-side changes).
+    pub fn put_enrollment(&self, username: &str, course: &str, mode: &str, is_active: bool) {
+        lock(&self.state).enrollments.insert(
+            (username.to_owned(), course.to_owned()),
+            FakeEnrollment {
+                mode: mode.to_owned(),
+                is_active,
+                receive_emails: true,
+            },
+        );
+    }
+
+    /// Issues (access, refresh) tokens for `username`, as the OAuth flow would.
+    pub fn issue_tokens(&self, username: &str) -> (String, String) {
+        let mut state = lock(&self.state);
+        issue(&mut state, username)
+    }
+
+    /// Stops the fake: later calls cannot connect.
+    pub fn stop(&mut self) {
+        if let Some(tx) = self.shutdown.take() {
+            let _ = tx.send(());
+        }
+    }
+}
+
+impl Drop for FakeEdx {
+    fn drop(&mut self) {
+        self.stop();
+    }
+}
+
+fn issue(state: &mut FakeState, username: &str) -> (String, String) {
+    state.token_counter += 1;
+    let access = format!("access-{}-{username}", state.token_counter);
+    let refresh = format!("refresh-{}-{username}", state.token_counter);
+    state
+        .access_tokens
+        .insert(access.clone(), username.to_owned());
+    state
+        .refresh_tokens
+        .insert(refresh.clone(), username.to_owned());
+    (access, refresh)
+}
+
+fn error(status: StatusCode, body: Value) -> Response {
+    (status, Json(body)).into_response()
+}
+
+fn bearer(headers: &HeaderMap) -> Option<&str> {
+    headers
+        .get("authorization")?
+        .to_str()
+        .ok()?
+        .strip_prefix("Bearer ")
+}
+
+/// The common prologue: the delay, then a forced failure, then the service token check.
+async fn gate(state: &Shared, headers: &HeaderMap, service: bool) -> Result<(), Response> {
+    let (delay, failing) = {
+        let s = lock(state);
+        (s.delay, s.failing)
+    };
+    if !delay.is_zero() {
+        tokio::time::sleep(delay).await;
+    }
+    if let Some(status) = failing {
+        let status = StatusCode::from_u16(status).unwrap_or(StatusCode::SERVICE_UNAVAILABLE);
+        return Err(error(
+            status,
+            json!({"detail": "The fake edX is failing on purpose."}),
+        ));
+    }
+    if service && bearer(headers) != Some(FakeEdx::SERVICE_TOKEN) {
+        return Err(error(
+            StatusCode::UNAUTHORIZED,
+            json!({"detail": "Authentication credentials were not provided."}),
+        ));
+    }
+    Ok(())
+}
+
+async fn register(
+    State(state): State<Shared>,
+    headers: HeaderMap,
+    Form(form): Form<HashMap<String, String>>,
+) -> Response {
+    lock(&state).calls.registrations += 1;
+    if let Err(response) = gate(&state, &headers, false).await {
+        return response;
+    }
+    let username = form.get("username").cloned().unwrap_or_default();
+    let email = form.get("email").cloned().unwrap_or_default();
+    if username.is_empty() || email.is_empty() {
+        return error(
+            StatusCode::BAD_REQUEST,
+            json!({"username": [{"user_message": "Username and email are required."}]}),
+        );
+    }
+    let mut s = lock(&state);
+    if s.users.contains_key(&username) {
+        let suggestions: Vec<String> = (1..=3)
+            .map(|n| format!("{username}{n}"))
+            .filter(|u| !s.users.contains_key(u))
+            .collect();
+        return error(
+            StatusCode::CONFLICT,
+            json!({"error_code": "duplicate-username", "username_suggestions": suggestions,
+                   "username": [{"user_message": "It looks like this username is already taken"}]}),
+        );
+    }
+    let lower = email.to_lowercase();
+    if s.lti_emails.contains(&lower) || s.users.values().any(|e| e.to_lowercase() == lower) {
+        return error(
+            StatusCode::CONFLICT,
+            json!({"error_code": "duplicate-email",
+                   "email": [{"user_message": "It looks like this email address is already registered"}]}),
+        );
+    }
+    s.users.insert(username, email);
+    (StatusCode::OK, Json(json!({"success": true}))).into_response()
+}
+
+async fn lti_fix(
+    State(state): State<Shared>,
+    headers: HeaderMap,
+    Json(body): Json<Value>,
+) -> Response {
+    lock(&state).calls.lti_fixes += 1;
+    if let Err(response) = gate(&state, &headers, true).await {
+        return response;
+    }
+    let email = body
+        .get("email")
+        .and_then(Value::as_str)
+        .unwrap_or_default()
+        .to_lowercase();
+    lock(&state).lti_emails.remove(&email);
+    (StatusCode::OK, Json(json!({}))).into_response()
+}
+
+#[derive(Deserialize)]
+struct FindQuery {
+    course_id: Option<String>,
+    username: Option<String>,
+    cursor: Option<usize>,
+}
+
+async fn find(
+    State(state): State<Shared>,
+    headers: HeaderMap,
+    Query(query): Query<FindQuery>,
+) -> Response {
+    lock(&state).calls.finds += 1;
+    if let Err(response) = gate(&state, &headers, true).await {
+        return response;
+    }
+    let host = headers
+        .get("host")
+        .and_then(|h| h.to_str().ok())
+        .unwrap_or("127.0.0.1")
+        .to_owned();
+    let s = lock(&state);
+    let all: Vec<Value> = s
+        .enrollments
+        .iter()
+        .filter(|((u, c), _)| {
+            query.username.as_deref().is_none_or(|want| want == u)
+                && query.course_id.as_deref().is_none_or(|want| want == c)
+        })
+        .map(|((u, c), e)| object(u, c, e))
+        .collect();
+    let start = query.cursor.unwrap_or(0).min(all.len());
+    let end = (start + s.page_size).min(all.len());
+    let next = (end < all.len()).then(|| {
+        let mut url = format!("http://{host}/api/enrollment/v1/enrollments?cursor={end}");
+        if let Some(u) = &query.username {
+            url.push_str(&format!("&username={}", encode(u)));
+        }
+        if let Some(c) = &query.course_id {
+            url.push_str(&format!("&course_id={}", encode(c)));
+        }
+        url
+    });
+    (
+        StatusCode::OK,
+        Json(json!({"results": &all[start..end], "next": next, "previous": null})),
+    )
+        .into_response()
+}
+
+fn encode(text: &str) -> String {
+    text.bytes()
+        .map(|b| {
+            if b.is_ascii_alphanumeric() || matches!(b, b'-' | b'_' | b'.' | b'~') {
+                char::from(b).to_string()
+            } else {
+                format!("%{b:02X}")
+            }
+        })
+        .collect()
+}
+
+fn object(username: &str, course: &str, enrollment: &FakeEnrollment) -> Value {
+    json!({
+        "mode": enrollment.mode,
+        "is_active": enrollment.is_active,
+        "user": username,
+        "course_details": {"course_id": course},
+    })
+}
+
+async fn enroll(
+    State(state): State<Shared>,
+    headers: HeaderMap,
+    Json(body): Json<Value>,
+) -> Response {
+    let unenroll = body.get("is_active") == Some(&Value::Bool(false));
+    {
+        let mut s = lock(&state);
+        if unenroll {
+            s.calls.unenrolls += 1;
+        } else {
+            s.calls.enrolls += 1;
+        }
+    }
+    if let Err(response) = gate(&state, &headers, true).await {
+        return response;
+    }
+    let user = body.get("user").and_then(Value::as_str).unwrap_or_default();
+    let course = body
+        .pointer("/course_details/course_id")
+        .and_then(Value::as_str)
+        .unwrap_or_default();
+    let mut s = lock(&state);
+    if !s.users.contains_key(user) {
+        return error(
+            StatusCode::BAD_REQUEST,
+            json!({"message": format!("The user {user} does not exist.")}),
+        );
+    }
+    if course.is_empty() {
+        return error(
+            StatusCode::BAD_REQUEST,
+            json!({"message": "Course ID must be specified."}),
+        );
+    }
+    let key = (user.to_owned(), course.to_owned());
+    let entry = s.enrollments.entry(key).or_insert(FakeEnrollment {
+        mode: "audit".into(),
+        is_active: false,
+        receive_emails: true,
+    });
+    if unenroll {
+        entry.is_active = false;
+    } else {
+        entry.is_active = true;
+        if let Some(mode) = body.get("mode").and_then(Value::as_str) {
+            entry.mode = mode.to_owned();
+        }
+    }
+    let entry = entry.clone();
+    (StatusCode::OK, Json(object(user, course, &entry))).into_response()
+}
+
+async fn email_settings(
+    State(state): State<Shared>,
+    headers: HeaderMap,
+    Form(form): Form<HashMap<String, String>>,
+) -> Response {
+    lock(&state).calls.email_settings += 1;
+    if let Err(response) = gate(&state, &headers, false).await {
+        return response;
+    }
+    let mut s = lock(&state);
+    let Some(user) = bearer(&headers)
+        .and_then(|t| s.access_tokens.get(t))
+        .cloned()
+    else {
+        return error(
+            StatusCode::UNAUTHORIZED,
+            json!({"detail": "Invalid token."}),
+        );
+    };
+    let course = form.get("course_id").cloned().unwrap_or_default();
+    let subscribe = form.get("receive_emails").is_some_and(|v| v == "on");
+    match s.enrollments.get_mut(&(user, course)) {
+        Some(enrollment) => {
+            enrollment.receive_emails = subscribe;
+            (StatusCode::OK, Json(json!({"success": true}))).into_response()
+        }
+        None => (StatusCode::OK, Json(json!({"success": false}))).into_response(),
+    }
+}
+
+async fn token(
+    State(state): State<Shared>,
+    headers: HeaderMap,
+    Form(form): Form<HashMap<String, String>>,
+) -> Response {
+    lock(&state).calls.token_refreshes += 1;
+    if let Err(response) = gate(&state, &headers, false).await {
+        return response;
+    }
+    let mut s = lock(&state);
+    if form.get("client_id").map(String::as_str) != Some(FakeEdx::CLIENT_ID)
+        || form.get("client_secret").map(String::as_str) != Some(FakeEdx::CLIENT_SECRET)
+    {
+        return error(StatusCode::UNAUTHORIZED, json!({"error": "invalid_client"}));
+    }
+    if form.get("grant_type").map(String::as_str) != Some("refresh_token") {
+        return error(
+            StatusCode::BAD_REQUEST,
+            json!({"error": "unsupported_grant_type"}),
+        );
+    }
+    let refresh = form.get("refresh_token").cloned().unwrap_or_default();
+    let Some(user) = s.refresh_tokens.remove(&refresh) else {
+        return error(StatusCode::BAD_REQUEST, json!({"error": "invalid_grant"}));
+    };
+    let (access, refresh) = issue(&mut s, &user);
+    (
+        StatusCode::OK,
+        Json(
+            json!({"access_token": access, "refresh_token": refresh, "expires_in": 36000,
+                     "token_type": "Bearer", "scope": "read write"}),
+        ),
+    )
+        .into_response()
+}

@@ -1,0 +1,134 @@
+//! The durable job queue (docs/decisions/0005 and 0008): kinds, enqueueing inside a unit
+//! of work, dispatch, the worker and the periodic schedule.
+//!
+//! A job is a row written in the workflow's own unit of work (transactional outbox). The
+//! worker claims due rows, runs them with a lease it keeps renewing, retries failures with
+//! exponential backoff and jitter, and marks a job failed after its last attempt or on a
+//! permanent error. Handlers are idempotent where they touch a partner: running a job
+//! twice (a worker died after the partner call) changes nothing the second time.
+
+pub mod admin;
+pub mod backoff;
+pub mod periodic;
+pub mod schedule;
+pub mod worker;
+
+use chrono::{DateTime, Utc};
+use mitx_store::jobs::{JobRecord, NewJob};
+use mitx_store::{StoreError, Tx};
+use serde::Serialize;
+use serde::de::DeserializeOwned;
+
+use crate::Services;
+
+/// Render and send an email (`email::EmailJob`).
+pub const EMAIL_SEND: &str = "email.send";
+/// Push one enrollment edX does not have yet (`enrollment::EdxEnrollJob`).
+pub const EDX_ENROLL: &str = "edx.enroll";
+/// Store edX's answer to an email (un)subscription after a reactivation.
+pub const EDX_EMAIL_SUBSCRIPTION: &str = "edx.email_subscription";
+/// Prefix of the periodic jobs' kinds (`periodic.retry-failed-edx-enrollments`).
+pub const PERIODIC_PREFIX: &str = "periodic.";
+
+/// The queue every job uses so far.
+pub const DEFAULT_QUEUE: &str = "default";
+
+/// Attempts allowed for a kind before the job is marked failed.
+pub fn max_attempts(kind: &str) -> u32 {
+    match kind {
+        EMAIL_SEND => 8,
+        EDX_ENROLL | EDX_EMAIL_SUBSCRIPTION => 5,
+        _ => 3,
+    }
+}
+
+/// A job row for `kind` with `payload`, due now.
+pub fn new_job<T: Serialize>(
+    kind: &str,
+    payload: &T,
+    dedupe_key: Option<String>,
+    now: DateTime<Utc>,
+) -> NewJob {
+    NewJob {
+        queue: DEFAULT_QUEUE.into(),
+        name: kind.into(),
+        // Serializing our own payload types cannot fail; an empty object is harmless.
+        payload: serde_json::to_string(payload).unwrap_or_else(|_| "{}".into()),
+        dedupe_key,
+        run_after: now,
+        max_attempts: max_attempts(kind),
+    }
+}
+
+/// Enqueues a job in the unit of work; `false` when an unfinished job with the same dedupe
+/// key already waits.
+pub async fn enqueue<T: Serialize>(
+    tx: &mut Tx,
+    kind: &str,
+    payload: &T,
+    dedupe_key: Option<String>,
+    now: DateTime<Utc>,
+) -> Result<bool, StoreError> {
+    let job = new_job(kind, payload, dedupe_key, now);
+    Ok(tx.enqueue_job(&job, now).await?.is_some())
+}
+
+/// How a job run ended.
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub enum JobOutcome {
+    /// The handler marked the job done in its own unit of work (with its changes).
+    Committed,
+    /// Done; the note (if any) is kept on the job (`skipped: ...`).
+    Done(Option<String>),
+    /// A failure that may pass: retried with backoff while attempts remain.
+    Retry(String),
+    /// A failure that will not pass by itself: the job is marked failed now.
+    Fail(String),
+}
+
+/// The claimed job a handler runs.
+#[derive(Clone, Debug)]
+pub struct JobContext {
+    /// The job's id.
+    pub id: i64,
+    /// The worker holding its lease.
+    pub worker: String,
+    /// This attempt (1-based).
+    pub attempt: u32,
+    /// Attempts allowed.
+    pub max_attempts: u32,
+}
+
+impl JobContext {
+    /// Marks the job done inside the handler's unit of work: it commits with the handler's
+    /// changes, or not at all. `false` when this worker lost the job's lease (another
+    /// worker took it over): roll back.
+    pub async fn complete_in(&self, tx: &mut Tx, now: DateTime<Utc>) -> Result<bool, StoreError> {
+        tx.complete_job(self.id, &self.worker, None, now).await
+    }
+}
+
+/// Reads a job's payload.
+pub fn payload<T: DeserializeOwned>(job: &JobRecord) -> Result<T, JobOutcome> {
+    serde_json::from_str(&job.payload)
+        .map_err(|e| JobOutcome::Fail(format!("unreadable payload for {}: {e}", job.name)))
+}
+
+/// Runs one claimed job.
+pub async fn dispatch(services: &Services, ctx: &JobContext, job: &JobRecord) -> JobOutcome {
+    match job.name.as_str() {
+        EMAIL_SEND => crate::email::send_job(services, ctx, job).await,
+        EDX_ENROLL => crate::enrollment::run_edx_enroll_job(services, ctx, job).await,
+        EDX_EMAIL_SUBSCRIPTION => {
+            crate::enrollment::run_email_subscription_job(services, ctx, job).await
+        }
+        name => match name.strip_prefix(PERIODIC_PREFIX) {
+            Some(periodic_name) => match periodic::run(services, periodic_name).await {
+                Ok(report) => JobOutcome::Done(Some(report.summary)),
+                Err(err) if err.is_transient() => JobOutcome::Retry(err.to_string()),
+                Err(err) => JobOutcome::Fail(err.to_string()),
+            },
+            None => JobOutcome::Fail(format!("unknown job kind '{name}'")),
+        },
+    }
+}

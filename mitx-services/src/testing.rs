@@ -1,0 +1,72 @@
+//! Test support (feature `testing`): fresh databases, services over them with settings a
+//! test chooses, and the fake Open edX. Never part of a production build.
+
+use std::path::PathBuf;
+
+pub use mitx_store::Database;
+pub use mitx_store::testing::{POSTGRES_URL_VAR, TestDb};
+
+use crate::Services;
+use crate::clock::Clock;
+use crate::config::Settings;
+pub use crate::edx::fake::FakeEdx;
+
+/// Settings from the defaults plus `overrides` (the environment is not read). The email
+/// outbox goes to a fresh temp folder unless overridden.
+pub fn settings(overrides: &[(&str, &str)]) -> Settings {
+    let outbox = temp_dir("outbox");
+    let outbox = outbox.display().to_string();
+    let lookup = |name: &str| {
+        overrides
+            .iter()
+            .find(|(k, _)| *k == name)
+            .map(|(_, v)| (*v).to_owned())
+            .or_else(|| (name == "MITX_EMAIL_OUTBOX").then(|| outbox.clone()))
+    };
+    Settings::from_lookup(&lookup).unwrap_or_else(|e| panic!("test settings: {e}"))
+}
+
+/// Settings that point Open edX at `fake` (failures kept per `ignore_failures`) plus
+/// `overrides`.
+pub fn settings_with_edx(
+    fake: &FakeEdx,
+    ignore_failures: bool,
+    overrides: &[(&str, &str)],
+) -> Settings {
+    let mut settings = settings(overrides);
+    settings.edx = fake.settings(ignore_failures);
+    settings
+}
+
+/// Services over a test database.
+pub fn services(db: &TestDb, settings: Settings) -> Services {
+    services_at(db, settings, Clock::system())
+}
+
+/// Services over a test database with a given clock.
+pub fn services_at(db: &TestDb, settings: Settings, clock: Clock) -> Services {
+    Services::with_database(db.store.clone(), settings, clock)
+        .unwrap_or_else(|e| panic!("test services: {e}"))
+}
+
+/// The write-capable handle of services (fixtures that no workflow writes yet).
+pub fn database(services: &Services) -> &Database {
+    services.db()
+}
+
+/// A fresh empty folder under the temp dir.
+pub fn temp_dir(name: &str) -> PathBuf {
+    use std::sync::atomic::{AtomicU64, Ordering};
+    static COUNTER: AtomicU64 = AtomicU64::new(0);
+    let dir = std::env::temp_dir().join(format!(
+        "mitx-{name}-{}-{}-{}",
+        std::process::id(),
+        COUNTER.fetch_add(1, Ordering::Relaxed),
+        std::time::SystemTime::now()
+            .duration_since(std::time::UNIX_EPOCH)
+            .map(|d| d.as_nanos())
+            .unwrap_or(0)
+    ));
+    let _ = std::fs::create_dir_all(&dir);
+    dir
+}
