@@ -26,6 +26,7 @@ mod learner;
 mod program_enrollments;
 mod robustness;
 mod service_tokens;
+mod unit_of_work;
 mod users;
 
 /// An HTTP client builder (the TLS provider installed first, as the binaries do).

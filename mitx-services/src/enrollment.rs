@@ -181,6 +181,12 @@ async fn enroll_leased(
                 None => return Ok(Leased::Held(Enrollment::EdxFailed(EdxFailure::Unknown))),
             },
         };
+        let learner = recipient(
+            services,
+            user,
+            plan.effects.contains(&EnrollEffect::SendEnrollmentEmail),
+        )
+        .await?;
         let mut tx = services.db().begin().await?;
         let saved = tx
             .save_enrollment(existing.as_ref(), &plan.enrollment, acting, now)
@@ -220,7 +226,7 @@ async fn enroll_leased(
                     .await?;
                 }
                 EnrollEffect::SendEnrollmentEmail => {
-                    queue_learner_email(services, &mut tx, user, run, Template::Enrollment, now)
+                    queue_learner_email(&mut tx, learner.as_ref(), run, Template::Enrollment, now)
                         .await?;
                 }
             }
@@ -283,19 +289,32 @@ async fn edx_enroll(
     }
 }
 
+/// The learner an email goes to, read before the unit of work opens: a workflow never
+/// reads through the pool while it holds a transaction (on SQLite the pool's other
+/// connections may all be waiting for that transaction's write lock).
+async fn recipient(
+    services: &Services,
+    user: UserId,
+    wanted: bool,
+) -> Result<Option<User>, StoreError> {
+    if !wanted {
+        return Ok(None);
+    }
+    services.store().find_user(&UserKey::Id(user.0)).await
+}
+
 /// Queues an email to the learner about `run` in the unit of work.
 async fn queue_learner_email(
-    services: &Services,
     tx: &mut Tx,
-    user: UserId,
+    learner: Option<&User>,
     run: &EnrollmentRun,
     template: Template,
     now: DateTime<Utc>,
 ) -> Result<(), StoreError> {
-    let Some(learner) = services.store().find_user(&UserKey::Id(user.0)).await? else {
-        return Ok(());
-    };
-    email::queue(tx, &learner_email(&learner, run, template), now).await
+    match learner {
+        Some(learner) => email::queue(tx, &learner_email(learner, run, template), now).await,
+        None => Ok(()),
+    }
 }
 
 fn date(at: Option<DateTime<Utc>>) -> String {
@@ -517,6 +536,13 @@ async fn unenroll_leased(
             }
             UnenrollOutcome::Deactivated(plan) => plan,
         };
+        let learner = recipient(
+            services,
+            user,
+            plan.effects
+                .contains(&UnenrollEffect::SendUnenrollmentEmail),
+        )
+        .await?;
         let mut tx = services.db().begin().await?;
         let saved = tx
             .save_enrollment(Some(&record), &plan.enrollment, Some(user), now)
@@ -538,8 +564,14 @@ async fn unenroll_leased(
                     tx.delete_paid_course_runs(*user, *run).await?;
                 }
                 UnenrollEffect::SendUnenrollmentEmail => {
-                    queue_learner_email(services, &mut tx, user, run, Template::Unenrollment, now)
-                        .await?;
+                    queue_learner_email(
+                        &mut tx,
+                        learner.as_ref(),
+                        run,
+                        Template::Unenrollment,
+                        now,
+                    )
+                    .await?;
                 }
             }
         }
@@ -805,6 +837,12 @@ async fn retry_leased(
     if result == RetryResult::TransientFailure {
         return Ok(Leased::Held(attempted(false)));
     }
+    let learner = recipient(
+        services,
+        record.enrollment.user,
+        result == RetryResult::Enrolled,
+    )
+    .await?;
     let now = services.now();
     let mut tx = services.db().begin().await?;
     if after != record.enrollment {
@@ -821,15 +859,7 @@ async fn retry_leased(
         }
     }
     if result == RetryResult::Enrolled {
-        queue_learner_email(
-            services,
-            &mut tx,
-            record.enrollment.user,
-            &run,
-            Template::Enrollment,
-            now,
-        )
-        .await?;
+        queue_learner_email(&mut tx, learner.as_ref(), &run, Template::Enrollment, now).await?;
     }
     if let Some(ctx) = job
         && !ctx.complete_in(&mut tx, now).await?

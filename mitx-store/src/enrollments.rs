@@ -104,6 +104,19 @@ pub struct RetryResetFilter {
     pub only_exhausted_at: Option<u32>,
 }
 
+/// One row of an enrollment's audit trail (`course_run_enrollment_audits`).
+#[derive(Clone, Debug, PartialEq, Eq, serde::Serialize)]
+pub struct EnrollmentAudit {
+    /// Who made the change (`None`: a job or an operator command).
+    pub acting_user: Option<UserId>,
+    /// The row before (JSON), `None` for its creation.
+    pub data_before: Option<String>,
+    /// The row after (JSON).
+    pub data_after: Option<String>,
+    /// When.
+    pub created_on: DateTime<Utc>,
+}
+
 /// What [`Tx::save_enrollment`] did.
 #[derive(Clone, Debug, PartialEq, Eq)]
 pub enum SavedEnrollment {
@@ -477,6 +490,29 @@ backend_queries! {
         Ok(done.rows_affected())
     }
 
+    pub(crate) async fn audit_trail(
+        conn: &mut Conn,
+        enrollment: i64,
+    ) -> Result<Vec<EnrollmentAudit>, StoreError> {
+        let rows = sqlx::query(
+            "SELECT acting_user_id, data_before, data_after, created_on \
+             FROM course_run_enrollment_audits WHERE enrollment_id = $1 ORDER BY id",
+        )
+        .bind(enrollment)
+        .fetch_all(&mut *conn)
+        .await?;
+        rows.iter()
+            .map(|row| {
+                Ok(EnrollmentAudit {
+                    acting_user: row.try_get::<Option<i64>, _>("acting_user_id")?.map(UserId),
+                    data_before: row.try_get("data_before")?,
+                    data_after: row.try_get("data_after")?,
+                    created_on: row.try_get("created_on")?,
+                })
+            })
+            .collect()
+    }
+
     pub(crate) async fn delete_paid_runs(
         conn: &mut Conn,
         user: i64,
@@ -530,6 +566,14 @@ impl Store {
         key: &str,
     ) -> Result<Option<EnrollmentRun>, StoreError> {
         with_db!(conn: self, conn, q => q::run_by_courseware_id(conn, key).await)
+    }
+
+    /// The audit trail of one enrollment, oldest first.
+    pub async fn enrollment_audit_trail(
+        &self,
+        id: EnrollmentId,
+    ) -> Result<Vec<EnrollmentAudit>, StoreError> {
+        with_db!(conn: self, conn, q => q::audit_trail(conn, id.0).await)
     }
 
     /// Every row of the user (active or not), by id.

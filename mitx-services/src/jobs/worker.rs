@@ -271,15 +271,15 @@ async fn settle(
             )
         }
     };
+    if outcome == JobOutcome::Committed {
+        report.done += 1;
+        return;
+    }
     let now = services.now();
     let result = async {
         let mut tx = services.db().begin().await?;
         let (held, counter) = match &outcome {
-            JobOutcome::Committed => {
-                tx.rollback().await?;
-                report.done += 1;
-                return Ok::<(), StoreError>(());
-            }
+            JobOutcome::Committed => (true, &mut report.done),
             JobOutcome::Done(note) => (
                 tx.complete_job(job_id, worker, note.as_deref(), now).await?,
                 &mut report.done,
@@ -307,12 +307,20 @@ async fn settle(
             report.lost += 1;
             tracing::warn!(job = job_id, "job finished after its lease passed to another worker");
         }
-        Ok(())
+        Ok::<(), StoreError>(())
     }
     .await;
     if let Err(err) = result {
         tracing::error!(job = job_id, %err, "job outcome not recorded; its lease will expire and it runs again");
     }
+}
+
+/// Ticks the periodic schedule once (what a worker does every second): enqueues each job
+/// whose latest tick no worker has taken yet; how many were queued.
+pub async fn tick_schedule(services: &Services) -> Result<u64, StoreError> {
+    Scheduler::new(periodic::schedule(services.settings()))
+        .tick(services)
+        .await
 }
 
 /// The periodic schedule: enqueues each due tick once across all workers.

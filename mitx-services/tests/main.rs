@@ -1,0 +1,10 @@
+//! Workflow tests: the workflows of mitx-services against a fresh database (SQLite, and
+//! PostgreSQL when `MITX_TEST_POSTGRES_URL` is set) and the fake Open edX.
+
+#![allow(clippy::expect_used, clippy::unwrap_used)]
+
+mod support;
+
+mod edx_accounts;
+mod enrollments;
+mod queue;
