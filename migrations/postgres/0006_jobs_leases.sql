@@ -8,8 +8,14 @@
 ALTER TABLE jobs ADD COLUMN dedupe_key TEXT CHECK (dedupe_key IS NULL OR length(dedupe_key) BETWEEN 1 AND 255);
 ALTER TABLE jobs ADD COLUMN lease_expires_at TIMESTAMPTZ;
 ALTER TABLE jobs ADD COLUMN finished_on TIMESTAMPTZ;
-CREATE UNIQUE INDEX jobs_dedupe_unfinished ON jobs (dedupe_key) WHERE status IN ('queued', 'running');
-CREATE INDEX jobs_status_lease ON jobs (status, lease_expires_at);
+-- Partial indexes keep each job in the few indexes of its state, so the hot path (claim,
+-- finish) maintains little: the claim walks jobs_due in order and stops after the first
+-- free rows; the recovery of dead workers reads jobs_leased.
+CREATE UNIQUE INDEX jobs_dedupe_unfinished ON jobs (dedupe_key)
+    WHERE status IN ('queued', 'running') AND dedupe_key IS NOT NULL;
+CREATE INDEX jobs_due ON jobs (queue, run_after, id) WHERE status = 'queued';
+CREATE INDEX jobs_leased ON jobs (lease_expires_at) WHERE status = 'running';
+DROP INDEX jobs_status_run_after;
 
 -- One row per periodic job: the last tick some worker enqueued. A worker wins a tick with a
 -- compare-and-set on last_tick, so each tick runs once across all workers.

@@ -10,3 +10,4 @@ mod products;
 mod support;
 mod tokens;
 mod users;
+mod worker;

@@ -28,19 +28,37 @@ pub fn mitx(url: &str, args: &[&str]) -> (i32, String, String) {
 
 /// Like [`mitx`], in the working directory `dir` (for commands that write files).
 pub fn mitx_in(dir: &Path, url: &str, args: &[&str]) -> (i32, String, String) {
-    let out = Command::new(env!("CARGO_BIN_EXE_mitx"))
-        .arg("--database-url")
-        .arg(url)
-        .args(args)
-        .current_dir(dir)
-        .env("USER", "tester")
-        .output()
-        .expect("run mitx");
+    mitx_env(dir, url, args, &[])
+}
+
+/// Like [`mitx_in`], with extra environment variables.
+pub fn mitx_env(
+    dir: &Path,
+    url: &str,
+    args: &[&str],
+    envs: &[(&str, String)],
+) -> (i32, String, String) {
+    let out = command(dir, url, args, envs).output().expect("run mitx");
     (
         out.status.code().unwrap_or(-1),
         String::from_utf8_lossy(&out.stdout).into_owned(),
         String::from_utf8_lossy(&out.stderr).into_owned(),
     )
+}
+
+/// The `mitx --database-url URL ARGS...` command, not started.
+pub fn command(dir: &Path, url: &str, args: &[&str], envs: &[(&str, String)]) -> Command {
+    let mut command = Command::new(env!("CARGO_BIN_EXE_mitx"));
+    command
+        .arg("--database-url")
+        .arg(url)
+        .args(args)
+        .current_dir(dir)
+        .env("USER", "tester");
+    for (name, value) in envs {
+        command.env(name, value);
+    }
+    command
 }
 
 /// Runs a command that must succeed and returns its stdout parsed as JSON (`--json` is

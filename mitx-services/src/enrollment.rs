@@ -124,10 +124,7 @@ pub async fn enroll(
     )
     .await?;
     let result = enroll_leased(services, user, run, request, acting, check, &lease).await;
-    if !matches!(result, Ok(Leased::Released(_))) {
-        lease.release(services).await;
-    }
-    result.map(Leased::into_inner)
+    settle_lease(services, lease, result).await
 }
 
 /// A result, and whether the lease was already given back in its unit of work.
@@ -142,6 +139,19 @@ impl<T> Leased<T> {
             Leased::Released(v) | Leased::Held(v) => v,
         }
     }
+}
+
+/// Gives `lease` back unless the workflow's unit of work already did, and returns the
+/// result.
+async fn settle_lease<T, E>(
+    services: &Services,
+    lease: Lease,
+    result: Result<Leased<T>, E>,
+) -> Result<T, E> {
+    if !matches!(result, Ok(Leased::Released(_))) {
+        lease.release(services).await;
+    }
+    result.map(Leased::into_inner)
 }
 
 #[allow(clippy::too_many_arguments)]
@@ -162,7 +172,7 @@ async fn enroll_leased(
     {
         return Ok(Leased::Held(Enrollment::Enrolled(record.clone())));
     }
-    let edx = edx_enroll(services, user, run, request.mode).await;
+    let edx = edx_enroll(services, user, run, request.mode, None).await;
     for _ in 0..MAX_REPLANS {
         let now = services.now();
         let outcome = plan_enroll(
@@ -259,17 +269,23 @@ async fn attach_to_contract(
 }
 
 /// The edX enroll call (2.1 step 1; 4.3 "Enroll call"): none for a fake run; first the
-/// learner's edX account, then the enrollment with the service token.
+/// learner's edX account (unless its username is already known), then the enrollment with
+/// the service token.
 async fn edx_enroll(
     services: &Services,
     user: UserId,
     run: &EnrollmentRun,
     mode: EnrollmentMode,
+    known_username: Option<String>,
 ) -> EdxOutcome {
     if !needs_edx_enroll_call(&[&run.run]) {
         return EdxOutcome::NotCalled;
     }
-    let username = match ensure_edx_account(services, user).await {
+    let account = match known_username {
+        Some(username) => Ok(username),
+        None => ensure_edx_account(services, user).await,
+    };
+    let username = match account {
         Ok(username) => username,
         Err(err) => {
             tracing::warn!(%user, run = %run.run.id, err = %crate::cause_chain(&err), "no edX account for the enrollment");
@@ -505,10 +521,7 @@ pub async fn unenroll(
     )
     .await?;
     let result = unenroll_leased(services, user, id, &run, change_status, email, &lease).await;
-    if !matches!(result, Ok(Leased::Released(_))) {
-        lease.release(services).await;
-    }
-    result.map(Leased::into_inner)
+    settle_lease(services, lease, result).await
 }
 
 async fn unenroll_leased(
@@ -783,18 +796,27 @@ pub async fn retry_edx_enrollment(
     target: EdxEnrollJob,
     force: bool,
     job: Option<&JobContext>,
+    taken: Option<Lease>,
 ) -> Result<Retried, EnrollmentError> {
-    let lease = leases::acquire(
-        services,
-        leases::enrollment_lease(target.user, target.run),
-        leases::LEASE_WAIT,
-    )
-    .await?;
+    let name = leases::enrollment_lease(target.user, target.run);
+    let lease = match (taken, job) {
+        (Some(lease), _) if lease.name() == name => lease,
+        (taken, job) => {
+            if let Some(other) = taken {
+                other.release(services).await;
+            }
+            match job {
+                // The job holds the lease, so its next attempt resumes after a dead worker.
+                Some(ctx) => {
+                    let holder = jobs::lease_holder(ctx.id);
+                    leases::acquire_as(services, name, holder, leases::LEASE_WAIT).await?
+                }
+                None => leases::acquire(services, name, leases::LEASE_WAIT).await?,
+            }
+        }
+    };
     let result = retry_leased(services, target, force, job, &lease).await;
-    if !matches!(result, Ok(Leased::Released(_))) {
-        lease.release(services).await;
-    }
-    result.map(Leased::into_inner)
+    settle_lease(services, lease, result).await
 }
 
 async fn retry_leased(
@@ -808,21 +830,19 @@ async fn retry_leased(
         done: RetryDone::NotNeeded,
         job_completed: false,
     });
-    let store = services.store();
-    let Some(record) = store.enrollment_by_id(target.enrollment).await? else {
+    let Some(facts) = services.store().enrollment_facts(target.enrollment).await? else {
         return Ok(not_needed);
     };
+    let (record, run) = (facts.record, facts.run);
     if !record.enrollment.active || (record.enrollment.edx_enrolled && !force) {
         return Ok(not_needed);
     }
-    let Some(run) = store.enrollment_run(record.enrollment.run).await? else {
-        return Ok(not_needed);
-    };
     let edx = edx_enroll(
         services,
         record.enrollment.user,
         &run,
         record.enrollment.mode,
+        facts.edx_username,
     )
     .await;
     let outcome = match edx {
@@ -837,12 +857,7 @@ async fn retry_leased(
     if result == RetryResult::TransientFailure {
         return Ok(Leased::Held(attempted(false)));
     }
-    let learner = recipient(
-        services,
-        record.enrollment.user,
-        result == RetryResult::Enrolled,
-    )
-    .await?;
+    let learner = (result == RetryResult::Enrolled).then_some(facts.learner);
     let now = services.now();
     let mut tx = services.db().begin().await?;
     if after != record.enrollment {
@@ -861,29 +876,43 @@ async fn retry_leased(
     if result == RetryResult::Enrolled {
         queue_learner_email(&mut tx, learner.as_ref(), &run, Template::Enrollment, now).await?;
     }
-    if let Some(ctx) = job
-        && !ctx.complete_in(&mut tx, now).await?
-    {
-        // Another worker took this job over; its run records the outcome.
-        tx.rollback().await?;
-        return Ok(Leased::Held(attempted(false)));
+    match job {
+        Some(ctx) => {
+            if !ctx.complete_releasing(&mut tx, lease, now).await? {
+                // Another worker took this job over; its run records the outcome.
+                tx.rollback().await?;
+                return Ok(Leased::Held(attempted(false)));
+            }
+        }
+        None => lease.release_in(&mut tx).await?,
     }
-    lease.release_in(&mut tx).await?;
     tx.commit().await?;
     Ok(Leased::Released(attempted(job.is_some())))
 }
 
-/// Runs an [`EdxEnrollJob`].
+/// The enrollment lease an [`EdxEnrollJob`] runs under.
+pub(crate) fn edx_enroll_job_lease(job: &JobRecord) -> Option<String> {
+    let target: EdxEnrollJob = jobs::payload(job).ok()?;
+    Some(leases::enrollment_lease(target.user, target.run))
+}
+
+/// Runs an [`EdxEnrollJob`], under `lease` when the worker already took it.
 pub(crate) async fn run_edx_enroll_job(
     services: &Services,
     ctx: &JobContext,
     job: &JobRecord,
+    lease: Option<Lease>,
 ) -> JobOutcome {
     let target: EdxEnrollJob = match jobs::payload(job) {
         Ok(p) => p,
-        Err(outcome) => return outcome,
+        Err(outcome) => {
+            if let Some(lease) = lease {
+                lease.release(services).await;
+            }
+            return outcome;
+        }
     };
-    match retry_edx_enrollment(services, target, false, Some(ctx)).await {
+    match retry_edx_enrollment(services, target, false, Some(ctx), lease).await {
         Ok(Retried {
             job_completed: true,
             ..
@@ -1008,7 +1037,7 @@ pub async fn retry_one(services: &Services, record: &EnrollmentRecord, force: bo
         user: record.enrollment.user,
         run: record.enrollment.run,
     };
-    let done = retry_edx_enrollment(services, target, force, None)
+    let done = retry_edx_enrollment(services, target, force, None, None)
         .await
         .map(|r| r.done);
     let (outcome, enrolled) = match done {

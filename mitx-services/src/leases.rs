@@ -12,8 +12,9 @@ use mitx_store::{StoreError, Tx};
 
 use crate::Services;
 
-/// How long a lease lasts unless given back: longer than one edX call may take.
-pub const LEASE_TTL: Duration = Duration::from_secs(120);
+/// How long a lease lasts unless renewed or given back. The holder renews it every third of
+/// this while it works, so a long partner call keeps it and a dead process frees it soon.
+pub const LEASE_TTL: Duration = Duration::from_secs(30);
 
 /// How long a request waits for a lease before giving up as busy.
 pub const LEASE_WAIT: Duration = Duration::from_secs(15);
@@ -31,11 +32,18 @@ pub enum LeaseError {
     Store(#[from] StoreError),
 }
 
-/// A lease this process holds.
+/// A lease this process holds; renewed in the background until released or dropped.
 #[derive(Debug)]
 pub struct Lease {
     name: String,
     holder: String,
+    renewer: tokio::task::JoinHandle<()>,
+}
+
+impl Drop for Lease {
+    fn drop(&mut self) {
+        self.renewer.abort();
+    }
 }
 
 impl Lease {
@@ -44,26 +52,46 @@ impl Lease {
         &self.name
     }
 
+    /// Stops renewing it (it is about to be given back; if that does not commit, it
+    /// expires within the TTL).
+    pub fn stop_renewing(&self) {
+        self.renewer.abort();
+    }
+
+    /// Who holds it.
+    pub fn holder(&self) -> &str {
+        &self.holder
+    }
+
     /// Gives the lease back inside `tx`, so it is released exactly when the outcome is
     /// committed (and kept if the unit of work rolls back, until [`Lease::release`] or its
-    /// expiry).
+    /// expiry). Renewal stops now: a rolled-back release then expires within the TTL.
     pub async fn release_in(&self, tx: &mut Tx) -> Result<(), StoreError> {
+        self.stop_renewing();
         tx.release_lease(&self.name, &self.holder).await.map(drop)
     }
 
     /// Gives the lease back on its own (when no unit of work followed, or it failed). A
     /// failure is logged: the lease then simply expires.
     pub async fn release(self, services: &Services) {
-        let result = async {
-            let mut tx = services.db().begin().await?;
-            tx.release_lease(&self.name, &self.holder).await?;
-            tx.commit().await
-        }
-        .await;
-        if let Err(err) = result {
+        self.renewer.abort();
+        if let Err(err) = services.db().release_lease(&self.name, &self.holder).await {
             tracing::warn!(lease = %self.name, %err, "lease not released; it will expire");
         }
     }
+}
+
+fn ttl() -> chrono::Duration {
+    chrono::Duration::from_std(LEASE_TTL).unwrap_or_else(|_| chrono::Duration::seconds(30))
+}
+
+/// Takes (or renews) the lease for `holder`: one statement, its own unit of work.
+async fn take(services: &Services, name: &str, holder: &str) -> Result<bool, StoreError> {
+    let now = services.now();
+    services
+        .db()
+        .acquire_lease(name, holder, now + ttl(), now)
+        .await
 }
 
 /// Takes the lease `name`, waiting up to `wait` while someone else holds it.
@@ -77,24 +105,74 @@ pub async fn acquire(
         services.instance(),
         COUNTER.fetch_add(1, Ordering::Relaxed)
     );
+    acquire_as(services, name, holder, wait).await
+}
+
+/// Takes the lease `name` for `holder` (a job's lease holder is the job, so a later attempt
+/// of the same job takes over the lease of an attempt whose worker died).
+pub async fn acquire_as(
+    services: &Services,
+    name: String,
+    holder: String,
+    wait: Duration,
+) -> Result<Lease, LeaseError> {
     let started = tokio::time::Instant::now();
     let mut pause = Duration::from_millis(2);
     loop {
-        let now = services.now();
-        let expires = now
-            + chrono::Duration::from_std(LEASE_TTL)
-                .unwrap_or_else(|_| chrono::Duration::minutes(2));
-        let mut tx = services.db().begin().await?;
-        let taken = tx.acquire_lease(&name, &holder, expires, now).await?;
-        tx.commit().await?;
-        if taken {
-            return Ok(Lease { name, holder });
+        if take(services, &name, &holder).await? {
+            return Ok(held(services, name, holder));
         }
         if started.elapsed() >= wait {
             return Err(LeaseError::Busy(name));
         }
         tokio::time::sleep(pause).await;
         pause = (pause * 2).min(Duration::from_millis(50));
+    }
+}
+
+/// A lease just taken: renewed in the background from now on.
+fn held(services: &Services, name: String, holder: String) -> Lease {
+    let renewer = tokio::spawn(renew(services.clone(), name.clone(), holder.clone()));
+    Lease {
+        name,
+        holder,
+        renewer,
+    }
+}
+
+/// Takes several `(name, holder)` leases in one statement without waiting (the worker's
+/// batch of claimed jobs): the leases taken; a name someone else holds is left out, and
+/// its taker waits for it with [`acquire_as`] as usual.
+pub async fn acquire_batch(
+    services: &Services,
+    claims: &[(String, String)],
+) -> Result<Vec<Lease>, StoreError> {
+    if claims.is_empty() {
+        return Ok(Vec::new());
+    }
+    let now = services.now();
+    let taken = services
+        .db()
+        .acquire_leases(claims, now + ttl(), now)
+        .await?;
+    Ok(taken
+        .into_iter()
+        .map(|(name, holder)| held(services, name, holder))
+        .collect())
+}
+
+/// Renews a lease every third of its TTL until aborted.
+async fn renew(services: Services, name: String, holder: String) {
+    loop {
+        tokio::time::sleep(LEASE_TTL / 3).await;
+        match take(&services, &name, &holder).await {
+            Ok(true) => {}
+            Ok(false) => {
+                tracing::warn!(lease = %name, "lease lost to another holder while working");
+                return;
+            }
+            Err(err) => tracing::warn!(lease = %name, %err, "lease not renewed"),
+        }
     }
 }
 

@@ -44,9 +44,9 @@ pub use crate::error::{Fault, cause_chain};
 /// The write-capable `Database` and the unit of work `Tx` are deliberately not here.
 pub mod store {
     pub use mitx_store::{
-        Backend, Store, StoreError, audit_log, b2b, catalog, catalog_api, discounts, enrollments,
-        gateway_users, jobs, migrate, money, openedx, pricing_facts, products, program_enrollments,
-        redact, service_tokens, transcript, users,
+        Backend, ConnectOptions, Store, StoreError, audit_log, b2b, catalog, catalog_api,
+        discounts, enrollments, gateway_users, jobs, migrate, money, openedx, pricing_facts,
+        products, program_enrollments, redact, service_tokens, transcript, users,
     };
 }
 

@@ -6,6 +6,9 @@ use std::path::PathBuf;
 pub use mitx_store::Database;
 pub use mitx_store::testing::{POSTGRES_URL_VAR, TestDb};
 
+use mitx_core::ids::{CourseRunId, UserId};
+use mitx_store::users::NewUser;
+
 use crate::Services;
 use crate::clock::Clock;
 use crate::config::Settings;
@@ -52,6 +55,54 @@ pub fn services_at(db: &TestDb, settings: Settings, clock: Clock) -> Services {
 /// The write-capable handle of services (fixtures that no workflow writes yet).
 pub fn database(services: &Services) -> &Database {
     services.db()
+}
+
+/// Loads the demo catalog (`fixtures/demo/catalog.json`) through the import workflow.
+pub async fn load_demo_catalog(services: &Services) {
+    let data = serde_json::from_str(include_str!("../../fixtures/demo/catalog.json"))
+        .unwrap_or_else(|e| panic!("demo catalog JSON: {e}"));
+    crate::catalog::import(services, &data, false)
+        .await
+        .unwrap_or_else(|e| panic!("demo catalog: {e}"));
+}
+
+/// A new learner `name` (`name@example.com`, "name Learner", in the US).
+pub async fn learner(services: &Services, name: &str) -> UserId {
+    let new = NewUser {
+        username: name.into(),
+        email: format!("{name}@example.com"),
+        name: format!("{name} Learner"),
+        country: Some("US".into()),
+        ..NewUser::default()
+    };
+    crate::users::create(services, &new)
+        .await
+        .unwrap_or_else(|e| panic!("learner {name}: {e}"))
+        .user
+        .id
+}
+
+/// `n` live, non-B2B, non-fake runs of the catalog (the demo catalog has enough).
+pub async fn open_runs(services: &Services, n: usize) -> Vec<CourseRunId> {
+    let store = services.store();
+    let rows = store
+        .list_runs()
+        .await
+        .unwrap_or_else(|e| panic!("runs: {e}"));
+    let mut out = Vec::new();
+    for row in rows {
+        let run = store
+            .enrollment_run(CourseRunId(row.id))
+            .await
+            .unwrap_or_else(|e| panic!("run {}: {e}", row.id));
+        if let Some(run) = run.filter(|r| r.run.live && !r.run.is_b2b() && !r.run.is_fake()) {
+            out.push(run.run.id);
+        }
+        if out.len() == n {
+            return out;
+        }
+    }
+    panic!("not enough open runs: wanted {n}, found {}", out.len())
 }
 
 /// A fresh empty folder under the temp dir.

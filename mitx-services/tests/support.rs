@@ -9,7 +9,6 @@ use mitx_services::Services;
 use mitx_services::clock::Clock;
 use mitx_services::jobs::worker::{self, WorkerOptions, WorkerReport};
 use mitx_services::store::jobs::{JobFilter, JobRecord};
-use mitx_services::store::users::NewUser;
 use mitx_services::testing::{self, FakeEdx, TestDb};
 
 /// SQLite always; PostgreSQL when `MITX_TEST_POSTGRES_URL` is set (reported when skipped).
@@ -49,10 +48,7 @@ pub async fn world(
     let settings = testing::settings_with_edx(&edx, ignore_edx_failures, overrides);
     let outbox = settings.email.outbox.clone();
     let services = testing::services_at(&db, settings, clock);
-    let data = serde_json::from_str(include_str!("../../fixtures/demo/catalog.json")).unwrap();
-    mitx_services::catalog::import(&services, &data, false)
-        .await
-        .expect("demo catalog");
+    testing::load_demo_catalog(&services).await;
     World {
         db,
         services,
@@ -64,39 +60,12 @@ pub async fn world(
 impl World {
     /// A new learner.
     pub async fn learner(&self, username: &str) -> UserId {
-        let new = NewUser {
-            username: username.into(),
-            email: format!("{username}@example.com"),
-            name: format!("{username} Learner"),
-            country: Some("US".into()),
-            ..NewUser::default()
-        };
-        mitx_services::users::create(&self.services, &new)
-            .await
-            .expect("user")
-            .user
-            .id
+        testing::learner(&self.services, username).await
     }
 
     /// `n` live, non-B2B, non-fake runs of the demo catalog.
     pub async fn runs(&self, n: usize) -> Vec<CourseRunId> {
-        let store = self.services.store();
-        let mut out = Vec::new();
-        for row in store.list_runs().await.unwrap() {
-            let run = store
-                .enrollment_run(CourseRunId(row.id))
-                .await
-                .unwrap()
-                .unwrap();
-            if run.run.live && !run.run.is_b2b() && !run.run.is_fake() {
-                out.push(run.run.id);
-            }
-            if out.len() == n {
-                break;
-            }
-        }
-        assert_eq!(out.len(), n, "not enough demo runs");
-        out
+        testing::open_runs(&self.services, n).await
     }
 
     /// Runs every due job (and the jobs they queue) and returns what the worker did.

@@ -331,6 +331,9 @@ macro_rules! backend_queries {
             pub(crate) type Conn = sqlx::SqliteConnection;
             pub(crate) const FOR_UPDATE: &str = "";
             pub(crate) const SKIP_LOCKED: &str = "";
+            /// Whether a statement may change rows in a `WITH` clause (one round trip for
+            /// a change and its audit row).
+            pub(crate) const WRITING_CTE: bool = false;
             $($item)*
         }
         pub(crate) mod postgres {
@@ -340,6 +343,7 @@ macro_rules! backend_queries {
             pub(crate) type Conn = sqlx::PgConnection;
             pub(crate) const FOR_UPDATE: &str = " FOR UPDATE";
             pub(crate) const SKIP_LOCKED: &str = " FOR UPDATE SKIP LOCKED";
+            pub(crate) const WRITING_CTE: bool = true;
             $($item)*
         }
     };

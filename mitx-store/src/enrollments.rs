@@ -104,6 +104,20 @@ pub struct RetryResetFilter {
     pub only_exhausted_at: Option<u32>,
 }
 
+/// Everything the edX retry of one enrollment needs, in one read: the row, its run, the
+/// learner, and the learner's edX username once the account exists.
+#[derive(Clone, Debug, PartialEq)]
+pub struct EnrollmentFacts {
+    /// The row.
+    pub record: EnrollmentRecord,
+    /// Its run with the course facts.
+    pub run: EnrollmentRun,
+    /// The learner.
+    pub learner: crate::users::User,
+    /// The learner's edX username, when the account exists in edX.
+    pub edx_username: Option<String>,
+}
+
 /// One row of an enrollment's audit trail (`course_run_enrollment_audits`).
 #[derive(Clone, Debug, PartialEq, Eq, serde::Serialize)]
 pub struct EnrollmentAudit {
@@ -301,36 +315,12 @@ backend_queries! {
         row.as_ref().map(enrollment_from_row).transpose()
     }
 
-    pub(crate) async fn by_user_run_for_update(
-        conn: &mut Conn,
-        user: i64,
-        run: i64,
-    ) -> Result<Option<EnrollmentRecord>, StoreError> {
-        let sql = sqlx::AssertSqlSafe(format!(
-            "SELECT {ENROLLMENT_COLUMNS} FROM course_run_enrollments e \
-             WHERE e.user_id = $1 AND e.run_id = $2{FOR_UPDATE}"
-        ));
-        let row = sqlx::query(sql).bind(user).bind(run).fetch_optional(&mut *conn).await?;
-        row.as_ref().map(enrollment_from_row).transpose()
-    }
-
     pub(crate) async fn by_id(
         conn: &mut Conn,
         id: i64,
     ) -> Result<Option<EnrollmentRecord>, StoreError> {
         let sql = sqlx::AssertSqlSafe(format!(
             "SELECT {ENROLLMENT_COLUMNS} FROM course_run_enrollments e WHERE e.id = $1"
-        ));
-        let row = sqlx::query(sql).bind(id).fetch_optional(&mut *conn).await?;
-        row.as_ref().map(enrollment_from_row).transpose()
-    }
-
-    pub(crate) async fn by_id_for_update(
-        conn: &mut Conn,
-        id: i64,
-    ) -> Result<Option<EnrollmentRecord>, StoreError> {
-        let sql = sqlx::AssertSqlSafe(format!(
-            "SELECT {ENROLLMENT_COLUMNS} FROM course_run_enrollments e WHERE e.id = $1{FOR_UPDATE}"
         ));
         let row = sqlx::query(sql).bind(id).fetch_optional(&mut *conn).await?;
         row.as_ref().map(enrollment_from_row).transpose()
@@ -383,41 +373,63 @@ backend_queries! {
         inserted.map(|r| r.try_get("id")).transpose().map_err(StoreError::from)
     }
 
-    /// Compare-and-set: updates the row only if its mutable columns still hold `before`;
-    /// whether it did.
+    /// Compare-and-set with its audit row: updates the row only if its mutable columns
+    /// still hold `before`, and then writes the audit row; whether it did. One statement
+    /// where the backend can change rows in a `WITH` clause, else two in the unit of work.
     pub(crate) async fn update_if_unchanged(
         conn: &mut Conn,
         id: i64,
         before: &RunEnrollment,
         row: &RunEnrollment,
+        audit_row: (Option<i64>, Option<&str>, &str),
         now: DateTime<Utc>,
     ) -> Result<bool, StoreError> {
-        let done = sqlx::query(
-            "UPDATE course_run_enrollments SET active = $2, change_status = $3, \
+        const UPDATE: &str = "UPDATE course_run_enrollments SET active = $2, change_status = $3, \
              enrollment_mode = $4, edx_enrolled = $5, edx_emails_subscription = $6, \
              edx_enrollment_retry_count = $7, updated_on = $8 WHERE id = $1 \
              AND active = $9 AND change_status IS NOT DISTINCT FROM $10 \
              AND enrollment_mode = $11 AND edx_enrolled = $12 \
-             AND edx_emails_subscription = $13 AND edx_enrollment_retry_count = $14",
-        )
-        .bind(id)
-        .bind(row.active)
-        .bind(row.change_status.map(ChangeStatus::as_str))
-        .bind(row.mode.slug())
-        .bind(row.edx_enrolled)
-        .bind(row.edx_emails_subscription)
-        .bind(i64::from(row.edx_enrollment_retry_count))
-        .bind(now)
-        .bind(before.active)
-        .bind(before.change_status.map(ChangeStatus::as_str))
-        .bind(before.mode.slug())
-        .bind(before.edx_enrolled)
-        .bind(before.edx_emails_subscription)
-        .bind(i64::from(before.edx_enrollment_retry_count))
-        .execute(&mut *conn)
-        .await
-        .map_err(StoreError::classify)?;
-        Ok(done.rows_affected() == 1)
+             AND edx_emails_subscription = $13 AND edx_enrollment_retry_count = $14";
+        let (acting_user, data_before, data_after) = audit_row;
+        let sql = if WRITING_CTE {
+            sqlx::AssertSqlSafe(format!(
+                "WITH changed AS ({UPDATE} RETURNING id) \
+                 INSERT INTO course_run_enrollment_audits (enrollment_id, acting_user_id, \
+                 data_before, data_after, created_on, updated_on) \
+                 SELECT id, $15, $16, $17, $8, $8 FROM changed"
+            ))
+        } else {
+            sqlx::AssertSqlSafe(UPDATE.to_owned())
+        };
+        let mut query = sqlx::query(sql)
+            .bind(id)
+            .bind(row.active)
+            .bind(row.change_status.map(ChangeStatus::as_str))
+            .bind(row.mode.slug())
+            .bind(row.edx_enrolled)
+            .bind(row.edx_emails_subscription)
+            .bind(i64::from(row.edx_enrollment_retry_count))
+            .bind(now)
+            .bind(before.active)
+            .bind(before.change_status.map(ChangeStatus::as_str))
+            .bind(before.mode.slug())
+            .bind(before.edx_enrolled)
+            .bind(before.edx_emails_subscription)
+            .bind(i64::from(before.edx_enrollment_retry_count));
+        if WRITING_CTE {
+            query = query.bind(acting_user).bind(data_before).bind(data_after);
+        }
+        let done = query
+            .execute(&mut *conn)
+            .await
+            .map_err(StoreError::classify)?;
+        if done.rows_affected() != 1 {
+            return Ok(false);
+        }
+        if !WRITING_CTE {
+            audit(conn, id, acting_user, data_before, data_after, now).await?;
+        }
+        Ok(true)
     }
 
     pub(crate) async fn audit(
@@ -488,6 +500,42 @@ backend_queries! {
         .execute(&mut *conn)
         .await?;
         Ok(done.rows_affected())
+    }
+
+    pub(crate) async fn facts(
+        conn: &mut Conn,
+        id: i64,
+    ) -> Result<Option<EnrollmentFacts>, StoreError> {
+        let sql = sqlx::AssertSqlSafe(format!(
+            "SELECT {ENROLLMENT_COLUMNS}, {RUN_COLUMNS}, u.id AS u_id, u.global_id, u.username, \
+             u.email, u.name, u.is_active AS u_active, u.is_staff, u.is_superuser, \
+             u.created_on AS u_created_on, u.updated_on AS u_updated_on, \
+             CASE WHEN o.has_been_synced THEN o.edx_username END AS edx_username \
+             FROM course_run_enrollments e JOIN course_runs r ON r.id = e.run_id {RUN_JOINS} \
+             JOIN users u ON u.id = e.user_id \
+             LEFT JOIN openedx_users o ON o.user_id = e.user_id AND o.platform = 'edx' \
+             WHERE e.id = $1"
+        ));
+        let Some(row) = sqlx::query(sql).bind(id).fetch_optional(&mut *conn).await? else {
+            return Ok(None);
+        };
+        Ok(Some(EnrollmentFacts {
+            record: enrollment_from_row(&row)?,
+            run: run_from_row(&row)?,
+            learner: crate::users::User {
+                id: UserId(row.try_get("u_id")?),
+                global_id: row.try_get("global_id")?,
+                username: row.try_get("username")?,
+                email: row.try_get("email")?,
+                name: row.try_get("name")?,
+                is_active: row.try_get("u_active")?,
+                is_staff: row.try_get("is_staff")?,
+                is_superuser: row.try_get("is_superuser")?,
+                created_on: row.try_get("u_created_on")?,
+                updated_on: row.try_get("u_updated_on")?,
+            },
+            edx_username: row.try_get("edx_username")?,
+        }))
     }
 
     pub(crate) async fn audit_trail(
@@ -568,6 +616,14 @@ impl Store {
         with_db!(conn: self, conn, q => q::run_by_courseware_id(conn, key).await)
     }
 
+    /// The enrollment with its run, learner and edX username, in one read.
+    pub async fn enrollment_facts(
+        &self,
+        id: EnrollmentId,
+    ) -> Result<Option<EnrollmentFacts>, StoreError> {
+        with_db!(conn: self, conn, q => q::facts(conn, id.0).await)
+    }
+
     /// The audit trail of one enrollment, oldest first.
     pub async fn enrollment_audit_trail(
         &self,
@@ -641,25 +697,6 @@ impl Tx {
         with_db!(tx: self, conn, q => q::reset_retries(conn, filter, now).await)
     }
 
-    /// The enrollment row with this id inside the unit of work, locked for update on
-    /// PostgreSQL.
-    pub async fn enrollment_by_id_for_update(
-        &mut self,
-        id: EnrollmentId,
-    ) -> Result<Option<EnrollmentRecord>, StoreError> {
-        with_db!(tx: self, conn, q => q::by_id_for_update(conn, id.0).await)
-    }
-
-    /// The user's row for the run (active or not) inside the unit of work, locked for
-    /// update on PostgreSQL (SQLite's unit of work already holds the write lock).
-    pub async fn run_enrollment_for_update(
-        &mut self,
-        user: UserId,
-        run: CourseRunId,
-    ) -> Result<Option<EnrollmentRecord>, StoreError> {
-        with_db!(tx: self, conn, q => q::by_user_run_for_update(conn, user.0, run.0).await)
-    }
-
     /// Saves one planned enrollment row (`before` = the row the plan started from): creates
     /// it when `before` is `None`, else updates it if it still holds what was read
     /// (compare-and-set); an audit row (`data_before` = the row replaced) is written when
@@ -677,25 +714,38 @@ impl Tx {
         let changed = before.map(|b| &b.enrollment) != Some(after);
         let acting = acting_user.map(|u| u.0);
         let saved = with_db!(tx: self, conn, q => {
-            let id = match before {
-                None => match q::insert_if_absent(conn, after, now).await? {
-                    Some(id) => id,
-                    None => return Ok(SavedEnrollment::Raced),
-                },
+            match before {
+                None => {
+                    let Some(id) = q::insert_if_absent(conn, after, now).await? else {
+                        return Ok(SavedEnrollment::Raced);
+                    };
+                    q::audit(conn, id, acting, None, &after_json, now).await?;
+                    q::by_id(conn, id).await?
+                }
+                Some(record) if !changed => Some(record.clone()),
                 Some(record) => {
-                    if changed
-                        && !q::update_if_unchanged(conn, record.id.0, &record.enrollment, after, now)
-                            .await?
+                    let audit_row = (acting, before_json.as_deref(), after_json.as_str());
+                    if !q::update_if_unchanged(
+                        conn,
+                        record.id.0,
+                        &record.enrollment,
+                        after,
+                        audit_row,
+                        now,
+                    )
+                    .await?
                     {
                         return Ok(SavedEnrollment::Raced);
                     }
-                    record.id.0
+                    // The row is exactly what was written: no need to read it back.
+                    Some(EnrollmentRecord {
+                        id: record.id,
+                        enrollment: after.clone(),
+                        created_on: record.created_on,
+                        updated_on: now,
+                    })
                 }
-            };
-            if changed {
-                q::audit(conn, id, acting, before_json.as_deref(), &after_json, now).await?;
             }
-            q::by_id(conn, id).await?
         });
         saved
             .map(SavedEnrollment::Saved)

@@ -14,7 +14,7 @@
 use chrono::{DateTime, Utc};
 use serde::Serialize;
 
-use crate::{Store, StoreError, Tx, backend_queries, with_db};
+use crate::{Database, Store, StoreError, Tx, backend_queries, with_db};
 
 /// Where a job is in its life.
 #[derive(Clone, Copy, Debug, PartialEq, Eq, Serialize)]
@@ -195,7 +195,8 @@ backend_queries! {
             "INSERT INTO jobs (queue, name, payload, status, attempts, max_attempts, run_after, \
              dedupe_key, created_on, updated_on) \
              VALUES ($1, $2, $3, 'queued', 0, $4, $5, $6, $7, $7) \
-             ON CONFLICT (dedupe_key) WHERE status IN ('queued', 'running') DO NOTHING \
+             ON CONFLICT (dedupe_key) WHERE status IN ('queued', 'running') \
+             AND dedupe_key IS NOT NULL DO NOTHING \
              RETURNING id",
         )
         .bind(&job.queue)
@@ -261,6 +262,34 @@ backend_queries! {
         .execute(&mut *conn)
         .await?;
         Ok(done.rows_affected() == 1)
+    }
+
+    /// [`finish`] as done, also giving back the lease `(name, holder)` the job held in the
+    /// same statement where the backend can change rows in a `WITH` clause; (finished,
+    /// lease given back).
+    pub(crate) async fn finish_releasing(
+        conn: &mut Conn,
+        id: i64,
+        worker: &str,
+        lease: (&str, &str),
+        now: DateTime<Utc>,
+    ) -> Result<(bool, bool), StoreError> {
+        if !WRITING_CTE {
+            return Ok((finish(conn, id, worker, "done", None, now).await?, false));
+        }
+        let done = sqlx::query(
+            "WITH released AS (DELETE FROM leases WHERE name = $4 AND holder = $5) \
+             UPDATE jobs SET status = 'done', finished_on = $3, updated_on = $3, \
+             lease_expires_at = NULL WHERE id = $1 AND status = 'running' AND locked_by = $2",
+        )
+        .bind(id)
+        .bind(worker)
+        .bind(now)
+        .bind(lease.0)
+        .bind(lease.1)
+        .execute(&mut *conn)
+        .await?;
+        Ok((done.rows_affected() == 1, true))
     }
 
     pub(crate) async fn retry_later(
@@ -484,6 +513,23 @@ impl Tx {
         with_db!(tx: self, conn, q => q::finish(conn, id, worker, "done", note, now).await)
     }
 
+    /// [`Tx::complete_job`] that also gives back the lease `(name, holder)` the job held
+    /// (one round trip instead of two where the backend allows).
+    pub async fn complete_job_releasing(
+        &mut self,
+        id: i64,
+        worker: &str,
+        lease: (&str, &str),
+        now: DateTime<Utc>,
+    ) -> Result<bool, StoreError> {
+        let (done, released) =
+            with_db!(tx: self, conn, q => q::finish_releasing(conn, id, worker, lease, now).await)?;
+        if !released {
+            self.release_lease(lease.0, lease.1).await?;
+        }
+        Ok(done)
+    }
+
     /// Marks a job held by `worker` failed for good with `error`.
     pub async fn fail_job(
         &mut self,
@@ -561,6 +607,69 @@ impl Tx {
     /// Deletes done and failed jobs that finished before `before`; how many.
     pub async fn purge_finished_jobs(&mut self, before: DateTime<Utc>) -> Result<u64, StoreError> {
         with_db!(tx: self, conn, q => q::purge_finished(conn, before).await)
+    }
+}
+
+/// The worker's own writes, each a single statement and so its own unit of work (one round
+/// trip instead of three): claiming, renewing and finishing a job outside a handler's
+/// unit of work. A handler that changes data finishes its job inside its own
+/// ([`Tx::complete_job`]).
+impl Database {
+    /// [`Tx::claim_jobs`] on its own.
+    pub async fn claim_jobs(
+        &self,
+        queue: &str,
+        worker: &str,
+        limit: i64,
+        lease_until: DateTime<Utc>,
+        now: DateTime<Utc>,
+    ) -> Result<Vec<JobRecord>, StoreError> {
+        with_db!(conn: self, conn, q => q::claim(conn, queue, worker, limit, lease_until, now).await)
+    }
+
+    /// [`Tx::complete_job`] on its own.
+    pub async fn complete_job(
+        &self,
+        id: i64,
+        worker: &str,
+        note: Option<&str>,
+        now: DateTime<Utc>,
+    ) -> Result<bool, StoreError> {
+        with_db!(conn: self, conn, q => q::finish(conn, id, worker, "done", note, now).await)
+    }
+
+    /// [`Tx::fail_job`] on its own.
+    pub async fn fail_job(
+        &self,
+        id: i64,
+        worker: &str,
+        error: &str,
+        now: DateTime<Utc>,
+    ) -> Result<bool, StoreError> {
+        with_db!(conn: self, conn, q => q::finish(conn, id, worker, "failed", Some(error), now).await)
+    }
+
+    /// [`Tx::retry_job_later`] on its own.
+    pub async fn retry_job_later(
+        &self,
+        id: i64,
+        worker: &str,
+        error: &str,
+        run_after: DateTime<Utc>,
+        now: DateTime<Utc>,
+    ) -> Result<bool, StoreError> {
+        with_db!(conn: self, conn, q => q::retry_later(conn, id, worker, error, run_after, now).await)
+    }
+
+    /// [`Tx::renew_job_lease`] on its own.
+    pub async fn renew_job_lease(
+        &self,
+        id: i64,
+        worker: &str,
+        lease_until: DateTime<Utc>,
+        now: DateTime<Utc>,
+    ) -> Result<bool, StoreError> {
+        with_db!(conn: self, conn, q => q::renew(conn, id, worker, lease_until, now).await)
     }
 }
 

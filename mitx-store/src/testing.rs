@@ -55,6 +55,12 @@ impl TestDb {
         let Ok(admin_url) = std::env::var(POSTGRES_URL_VAR) else {
             return Ok(None);
         };
+        TestDb::postgres_at(&admin_url).await.map(Some)
+    }
+
+    /// A new, migrated schema on the PostgreSQL server at `admin_url`.
+    pub async fn postgres_at(admin_url: &str) -> Result<TestDb, StoreError> {
+        let admin_url = admin_url.to_owned();
         let schema = unique_name("mitx_test");
         let admin = Database::connect(&admin_url).await?;
         admin
@@ -69,12 +75,12 @@ impl TestDb {
         store.migrate().await?;
         let separator = if admin_url.contains('?') { '&' } else { '?' };
         let url = format!("{admin_url}{separator}options=-csearch_path%3D{schema}");
-        Ok(Some(TestDb {
+        Ok(TestDb {
             store,
             url,
             schema: Some(schema),
             admin_url: Some(admin_url),
-        }))
+        })
     }
 
     /// Closes the store and removes the database (file or schema).

@@ -326,21 +326,16 @@ impl EdxClient {
     }
 
     /// Enrolls (or changes the mode of) `username` in `course_id` with the service token
-    /// (`POST /api/enrollment/v1/enrollment`, `force_enrollment`). An active enrollment in
-    /// the same mode is reused; an answer that is still inactive is posted once more.
+    /// (`POST /api/enrollment/v1/enrollment`, `force_enrollment`); an answer that is still
+    /// inactive is posted once more. The post is idempotent in edX, so mitx posts directly
+    /// instead of first listing the learner's enrollments to reuse an active one in the
+    /// same mode: the same end state in one call instead of two (docs/compatibility.md).
     pub async fn enroll(
         &self,
         username: &str,
         course_id: &str,
         mode: &str,
     ) -> Result<EnrollmentObject, EdxError> {
-        let existing = self.find_enrollments(username, Some(course_id)).await?;
-        if let Some(current) = existing
-            .into_iter()
-            .find(|e| e.is_active && e.mode == mode && e.course_details.course_id == course_id)
-        {
-            return Ok(current);
-        }
         let body = serde_json::json!({
             "mode": mode,
             "course_details": { "course_id": course_id },

@@ -24,6 +24,8 @@ use crate::config::EdxSettings;
 /// Calls the fake has answered, by kind (failed ones included).
 #[derive(Clone, Copy, Debug, Default, PartialEq, Eq)]
 pub struct EdxCalls {
+    /// Requests of any kind, counted on arrival (before any delay or forced failure).
+    pub received: u64,
     /// Account registrations.
     pub registrations: u64,
     /// LTI email fixes.
@@ -278,7 +280,8 @@ fn bearer(headers: &HeaderMap) -> Option<&str> {
 /// The common prologue: the delay, then a forced failure, then the service token check.
 async fn gate(state: &Shared, headers: &HeaderMap, service: bool) -> Result<(), Response> {
     let (delay, failing) = {
-        let s = lock(state);
+        let mut s = lock(state);
+        s.calls.received += 1;
         (s.delay, s.failing)
     };
     if !delay.is_zero() {

@@ -61,20 +61,32 @@ pub fn subject(template: Template, context: &Value, site_name: &str) -> String {
     }
 }
 
+/// The templates, parsed once per process.
+fn environment() -> Result<&'static Environment<'static>, EmailError> {
+    static ENV: std::sync::OnceLock<Result<Environment<'static>, (&'static str, String)>> =
+        std::sync::OnceLock::new();
+    let env = ENV.get_or_init(|| {
+        let mut env = Environment::new();
+        for (name, source) in TEMPLATES {
+            env.add_template(name, source)
+                .map_err(|e| (*name, e.to_string()))?;
+        }
+        Ok(env)
+    });
+    env.as_ref()
+        .map_err(|(template, message)| EmailError::Template {
+            template,
+            message: message.clone(),
+        })
+}
+
 /// Renders a queued email.
 pub fn render(
     job: &EmailJob,
     email: &EmailSettings,
     site: &SiteSettings,
 ) -> Result<RenderedEmail, EmailError> {
-    let mut env = Environment::new();
-    for (name, source) in TEMPLATES {
-        env.add_template(name, source)
-            .map_err(|e| EmailError::Template {
-                template: name,
-                message: e.to_string(),
-            })?;
-    }
+    let env = environment()?;
     let uai = job
         .context
         .get("uai")

@@ -69,14 +69,17 @@ impl Mailer {
                     path: dir.display().to_string(),
                     source,
                 };
-                tokio::fs::create_dir_all(dir).await.map_err(outbox)?;
+                // One write, truncating: a job that runs again rewrites the same file. The
+                // folder is created the first time it is missing.
                 let file = dir.join(format!("{message_key}.eml"));
-                let partial = dir.join(format!(".{message_key}.eml.partial"));
-                tokio::fs::write(&partial, message.formatted())
-                    .await
-                    .map_err(outbox)?;
-                tokio::fs::rename(&partial, &file).await.map_err(outbox)?;
-                Ok(())
+                let bytes = message.formatted();
+                match tokio::fs::write(&file, &bytes).await {
+                    Err(err) if err.kind() == std::io::ErrorKind::NotFound => {
+                        tokio::fs::create_dir_all(dir).await.map_err(outbox)?;
+                        tokio::fs::write(&file, &bytes).await.map_err(outbox)
+                    }
+                    other => other.map_err(outbox),
+                }
             }
             Transport::Smtp(smtp) => smtp
                 .send(message)

@@ -20,6 +20,7 @@ use serde::Serialize;
 use serde::de::DeserializeOwned;
 
 use crate::Services;
+use crate::leases::Lease;
 
 /// Render and send an email (`email::EmailJob`).
 pub const EMAIL_SEND: &str = "email.send";
@@ -106,6 +107,19 @@ impl JobContext {
     pub async fn complete_in(&self, tx: &mut Tx, now: DateTime<Utc>) -> Result<bool, StoreError> {
         tx.complete_job(self.id, &self.worker, None, now).await
     }
+
+    /// [`JobContext::complete_in`] that also gives back `lease` in the same unit of work
+    /// (in one statement where the backend allows).
+    pub async fn complete_releasing(
+        &self,
+        tx: &mut Tx,
+        lease: &Lease,
+        now: DateTime<Utc>,
+    ) -> Result<bool, StoreError> {
+        lease.stop_renewing();
+        tx.complete_job_releasing(self.id, &self.worker, (lease.name(), lease.holder()), now)
+            .await
+    }
 }
 
 /// Reads a job's payload.
@@ -114,11 +128,39 @@ pub fn payload<T: DeserializeOwned>(job: &JobRecord) -> Result<T, JobOutcome> {
         .map_err(|e| JobOutcome::Fail(format!("unreadable payload for {}: {e}", job.name)))
 }
 
-/// Runs one claimed job.
-pub async fn dispatch(services: &Services, ctx: &JobContext, job: &JobRecord) -> JobOutcome {
+/// Who holds the leases a job takes: the job itself, so a later attempt of the same job
+/// takes over the lease of an attempt whose worker died.
+pub fn lease_holder(job_id: i64) -> String {
+    format!("job:{job_id}")
+}
+
+/// The lease a job of this kind needs before it runs, if any: the worker takes the leases
+/// of a claimed batch in one statement instead of one per job.
+pub fn lease_of(job: &JobRecord) -> Option<String> {
+    match job.name.as_str() {
+        EDX_ENROLL => crate::enrollment::edx_enroll_job_lease(job),
+        _ => None,
+    }
+}
+
+/// Runs one claimed job; `lease` is the lease [`lease_of`] names, when the worker took it.
+pub async fn dispatch(
+    services: &Services,
+    ctx: &JobContext,
+    job: &JobRecord,
+    lease: Option<Lease>,
+) -> JobOutcome {
+    let lease = match (job.name.as_str(), lease) {
+        (EDX_ENROLL, lease) => lease,
+        (_, Some(unexpected)) => {
+            unexpected.release(services).await;
+            None
+        }
+        (_, None) => None,
+    };
     match job.name.as_str() {
         EMAIL_SEND => crate::email::send_job(services, ctx, job).await,
-        EDX_ENROLL => crate::enrollment::run_edx_enroll_job(services, ctx, job).await,
+        EDX_ENROLL => crate::enrollment::run_edx_enroll_job(services, ctx, job, lease).await,
         EDX_EMAIL_SUBSCRIPTION => {
             crate::enrollment::run_email_subscription_job(services, ctx, job).await
         }

@@ -15,6 +15,7 @@ use super::periodic::{self, PeriodicJob};
 use super::{DEFAULT_QUEUE, JobContext, JobOutcome, PERIODIC_PREFIX, dispatch, new_job};
 use crate::Services;
 use crate::config::WorkerSettings;
+use crate::leases::{self, Lease};
 
 /// How a worker runs.
 #[derive(Clone, Debug)]
@@ -86,6 +87,8 @@ pub async fn run(
     let mut scheduler = Scheduler::new(periodic::schedule(services.settings()));
     let mut last_recovery: Option<tokio::time::Instant> = None;
     let mut stopping = false;
+    // A job that finished after the last claim may have queued more: `once` looks again.
+    let mut settled_after_look = false;
     tokio::pin!(shutdown);
     tracing::info!(%worker, concurrency, once = options.once, schedule = options.schedule, "worker started");
     loop {
@@ -108,17 +111,25 @@ pub async fn run(
         }
         let free = concurrency.saturating_sub(running.len());
         let mut claimed = 0;
-        if free > 0 && !stopping {
+        // Refill in batches (when half the slots are free), not one claim per finished
+        // job: a claim is the queue's most expensive statement.
+        let refill = free > 0 && (running.is_empty() || free * 2 >= concurrency);
+        let looked = refill && !stopping;
+        if looked {
+            settled_after_look = false;
             match claim(services, &worker, free, options.lease).await {
                 Ok(jobs) => {
                     claimed = jobs.len();
+                    let mut leases = take_leases(services, &jobs).await;
                     for job in jobs {
                         let id = job.id;
+                        let lease = leases.remove(&id);
                         let handle = running.spawn(run_one(
                             services.clone(),
                             worker.clone(),
                             job,
                             options.lease,
+                            lease,
                         ));
                         in_flight.insert(handle.id(), id);
                     }
@@ -130,19 +141,26 @@ pub async fn run(
         }
         while let Some(done) = running.try_join_next_with_id() {
             settle(services, &worker, done, &mut in_flight, &mut report).await;
+            settled_after_look = true;
         }
         if running.is_empty() && claimed == 0 {
-            if options.once || stopping {
+            if stopping || (options.once && looked && !settled_after_look) {
                 break;
+            }
+            if !looked || settled_after_look {
+                // Jobs finished after the last look (and may have queued more): look
+                // again now.
+                continue;
             }
             tokio::select! {
                 () = tokio::time::sleep(options.poll) => {}
                 () = &mut shutdown => { stopping = true; }
             }
-        } else if claimed == 0 || running.len() >= concurrency || stopping {
+        } else if claimed == 0 || !refill || running.len() >= concurrency || stopping {
             tokio::select! {
                 Some(done) = running.join_next_with_id() => {
                     settle(services, &worker, done, &mut in_flight, &mut report).await;
+                    settled_after_look = true;
                 }
                 () = tokio::time::sleep(options.poll) => {}
                 () = &mut shutdown, if !stopping => { stopping = true; }
@@ -175,13 +193,45 @@ async fn claim(
     lease: Duration,
 ) -> Result<Vec<JobRecord>, StoreError> {
     let now = services.now();
-    let mut tx = services.db().begin().await?;
     let limit = i64::try_from(limit).unwrap_or(1);
-    let jobs = tx
+    services
+        .db()
         .claim_jobs(DEFAULT_QUEUE, worker, limit, now + chrono(lease), now)
-        .await?;
-    tx.commit().await?;
-    Ok(jobs)
+        .await
+}
+
+/// Takes the leases the claimed jobs need in one statement, by job id. A lease someone
+/// else holds (or a failure here) is left to the job, which waits for it as usual.
+async fn take_leases(services: &Services, jobs: &[JobRecord]) -> HashMap<i64, Lease> {
+    let wanted: Vec<(i64, String)> = jobs
+        .iter()
+        .filter_map(|job| crate::jobs::lease_of(job).map(|name| (job.id, name)))
+        .collect();
+    let claims: Vec<(String, String)> = wanted
+        .iter()
+        .map(|(id, name)| (name.clone(), crate::jobs::lease_holder(*id)))
+        .collect();
+    let taken = match leases::acquire_batch(services, &claims).await {
+        Ok(taken) => taken,
+        Err(err) => {
+            tracing::warn!(%err, "job leases not taken in a batch; each job takes its own");
+            return HashMap::new();
+        }
+    };
+    let mut by_job = HashMap::new();
+    for lease in taken {
+        let job = wanted.iter().find(|(id, name)| {
+            *name == lease.name() && crate::jobs::lease_holder(*id) == lease.holder()
+        });
+        match job {
+            Some((id, _)) => {
+                by_job.insert(*id, lease);
+            }
+            // Not ours (cannot happen: only our claims come back); let it expire.
+            None => drop(lease),
+        }
+    }
+    by_job
 }
 
 /// The result of one job's task.
@@ -192,7 +242,13 @@ struct Step {
 
 type Joined = Result<(tokio::task::Id, Step), tokio::task::JoinError>;
 
-async fn run_one(services: Services, worker: String, job: JobRecord, lease: Duration) -> Step {
+async fn run_one(
+    services: Services,
+    worker: String,
+    job: JobRecord,
+    lease: Duration,
+    taken: Option<Lease>,
+) -> Step {
     let ctx = JobContext {
         id: job.id,
         worker: worker.clone(),
@@ -201,7 +257,7 @@ async fn run_one(services: Services, worker: String, job: JobRecord, lease: Dura
     };
     let heartbeat = tokio::spawn(heartbeat(services.clone(), worker, job.id, lease));
     let started = tokio::time::Instant::now();
-    let outcome = dispatch(&services, &ctx, &job).await;
+    let outcome = dispatch(&services, &ctx, &job, taken).await;
     heartbeat.abort();
     tracing::debug!(job = job.id, kind = %job.name, ?outcome, elapsed_ms = started.elapsed().as_millis() as u64, "job ran");
     Step { job, outcome }
@@ -276,31 +332,28 @@ async fn settle(
         return;
     }
     let now = services.now();
+    let db = services.db();
     let result = async {
-        let mut tx = services.db().begin().await?;
+        // Each outcome is one statement: its own unit of work.
         let (held, counter) = match &outcome {
             JobOutcome::Committed => (true, &mut report.done),
             JobOutcome::Done(note) => (
-                tx.complete_job(job_id, worker, note.as_deref(), now).await?,
+                db.complete_job(job_id, worker, note.as_deref(), now).await?,
                 &mut report.done,
             ),
             JobOutcome::Retry(error) if attempt < max_attempts => {
                 let at = now + retry_delay(attempt, jitter());
                 tracing::info!(job = job_id, %kind, attempt, %error, retry_at = %at, "job failed; will retry");
                 (
-                    tx.retry_job_later(job_id, worker, error, at, now).await?,
+                    db.retry_job_later(job_id, worker, error, at, now).await?,
                     &mut report.retried,
                 )
             }
             JobOutcome::Retry(error) | JobOutcome::Fail(error) => {
                 tracing::warn!(job = job_id, %kind, attempt, %error, "job failed");
-                (
-                    tx.fail_job(job_id, worker, error, now).await?,
-                    &mut report.failed,
-                )
+                (db.fail_job(job_id, worker, error, now).await?, &mut report.failed)
             }
         };
-        tx.commit().await?;
         if held {
             *counter += 1;
         } else {
