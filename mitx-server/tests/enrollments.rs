@@ -646,3 +646,62 @@ async fn enrollment_items_follow_catalog_changes() {
         db.cleanup().await.unwrap();
     }
 }
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn the_form_refuses_what_the_api_refuses() {
+    for db in databases().await {
+        load_demo(&db).await;
+        let (open, closed) = open_and_closed_runs(&db).await;
+        let now = Utc::now();
+        let mut others = db.store.list_runs().await.unwrap().into_iter().filter(|r| {
+            r.id != open
+                && r.live
+                && r.start_date.is_some()
+                && r.enrollment_start.is_some_and(|s| s <= now)
+                && r.enrollment_end.is_none_or(|e| e > now + Duration::days(1))
+        });
+        let b2b = others.next().expect("a second open run").id;
+        let not_live = others.next().expect("a third open run").id;
+        db.store
+            .execute_raw(&format!(
+                "UPDATE course_runs SET b2b_contract_id = 1 WHERE id = {b2b}"
+            ))
+            .await
+            .unwrap();
+        db.store
+            .execute_raw(&format!(
+                "UPDATE course_runs SET live = FALSE WHERE id = {not_live}"
+            ))
+            .await
+            .unwrap();
+        let (base, stop) = start_with(&db, true).await;
+        let me = Learner::new(&base, &jdoe());
+        let user = me.id().await;
+        for run in [b2b, not_live, closed] {
+            let (status, body) = me
+                .post("/api/v1/enrollments/", &json!({"run_id": run}))
+                .await;
+            assert_eq!(status, 400, "API, run {run}: {body}");
+            let response = me
+                .form("/enrollments/", &format!("run={run}&isapi=1"), None)
+                .await;
+            assert_eq!(response.status(), 200);
+            assert_eq!(response.text().await.unwrap(), "Fail", "form, run {run}");
+            assert!(
+                db.store
+                    .run_enrollment(user, CourseRunId(run))
+                    .await
+                    .unwrap()
+                    .is_none(),
+                "run {run}: nothing written"
+            );
+        }
+        // And both accept the open run.
+        let response = me
+            .form("/enrollments/", &format!("run={open}&isapi=1"), None)
+            .await;
+        assert_eq!(response.text().await.unwrap(), "Ok");
+        let _ = stop.send(());
+        db.cleanup().await.unwrap();
+    }
+}
