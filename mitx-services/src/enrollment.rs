@@ -494,6 +494,26 @@ pub async fn enroll_via_form(
     Ok(response)
 }
 
+/// The learner's own active enrollment `id` and its run; another learner's, an inactive
+/// or an unknown one is not found.
+async fn own_enrollment(
+    services: &Services,
+    user: UserId,
+    id: EnrollmentId,
+) -> Result<(EnrollmentRecord, EnrollmentRun), EnrollmentError> {
+    let record = services.store().enrollment_by_id(id).await?;
+    addressable_enrollment(user, record.as_ref().map(|r| &r.enrollment))?;
+    let Some(record) = record else {
+        return Err(EnrollmentNotFound.into());
+    };
+    let run = services
+        .store()
+        .enrollment_run(record.enrollment.run)
+        .await?
+        .ok_or(EnrollmentNotFound)?;
+    Ok((record, run))
+}
+
 /// Unenrolls the learner from their active enrollment `id` (2.3): edX first (failures kept
 /// per `IGNORE_EDX_FAILURES`), then the row, its audit row, the paid-run rows and the email.
 pub async fn unenroll(
@@ -503,17 +523,8 @@ pub async fn unenroll(
     change_status: ChangeStatus,
     email: UnenrollEmail,
 ) -> Result<EnrollmentRecord, EnrollmentError> {
-    let record = services.store().enrollment_by_id(id).await?;
-    addressable_enrollment(user, record.as_ref().map(|r| &r.enrollment))?;
-    let Some(record) = record else {
-        return Err(EnrollmentNotFound.into());
-    };
+    let (record, run) = own_enrollment(services, user, id).await?;
     let run_id = record.enrollment.run;
-    let run = services
-        .store()
-        .enrollment_run(run_id)
-        .await?
-        .ok_or(EnrollmentNotFound)?;
     let lease = leases::acquire(
         services,
         leases::enrollment_lease(user, run_id),
@@ -644,16 +655,7 @@ pub async fn set_email_subscription(
     id: EnrollmentId,
     subscribe: bool,
 ) -> Result<bool, EnrollmentError> {
-    let record = services.store().enrollment_by_id(id).await?;
-    addressable_enrollment(user, record.as_ref().map(|r| &r.enrollment))?;
-    let Some(record) = record else {
-        return Err(EnrollmentNotFound.into());
-    };
-    let run = services
-        .store()
-        .enrollment_run(record.enrollment.run)
-        .await?
-        .ok_or(EnrollmentNotFound)?;
+    let (_, run) = own_enrollment(services, user, id).await?;
     let token = tokens::access_token(services, user).await.map_err(|err| {
         EnrollmentError::EmailSettings(format!("Unable to change course email settings: {err}"))
     })?;

@@ -240,6 +240,12 @@ backend_queries! {
         Ok(jobs)
     }
 
+    /// Finishes the running job `$1` held by worker `$2` as status `$3` with note `$4` at
+    /// `$5`.
+    const FINISH: &str = "UPDATE jobs SET status = $3, last_error = COALESCE($4, last_error), \
+         finished_on = $5, updated_on = $5, lease_expires_at = NULL \
+         WHERE id = $1 AND status = 'running' AND locked_by = $2";
+
     /// Finishes a running job held by `worker` as `status`.
     pub(crate) async fn finish(
         conn: &mut Conn,
@@ -249,11 +255,7 @@ backend_queries! {
         error: Option<&str>,
         now: DateTime<Utc>,
     ) -> Result<bool, StoreError> {
-        let done = sqlx::query(
-            "UPDATE jobs SET status = $3, last_error = COALESCE($4, last_error), \
-             finished_on = $5, updated_on = $5, lease_expires_at = NULL \
-             WHERE id = $1 AND status = 'running' AND locked_by = $2",
-        )
+        let done = sqlx::query(FINISH)
         .bind(id)
         .bind(worker)
         .bind(status)
@@ -277,13 +279,14 @@ backend_queries! {
         if !WRITING_CTE {
             return Ok((finish(conn, id, worker, "done", None, now).await?, false));
         }
-        let done = sqlx::query(
-            "WITH released AS (DELETE FROM leases WHERE name = $4 AND holder = $5) \
-             UPDATE jobs SET status = 'done', finished_on = $3, updated_on = $3, \
-             lease_expires_at = NULL WHERE id = $1 AND status = 'running' AND locked_by = $2",
-        )
+        let sql = sqlx::AssertSqlSafe(format!(
+            "WITH released AS (DELETE FROM leases WHERE name = $6 AND holder = $7) {FINISH}"
+        ));
+        let done = sqlx::query(sql)
         .bind(id)
         .bind(worker)
+        .bind("done")
+        .bind(None::<&str>)
         .bind(now)
         .bind(lease.0)
         .bind(lease.1)

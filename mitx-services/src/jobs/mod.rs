@@ -101,15 +101,10 @@ pub struct JobContext {
 }
 
 impl JobContext {
-    /// Marks the job done inside the handler's unit of work: it commits with the handler's
+    /// Marks the job done inside the handler's unit of work and gives back `lease` there
+    /// too (one statement where the backend allows): it commits with the handler's
     /// changes, or not at all. `false` when this worker lost the job's lease (another
     /// worker took it over): roll back.
-    pub async fn complete_in(&self, tx: &mut Tx, now: DateTime<Utc>) -> Result<bool, StoreError> {
-        tx.complete_job(self.id, &self.worker, None, now).await
-    }
-
-    /// [`JobContext::complete_in`] that also gives back `lease` in the same unit of work
-    /// (in one statement where the backend allows).
     pub async fn complete_releasing(
         &self,
         tx: &mut Tx,
