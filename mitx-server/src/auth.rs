@@ -160,6 +160,9 @@ impl FromRequestParts<AppState> for CurrentUser {
         let user = if service_caller(parts, state).await?.is_some() {
             None
         } else {
+            // The header is an ambient credential: refuse cross-site use before it is
+            // resolved (which may create the user).
+            crate::csrf::check(parts, state)?;
             resolve(&parts.headers, state).await?
         };
         parts.extensions.insert(Resolved(user.clone()));

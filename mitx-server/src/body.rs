@@ -70,7 +70,9 @@ pub fn json_object(body: &[u8]) -> Result<Map<String, Value>, ApiError> {
         return Ok(Map::new());
     }
     let value: Value = serde_json::from_slice(body).map_err(|e| {
-        ApiError::BadRequestBody(json!({ "detail": format!("JSON parse error - {e}") }))
+        ApiError::BadRequestBody(json!({
+            "errors": { "non_field_errors": [format!("JSON parse error - {e}")] }
+        }))
     })?;
     match value {
         Value::Object(map) => Ok(map),

@@ -1,11 +1,19 @@
 //! Reuse of rendered catalog responses.
 //!
 //! The public catalog is read far more often than it changes (MIT Learn crawls it; the
-//! learner frontend lists it on every visit). A response is kept, per URL and host, for as
-//! long as the database's catalog revision (bumped by triggers on every catalog write, by
-//! any process) and the current minute are the same: time-based fields such as
-//! `is_enrollable` are therefore at most a minute old. Each request costs one indexed read
-//! of the revision. Nothing here is needed by another replica: each keeps its own copy.
+//! learner frontend lists it on every visit). A response is kept while the database's
+//! catalog revision (bumped by triggers on every catalog write, by any process) is the
+//! same, for at most `MITX_CATALOG_CACHE_TTL_SECONDS` (time-based fields such as
+//! `is_enrollable` are therefore at most that old). Each request costs one indexed read of
+//! the revision. Nothing here is needed by another replica: each keeps its own copy.
+//!
+//! The key is every input the body depends on: the site base of absolute links (see
+//! [`crate::links`]), the path, and the *canonical* query: only the parameters the route
+//! reads ([`crate::catalog::parameters`]), the last value of each, sorted. The request the
+//! handler sees is rewritten to that canonical query, so a body cannot depend on anything
+//! the key leaves out, and junk parameters (`?fill=1`, `?fill=2`, ...) share one entry.
+//! The cache is bounded in bytes (`MITX_CATALOG_CACHE_MAX_BYTES`, oldest entries leave
+//! first); a response larger than a quarter of the bound is served without being kept.
 //!
 //! [`CourseCache`] keeps the catalog courses themselves, by the same revision, for the views
 //! rendered per caller (enrollment lists show each enrolled run's course): there a request
@@ -15,53 +23,160 @@
 //! filters (`org_id`, `contract_id`) answer according to the caller's organizations and
 //! contracts, so such requests always reach the handler.
 
-use std::collections::HashMap;
+use std::collections::{BTreeMap, HashMap, VecDeque};
 use std::sync::Mutex;
+use std::sync::atomic::{AtomicU64, Ordering};
+use std::time::{Duration, Instant};
 
 use axum::body::{Body, Bytes};
-use axum::extract::{Request, State};
-use axum::http::header::{ETAG, HOST, IF_NONE_MATCH};
-use axum::http::{HeaderMap, HeaderValue, Method, StatusCode, header};
+use axum::extract::{MatchedPath, Request, State};
+use axum::http::header::{ETAG, IF_NONE_MATCH};
+use axum::http::{HeaderMap, HeaderValue, Method, StatusCode, Uri, header};
 use axum::middleware::Next;
 use axum::response::{IntoResponse, Response};
-use chrono::Utc;
 
 use crate::AppState;
 
-/// How many responses are kept before the cache starts over.
-const MAX_ENTRIES: usize = 10_000;
-/// Largest body kept.
-const MAX_BODY: usize = 8 * 1024 * 1024;
+/// Bytes counted for an entry beyond its key and body (map slot, headers, bookkeeping).
+const ENTRY_OVERHEAD: usize = 160;
 
 #[derive(Clone, Debug)]
 struct Entry {
     revision: i64,
-    minute: i64,
+    stored: Instant,
     etag: Option<HeaderValue>,
     body: Bytes,
+    generation: u64,
+    weight: usize,
+}
+
+#[derive(Debug, Default)]
+struct Entries {
+    map: HashMap<String, Entry>,
+    /// Keys in the order they were stored (with the generation stored then: an older
+    /// generation of a key stored again is skipped when evicting).
+    order: VecDeque<(String, u64)>,
+    bytes: usize,
+    next_generation: u64,
+}
+
+impl Entries {
+    fn remove(&mut self, key: &str) {
+        if let Some(old) = self.map.remove(key) {
+            self.bytes -= old.weight;
+        }
+    }
+
+    fn evict_to(&mut self, budget: usize) {
+        while self.bytes > budget {
+            let Some((key, generation)) = self.order.pop_front() else {
+                break;
+            };
+            if self
+                .map
+                .get(&key)
+                .is_some_and(|e| e.generation == generation)
+            {
+                self.remove(&key);
+            }
+        }
+        // Keys stored again leave stale places behind; drop them before they pile up.
+        if self.order.len() > 2 * self.map.len() + 64 {
+            let map = &self.map;
+            self.order.retain(|(key, generation)| {
+                map.get(key).is_some_and(|e| e.generation == *generation)
+            });
+        }
+    }
 }
 
 /// The rendered responses of this process.
-#[derive(Debug, Default)]
+#[derive(Debug)]
 pub struct CatalogCache {
-    entries: Mutex<HashMap<String, Entry>>,
+    entries: Mutex<Entries>,
+    max_bytes: usize,
+    ttl: Duration,
+    hits: AtomicU64,
+    misses: AtomicU64,
+}
+
+impl Default for CatalogCache {
+    fn default() -> Self {
+        CatalogCache::new(64 << 20, Duration::from_secs(60))
+    }
+}
+
+/// What the cache holds and how it has served, for `/metrics`.
+#[derive(Clone, Copy, Debug, Default, PartialEq, Eq)]
+pub struct CacheStats {
+    /// Requests answered from the cache.
+    pub hits: u64,
+    /// Cacheable requests that were rendered.
+    pub misses: u64,
+    /// Responses kept.
+    pub entries: u64,
+    /// Bytes counted against the bound.
+    pub bytes: u64,
+    /// The bound.
+    pub max_bytes: u64,
 }
 
 impl CatalogCache {
-    fn get(&self, key: &str, revision: i64, minute: i64) -> Option<Entry> {
+    /// A cache of at most `max_bytes` (0: nothing is kept) whose entries live `ttl`.
+    pub fn new(max_bytes: usize, ttl: Duration) -> CatalogCache {
+        CatalogCache {
+            entries: Mutex::default(),
+            max_bytes,
+            ttl,
+            hits: AtomicU64::new(0),
+            misses: AtomicU64::new(0),
+        }
+    }
+
+    /// The largest body kept: bigger ones are served uncached.
+    fn max_entry(&self) -> usize {
+        self.max_bytes / 4
+    }
+
+    fn get(&self, key: &str, revision: i64) -> Option<Entry> {
         let entries = self.entries.lock().ok()?;
         entries
+            .map
             .get(key)
-            .filter(|e| e.revision == revision && e.minute == minute)
+            .filter(|e| e.revision == revision && e.stored.elapsed() < self.ttl)
             .cloned()
     }
 
-    fn put(&self, key: String, entry: Entry) {
+    fn put(&self, key: String, mut entry: Entry) {
+        entry.weight = key.len() + entry.body.len() + ENTRY_OVERHEAD;
+        if entry.weight > self.max_entry() {
+            return;
+        }
         if let Ok(mut entries) = self.entries.lock() {
-            if entries.len() >= MAX_ENTRIES {
-                entries.clear();
-            }
-            entries.insert(key, entry);
+            entries.remove(&key);
+            let budget = self.max_bytes - entry.weight;
+            entries.evict_to(budget);
+            entry.generation = entries.next_generation;
+            entries.next_generation += 1;
+            entries.bytes += entry.weight;
+            entries.order.push_back((key.clone(), entry.generation));
+            entries.map.insert(key, entry);
+        }
+    }
+
+    /// Counters and size.
+    pub fn stats(&self) -> CacheStats {
+        let (entries, bytes) = self
+            .entries
+            .lock()
+            .map(|e| (e.map.len() as u64, e.bytes as u64))
+            .unwrap_or_default();
+        CacheStats {
+            hits: self.hits.load(Ordering::Relaxed),
+            misses: self.misses.load(Ordering::Relaxed),
+            entries,
+            bytes,
+            max_bytes: self.max_bytes as u64,
         }
     }
 }
@@ -81,18 +196,18 @@ fn not_modified(headers: &HeaderMap, etag: &HeaderValue) -> bool {
         })
 }
 
-fn respond(entry: &Entry, request_headers: &HeaderMap) -> Response {
-    if let Some(etag) = &entry.etag
+fn respond(etag: Option<&HeaderValue>, body: Bytes, request_headers: &HeaderMap) -> Response {
+    if let Some(etag) = etag
         && not_modified(request_headers, etag)
     {
         return (StatusCode::NOT_MODIFIED, [(ETAG, etag.clone())]).into_response();
     }
-    let mut response = Response::new(Body::from(entry.body.clone()));
+    let mut response = Response::new(Body::from(body));
     response.headers_mut().insert(
         header::CONTENT_TYPE,
         HeaderValue::from_static("application/json"),
     );
-    if let Some(etag) = &entry.etag {
+    if let Some(etag) = etag {
         response.headers_mut().insert(ETAG, etag.clone());
     }
     response
@@ -101,56 +216,92 @@ fn respond(entry: &Entry, request_headers: &HeaderMap) -> Response {
 /// Query parameters whose answer depends on who is asking.
 const CALLER_PARAMETERS: &[&str] = &["org_id", "contract_id"];
 
+/// The query pairs of `uri`, or `None` when the query does not parse.
+fn pairs(uri: &Uri) -> Option<Vec<(String, String)>> {
+    axum::extract::Query::<Vec<(String, String)>>::try_from_uri(uri)
+        .ok()
+        .map(|q| q.0)
+}
+
 /// Whether the response to `uri` may differ between callers (an unparsable query counts
 /// as such: it is never kept).
-pub fn depends_on_caller(uri: &axum::http::Uri) -> bool {
-    match axum::extract::Query::<Vec<(String, String)>>::try_from_uri(uri) {
-        Ok(axum::extract::Query(pairs)) => pairs
+pub fn depends_on_caller(uri: &Uri) -> bool {
+    pairs(uri).is_none_or(|pairs| {
+        pairs
             .iter()
-            .any(|(key, _)| CALLER_PARAMETERS.contains(&key.as_str())),
-        Err(_) => true,
-    }
+            .any(|(key, _)| CALLER_PARAMETERS.contains(&key.as_str()))
+    })
+}
+
+/// The canonical form of `uri` for a route reading `parameters`: only those, the last
+/// value of each (as the handlers read them), sorted by name. `None` when the query does
+/// not parse (the handler answers its 400 uncached).
+pub fn canonical_uri(uri: &Uri, parameters: &[&str]) -> Option<Uri> {
+    let kept: BTreeMap<String, String> = pairs(uri)?
+        .into_iter()
+        .filter(|(key, _)| parameters.contains(&key.as_str()))
+        .collect();
+    let path = uri.path();
+    let text = if kept.is_empty() {
+        path.to_owned()
+    } else {
+        format!("{path}?{}", serde_urlencoded::to_string(&kept).ok()?)
+    };
+    text.parse().ok()
 }
 
 /// The middleware: serve a kept response, or render and keep it.
 pub async fn layer(State(state): State<AppState>, request: Request, next: Next) -> Response {
-    if request.method() != Method::GET || depends_on_caller(request.uri()) {
+    let parameters = request
+        .extensions()
+        .get::<MatchedPath>()
+        .and_then(|route| crate::catalog::parameters(route.as_str()));
+    let cacheable = request.method() == Method::GET
+        && state.catalog_cache.max_bytes > 0
+        && !depends_on_caller(request.uri());
+    let (Some(parameters), true) = (parameters, cacheable) else {
         return next.run(request).await;
-    }
+    };
+    let Some(canonical) = canonical_uri(request.uri(), parameters) else {
+        return next.run(request).await;
+    };
     let Ok(revision) = state.store.catalog_revision().await else {
         return next.run(request).await;
     };
-    let minute = Utc::now().timestamp().div_euclid(60);
-    let host = request
-        .headers()
-        .get(HOST)
-        .and_then(|h| h.to_str().ok())
-        .unwrap_or("")
-        .to_owned();
-    let key = format!("{host} {}", request.uri());
+    let key = format!("{} {canonical}", state.links.base(request.headers()));
     let request_headers = request.headers().clone();
-    if let Some(entry) = state.catalog_cache.get(&key, revision, minute) {
-        return respond(&entry, &request_headers);
+    if let Some(entry) = state.catalog_cache.get(&key, revision) {
+        state.catalog_cache.hits.fetch_add(1, Ordering::Relaxed);
+        return respond(entry.etag.as_ref(), entry.body, &request_headers);
     }
-    // Render without the conditional header so the full body can be kept.
+    state.catalog_cache.misses.fetch_add(1, Ordering::Relaxed);
+    // Render the canonical request without the conditional header so the full body can
+    // be kept.
     let mut request = request;
+    *request.uri_mut() = canonical;
     request.headers_mut().remove(IF_NONE_MATCH);
     let response = next.run(request).await;
     if response.status() != StatusCode::OK {
         return response;
     }
     let (parts, body) = response.into_parts();
-    let Ok(bytes) = axum::body::to_bytes(body, MAX_BODY).await else {
-        return StatusCode::INTERNAL_SERVER_ERROR.into_response();
+    let bytes = match axum::body::to_bytes(body, usize::MAX).await {
+        Ok(bytes) => bytes,
+        Err(err) => return crate::ApiError::Internal(err.to_string()).into_response(),
     };
-    let entry = Entry {
-        revision,
-        minute,
-        etag: parts.headers.get(ETAG).cloned(),
-        body: bytes,
-    };
-    state.catalog_cache.put(key, entry.clone());
-    let mut response = respond(&entry, &request_headers);
+    let etag = parts.headers.get(ETAG).cloned();
+    state.catalog_cache.put(
+        key,
+        Entry {
+            revision,
+            stored: Instant::now(),
+            etag: etag.clone(),
+            body: bytes.clone(),
+            generation: 0,
+            weight: 0,
+        },
+    );
+    let mut response = respond(etag.as_ref(), bytes, &request_headers);
     for (name, value) in &parts.headers {
         response
             .headers_mut()
@@ -175,7 +326,89 @@ mod tests {
         assert!(caller("/api/v2/courses/?org_id="));
         assert!(!caller("/api/v2/courses/?my_org_id=1"));
     }
+
+    #[test]
+    fn canonical_queries_keep_what_the_route_reads() {
+        let params = &["live", "page", "page_size", "readable_id"];
+        let cases = [
+            ("/api/v2/courses/", "/api/v2/courses/"),
+            ("/api/v2/courses/?fill=1", "/api/v2/courses/"),
+            (
+                "/api/v2/courses/?page=2&live=true",
+                "/api/v2/courses/?live=true&page=2",
+            ),
+            (
+                "/api/v2/courses/?live=false&live=true",
+                "/api/v2/courses/?live=true",
+            ),
+            ("/api/v2/courses/?page=", "/api/v2/courses/?page="),
+            (
+                "/api/v2/courses/?readable_id=course-v1%3AMITx%2B1&x=%FF",
+                "/api/v2/courses/?readable_id=course-v1%3AMITx%2B1",
+            ),
+            (
+                "/api/v2/courses/?readable_id=a+b",
+                "/api/v2/courses/?readable_id=a+b",
+            ),
+        ];
+        for (input, expected) in cases {
+            let got = canonical_uri(&input.parse().unwrap(), params);
+            assert_eq!(
+                got.map(|u| u.to_string()).as_deref(),
+                Some(expected),
+                "{input}"
+            );
+        }
+    }
+
+    fn entry(body: &str) -> Entry {
+        Entry {
+            revision: 1,
+            stored: Instant::now(),
+            etag: None,
+            body: Bytes::copy_from_slice(body.as_bytes()),
+            generation: 0,
+            weight: 0,
+        }
+    }
+
+    #[test]
+    fn the_cache_stays_within_its_bytes_and_keeps_the_newest() {
+        let cache = CatalogCache::new(10_000, Duration::from_secs(60));
+        let body = "x".repeat(500);
+        for i in 0..1_000 {
+            cache.put(format!("key {i}"), entry(&body));
+            // Storing one key again must not grow the bookkeeping without bound.
+            cache.put("key again".to_owned(), entry(&body));
+            assert!(cache.stats().bytes <= 10_000);
+        }
+        assert!(cache.get("key 999", 1).is_some());
+        assert!(cache.get("key again", 1).is_some());
+        assert!(cache.get("key 0", 1).is_none());
+        assert!(cache.get("key 999", 2).is_none(), "another revision misses");
+        let order = cache.entries.lock().unwrap().order.len();
+        assert!(order <= 2 * cache.stats().entries as usize + 64, "{order}");
+        // Too large for the bound: not kept.
+        cache.put("big".to_owned(), entry(&"y".repeat(5_000)));
+        assert!(cache.get("big", 1).is_none());
+        // Nothing is kept with a zero bound.
+        let off = CatalogCache::new(0, Duration::from_secs(60));
+        off.put("k".to_owned(), entry("{}"));
+        assert_eq!(off.stats().entries, 0);
+    }
+
+    #[test]
+    fn entries_expire() {
+        let cache = CatalogCache::new(10_000, Duration::from_millis(1));
+        cache.put("k".to_owned(), entry("{}"));
+        std::thread::sleep(Duration::from_millis(5));
+        assert!(cache.get("k", 1).is_none());
+    }
 }
+
+/// Courses kept by [`CourseCache`] before it starts over (course ids come from the
+/// catalog, not from callers, so this only bounds a catalog larger than expected).
+const MAX_COURSES: usize = 10_000;
 
 /// Catalog courses as the store reads them, kept by catalog revision for the views that
 /// render courses per caller (the enrollment lists), which the response cache cannot
@@ -228,7 +461,7 @@ impl CourseCache {
             for course in loaded {
                 let course = std::sync::Arc::new(course);
                 if let Some(courses) = courses.as_mut() {
-                    if courses.len() >= MAX_ENTRIES {
+                    if courses.len() >= MAX_COURSES {
                         courses.clear();
                     }
                     courses.insert(course.id, (revision, course.clone()));

@@ -30,8 +30,14 @@ pub const USER_MESSAGE_COOKIE: &str = "user-message";
 
 /// The routes of this module.
 pub fn routes() -> Router<AppState> {
-    Router::new().route("/enrollments/", post(enroll))
+    // A form post carries one run id: a small limit whatever MITX_HTTP_MAX_BODY_BYTES is.
+    Router::new()
+        .route("/enrollments/", post(enroll))
+        .layer(axum::extract::DefaultBodyLimit::max(FORM_BODY_LIMIT))
 }
+
+/// The largest form body accepted.
+pub const FORM_BODY_LIMIT: usize = 8 * 1024;
 
 /// Percent-encodes everything but unreserved characters (what the browser side decodes
 /// with `decodeURIComponent`).

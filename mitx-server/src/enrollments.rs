@@ -16,8 +16,8 @@
 //! token yet) it answers 400 with a message saying so.
 
 use axum::body::Bytes;
-use axum::extract::{Query, State};
-use axum::http::{HeaderMap, StatusCode};
+use axum::extract::State;
+use axum::http::{HeaderMap, StatusCode, Uri};
 use axum::response::{IntoResponse, Response};
 use axum::routing::{delete, get};
 use axum::{Json, Router};
@@ -28,7 +28,6 @@ use mitx_core::enrollment::{
 use mitx_core::ids::{CourseRunId, EnrollmentId, UserId};
 use mitx_services::enrollment::{self, EnrollmentError};
 use mitx_services::store::enrollments::{EnrollmentRecord, EnrollmentRun, EnrollmentWithRun};
-use serde::Deserialize;
 use serde_json::{Value, json};
 
 use crate::auth::AuthUser;
@@ -57,13 +56,22 @@ pub fn routes() -> Router<AppState> {
 }
 
 /// The list filters of v2 and v3.
-#[derive(Debug, Default, Deserialize)]
+#[derive(Debug, Default)]
 struct ListFilters {
     exclude_b2b: Option<String>,
     org_id: Option<String>,
 }
 
 impl ListFilters {
+    /// The filters of a query (the last value of a repeated one wins, as DRF reads them).
+    fn from_uri(uri: &Uri) -> Result<ListFilters, ApiError> {
+        let mut query = crate::catalog::query_map(uri)?;
+        Ok(ListFilters {
+            exclude_b2b: query.remove("exclude_b2b"),
+            org_id: query.remove("org_id"),
+        })
+    }
+
     fn check(&self) -> Result<(bool, Option<i64>), ApiError> {
         let exclude_b2b = match self.exclude_b2b.as_deref().map(str::trim) {
             None | Some("") => false,
@@ -90,7 +98,7 @@ async fn list(
     filters: &ListFilters,
 ) -> Result<Json<Value>, ApiError> {
     let (exclude_b2b, org_id) = filters.check()?;
-    let site = base_url(headers);
+    let site = base_url(state, headers);
     let ctx = Ctx::new(state, &site, Utc::now());
     let rows: Vec<EnrollmentWithRun> = state
         .store
@@ -141,8 +149,9 @@ macro_rules! filtered_list_handler {
             State(state): State<AppState>,
             headers: HeaderMap,
             AuthUser(user): AuthUser,
-            Query(filters): Query<ListFilters>,
+            uri: Uri,
         ) -> Result<Json<Value>, ApiError> {
+            let filters = ListFilters::from_uri(&uri)?;
             list(&state, &headers, user.id, $version, &filters).await
         }
     };
@@ -209,7 +218,7 @@ async fn render_one(
     run: &EnrollmentRun,
     version: Version,
 ) -> Result<Value, ApiError> {
-    let site = base_url(headers);
+    let site = base_url(state, headers);
     let ctx = Ctx::new(state, &site, Utc::now());
     let renderer = Renderer::load(state, ctx, user, [run]).await?;
     renderer.item(record, run, version)

@@ -77,7 +77,7 @@ pub async fn list_courses(
     uri: Uri,
 ) -> Result<Response, ApiError> {
     let now = Utc::now();
-    let site = base_url(&headers);
+    let site = base_url(&state, &headers);
     let query = query_map(&uri)?;
     let page = PageRequest::parse(&query)?;
     let ids = state

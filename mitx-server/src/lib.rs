@@ -9,6 +9,7 @@ pub mod auth;
 pub mod body;
 pub mod catalog;
 pub mod catalog_cache;
+pub mod csrf;
 pub mod enrollment_form;
 pub mod enrollment_views;
 pub mod enrollments;
@@ -16,20 +17,27 @@ pub mod error;
 pub mod etag;
 pub mod health;
 pub mod internal;
+pub mod links;
+pub mod listener;
+pub mod metrics;
 pub mod openapi;
 pub mod pagination;
 pub mod path_key;
 pub mod program_enrollments;
+pub mod rejections;
 pub mod users;
 
-use std::net::SocketAddr;
+use std::sync::Arc;
 
 use axum::Router;
+use axum::extract::DefaultBodyLimit;
 use axum::http::{HeaderName, HeaderValue};
+use axum::middleware::{from_fn, from_fn_with_state};
 use mitx_services::Services;
 use mitx_services::store::Store;
+use tower_http::catch_panic::CatchPanicLayer;
 use tower_http::set_header::SetResponseHeaderLayer;
-use tower_http::trace::TraceLayer;
+use tower_http::timeout::RequestBodyTimeoutLayer;
 
 pub use error::ApiError;
 
@@ -43,27 +51,44 @@ pub struct AppState {
     /// `OPENEDX_COURSE_BASE_URL`: base of courseware URLs.
     pub openedx_course_base_url: String,
     /// Rendered catalog responses of this process.
-    pub catalog_cache: std::sync::Arc<catalog_cache::CatalogCache>,
+    pub catalog_cache: Arc<catalog_cache::CatalogCache>,
     /// Catalog courses of this process, for views rendered per caller.
-    pub course_cache: std::sync::Arc<catalog_cache::CourseCache>,
+    pub course_cache: Arc<catalog_cache::CourseCache>,
+    /// Where absolute links point.
+    pub links: links::SiteLinks,
+    /// Origins whose pages may send unsafe requests.
+    pub csrf: csrf::TrustedOrigins,
+    /// Request counters.
+    pub metrics: Arc<metrics::Metrics>,
 }
 
 impl AppState {
     /// State over the services (their settings say whether the gateway header is
     /// trusted and where courseware lives).
     pub fn new(services: Services) -> Self {
+        let settings = services.settings();
+        let server = &settings.server;
         AppState {
             store: services.store().clone(),
-            openedx_course_base_url: services.settings().server.openedx_course_base_url.clone(),
+            openedx_course_base_url: server.openedx_course_base_url.clone(),
+            catalog_cache: Arc::new(catalog_cache::CatalogCache::new(
+                server.catalog_cache_max_bytes,
+                server.catalog_cache_ttl,
+            )),
+            course_cache: Arc::default(),
+            links: links::SiteLinks::new(&settings.site.base_url, server.use_forwarded_host),
+            csrf: csrf::TrustedOrigins::new(&settings.site.base_url, &server.csrf_trusted_origins),
+            metrics: Arc::default(),
             services,
-            catalog_cache: std::sync::Arc::default(),
-            course_cache: std::sync::Arc::default(),
         }
     }
 }
 
-/// The whole API.
+/// The whole API, with the edge: request ids and metrics, JSON for every rejection,
+/// panics caught, body timeout and size limit, no caching by browsers (the CSRF check
+/// runs where the gateway header authenticates: [`auth`]).
 pub fn router(state: AppState) -> Router {
+    let server = &state.services.settings().server;
     let api_no_store = SetResponseHeaderLayer::if_not_present(
         HeaderName::from_static("cache-control"),
         HeaderValue::from_static("private, no-store"),
@@ -71,30 +96,37 @@ pub fn router(state: AppState) -> Router {
     Router::new()
         .merge(health::routes())
         .merge(openapi::routes())
+        .merge(metrics::routes())
         .merge(
-            catalog::routes().route_layer(axum::middleware::from_fn_with_state(
-                state.clone(),
-                catalog_cache::layer,
-            )),
+            catalog::routes().route_layer(from_fn_with_state(state.clone(), catalog_cache::layer)),
         )
         .merge(users::routes())
         .merge(enrollments::routes())
         .merge(enrollment_form::routes())
         .merge(program_enrollments::routes())
         .merge(internal::routes())
+        .route_layer(from_fn(metrics::mark_route))
+        .fallback(rejections::unknown_route)
         .layer(api_no_store)
-        .layer(TraceLayer::new_for_http())
+        .layer(DefaultBodyLimit::max(server.max_body_bytes))
+        .layer(RequestBodyTimeoutLayer::new(server.body_timeout))
+        .layer(CatchPanicLayer::custom(rejections::panic_response))
+        .layer(from_fn(rejections::layer))
+        .layer(from_fn_with_state(state.clone(), metrics::observe))
         .with_state(state)
 }
 
-/// Serves the API on `listener` until `shutdown` resolves.
+/// Serves the API on `listener` until `shutdown` resolves; then in-flight requests
+/// finish (within `MITX_SHUTDOWN_GRACE_SECONDS`) before this returns.
 pub async fn serve(
     listener: tokio::net::TcpListener,
     state: AppState,
     shutdown: impl Future<Output = ()> + Send + 'static,
 ) -> std::io::Result<()> {
-    let app = router(state).into_make_service_with_connect_info::<SocketAddr>();
-    axum::serve(listener, app)
-        .with_graceful_shutdown(shutdown)
-        .await
+    let server = &state.services.settings().server;
+    let limits = listener::ConnectionLimits {
+        header_timeout: server.header_timeout,
+        shutdown_grace: server.shutdown_grace,
+    };
+    listener::run(listener, router(state), limits, shutdown).await
 }

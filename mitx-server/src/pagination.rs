@@ -14,10 +14,13 @@ pub const DEFAULT_PAGE_SIZE: u64 = 12;
 /// The largest page size honoured (larger requests are clamped, as DRF does).
 pub const MAX_PAGE_SIZE: u64 = 100;
 
+/// [`PageRequest::page`] of `?page=last` (real page numbers start at 1).
+pub const LAST_PAGE: u64 = 0;
+
 /// A requested page.
 #[derive(Clone, Copy, Debug, PartialEq, Eq)]
 pub struct PageRequest {
-    /// 1-based page number.
+    /// 1-based page number, or [`LAST_PAGE`].
     pub page: u64,
     /// Items per page.
     pub size: u64,
@@ -30,7 +33,7 @@ impl PageRequest {
         let mut errors = BTreeMap::new();
         let page = match query.get("page").map(String::as_str) {
             None | Some("") => 1,
-            Some("last") => u64::MAX,
+            Some("last") => LAST_PAGE,
             Some(text) => match text.parse::<u64>() {
                 Ok(n) if n >= 1 => n,
                 _ => {
@@ -63,9 +66,9 @@ impl PageRequest {
         }
     }
 
-    /// Zero-based offset of the first item.
+    /// Zero-based offset of the first item (of a numbered page).
     pub fn offset(self) -> u64 {
-        (self.page - 1).saturating_mul(self.size)
+        self.page.saturating_sub(1).saturating_mul(self.size)
     }
 }
 
@@ -92,7 +95,7 @@ pub fn paginate<T>(
 ) -> Result<Page<T>, ApiError> {
     let count = items.len() as u64;
     let pages = count.div_ceil(request.size).max(1);
-    let page = if request.page == u64::MAX {
+    let page = if request.page == LAST_PAGE {
         pages
     } else {
         request.page
@@ -195,15 +198,26 @@ mod tests {
             page.previous.as_deref(),
             Some("http://h/api/v2/courses/?live=true")
         );
-        assert!(
-            paginate(
-                (0..30).collect::<Vec<i32>>(),
-                PageRequest { page: 4, size: 12 },
-                "http://h",
-                &uri
-            )
-            .is_err()
-        );
+        for beyond in [4, u64::MAX] {
+            assert!(
+                paginate(
+                    (0..30).collect::<Vec<i32>>(),
+                    PageRequest {
+                        page: beyond,
+                        size: 12
+                    },
+                    "http://h",
+                    &uri
+                )
+                .is_err(),
+                "{beyond}"
+            );
+        }
+        let last = PageRequest::parse(&query(&[("page", "last")])).unwrap();
+        let page = paginate((0..30).collect::<Vec<i32>>(), last, "http://h", &uri).unwrap();
+        assert_eq!(page.results.first(), Some(&24));
+        let huge = PageRequest::parse(&query(&[("page", "18446744073709551615")])).unwrap();
+        assert!(paginate((0..30).collect::<Vec<i32>>(), huge, "http://h", &uri).is_err());
         let empty = paginate(
             Vec::<i32>::new(),
             PageRequest { page: 1, size: 12 },

@@ -216,7 +216,7 @@ async fn detail_items(
     if rows.is_empty() {
         return Ok(Vec::new());
     }
-    let site = base_url(headers);
+    let site = base_url(state, headers);
     let ctx = Ctx::new(state, &site, Utc::now());
     let ids: Vec<i64> = rows.iter().map(|row| row.program.id.0).collect();
     let programs = state.store.catalog_programs(&ids).await?;

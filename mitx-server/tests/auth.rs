@@ -30,15 +30,23 @@ pub async fn start_server(
     overrides: &[(&str, &str)],
 ) -> TestServer {
     let edx = Arc::new(FakeEdx::start().await.expect("fake edX"));
-    let gateway = if gateway_enabled { "false" } else { "true" };
-    let mut pairs = vec![("MITOL_APIGATEWAY_DISABLE_MIDDLEWARE", gateway)];
-    pairs.extend_from_slice(overrides);
-    let settings = testing::settings_with_edx(&edx, ignore_edx_failures, &pairs);
-    let services = testing::services(db, settings);
     let listener = tokio::net::TcpListener::bind("127.0.0.1:0")
         .await
         .expect("bind");
     let addr = listener.local_addr().expect("addr");
+    let gateway = if gateway_enabled { "false" } else { "true" };
+    // The site is this server (absolute links point at it); pages of the production site
+    // (the Referer of the form tests) are trusted, as a deployment configures them.
+    let site = format!("http://{addr}");
+    // The first value of a name wins: the caller's overrides come before these defaults.
+    let mut pairs = vec![("MITOL_APIGATEWAY_DISABLE_MIDDLEWARE", gateway)];
+    pairs.extend_from_slice(overrides);
+    pairs.extend([
+        ("SITE_BASE_URL", site.as_str()),
+        ("CSRF_TRUSTED_ORIGINS", "https://mitxonline.mit.edu"),
+    ]);
+    let settings = testing::settings_with_edx(&edx, ignore_edx_failures, &pairs);
+    let services = testing::services(db, settings);
     let (tx, rx) = tokio::sync::oneshot::channel::<()>();
     let state = AppState::new(services.clone());
     let keep = edx.clone();

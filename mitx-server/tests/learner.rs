@@ -81,6 +81,8 @@ impl Learner {
             .header("X-Userinfo", &self.header)
             .header("content-type", "application/x-www-form-urlencoded")
             .body(body.to_owned());
+        // A browser posting the site's own form says where from (the CSRF check).
+        request = request.header("origin", &self.base);
         if let Some(referer) = referer {
             request = request.header("referer", referer);
         }

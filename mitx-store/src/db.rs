@@ -223,6 +223,15 @@ impl Store {
         }
     }
 
+    /// Connections of the pool: `(open, idle)`.
+    pub fn pool_stats(&self) -> (u32, u32) {
+        let (size, idle) = match &self.pool {
+            Pool::Sqlite(pool) => (pool.size(), pool.num_idle()),
+            Pool::Postgres(pool) => (pool.size(), pool.num_idle()),
+        };
+        (size, u32::try_from(idle).unwrap_or(u32::MAX))
+    }
+
     /// Whether the database answers a trivial query.
     pub async fn ping(&self) -> Result<(), StoreError> {
         match &self.pool {

@@ -50,9 +50,15 @@ impl TestDb {
         })
     }
 
-    /// A new, migrated PostgreSQL schema, or `None` when `MITX_TEST_POSTGRES_URL` is unset.
+    /// A new, migrated PostgreSQL schema, or `None` when `MITX_TEST_POSTGRES_URL` is unset
+    /// (the test then reports itself skipped). Under `CI=true` an unset variable fails the
+    /// test instead: CI must never count a skipped PostgreSQL test as passed.
     pub async fn postgres() -> Result<Option<TestDb>, StoreError> {
         let Ok(admin_url) = std::env::var(POSTGRES_URL_VAR) else {
+            assert!(
+                std::env::var("CI").map_or(true, |v| v != "true"),
+                "CI=true but {POSTGRES_URL_VAR} is unset: the PostgreSQL tests cannot be skipped"
+            );
             return Ok(None);
         };
         TestDb::postgres_at(&admin_url).await.map(Some)

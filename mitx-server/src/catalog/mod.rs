@@ -25,6 +25,61 @@ pub fn routes() -> Router<AppState> {
     Router::new().merge(v1::routes()).merge(v2::routes())
 }
 
+/// The query parameters each cacheable catalog route reads, by route template; the
+/// response cache keeps only these in its key and hands the handler a request with only
+/// these (see [`crate::catalog_cache`]). A route missing here is never cached. The B2B
+/// parameters (`org_id`, `contract_id`) are absent on purpose: requests with them bypass
+/// the cache.
+pub(crate) fn parameters(route: &str) -> Option<&'static [&'static str]> {
+    const PAGE: &[&str] = &["page", "page_size"];
+    Some(match route {
+        "/api/v1/courses/" => &[
+            "courserun_is_enrollable",
+            "id",
+            "live",
+            "page",
+            "page__live",
+            "page_size",
+            "readable_id",
+        ],
+        "/api/v1/programs/" => &["id", "live", "page", "page_size", "readable_id"],
+        "/api/v1/course_runs/" => &["id", "live", "relevant_to"],
+        "/api/v2/courses/" => &[
+            "courserun_is_enrollable",
+            "courseruns__language",
+            "courseruns__variant_industry",
+            "courseruns__variant_length",
+            "id",
+            "include_approved_financial_aid",
+            "live",
+            "page",
+            "page__live",
+            "page_size",
+            "readable_id",
+        ],
+        "/api/v2/programs/" => &[
+            "id",
+            "live",
+            "page",
+            "page__live",
+            "page_size",
+            "readable_id",
+        ],
+        "/api/v2/program-collections/" => PAGE,
+        "/api/v1/courses/{id}/"
+        | "/api/v1/programs/{id}/"
+        | "/api/v1/course_runs/{id}/"
+        | "/api/v1/departments/"
+        | "/api/v1/departments/{id}/"
+        | "/api/v2/courses/{id}/"
+        | "/api/v2/programs/{id}/"
+        | "/api/v2/departments/"
+        | "/api/v2/departments/{id}/"
+        | "/api/v2/program-collections/{id}/" => &[],
+        _ => return None,
+    })
+}
+
 /// A course by id (all digits) or readable id, with everything the shapes need; 404 if absent.
 pub(crate) async fn course_by_key(
     state: &AppState,
@@ -140,17 +195,7 @@ impl FieldErrors {
     }
 }
 
-/// `scheme://host` of the request, for pagination links.
-pub(crate) fn base_url(headers: &HeaderMap) -> String {
-    let host = headers
-        .get("x-forwarded-host")
-        .or_else(|| headers.get(axum::http::header::HOST))
-        .and_then(|v| v.to_str().ok())
-        .unwrap_or("localhost");
-    let scheme = headers
-        .get("x-forwarded-proto")
-        .and_then(|v| v.to_str().ok())
-        .filter(|s| *s == "https" || *s == "http")
-        .unwrap_or("http");
-    format!("{scheme}://{host}")
+/// `scheme://host` of this site for absolute links (see [`crate::links`]).
+pub(crate) fn base_url(state: &AppState, headers: &HeaderMap) -> String {
+    state.links.base(headers)
 }

@@ -108,7 +108,7 @@ async fn list_courses(
     uri: Uri,
 ) -> Result<Response, ApiError> {
     let now = Utc::now();
-    let site = base_url(&headers);
+    let site = base_url(&state, &headers);
     let query = query_map(&uri)?;
     let mut errors = FieldErrors::default();
     let filter = CourseFilter {
@@ -146,7 +146,7 @@ async fn course_detail(
     PathKey(key): PathKey,
 ) -> Result<Response, ApiError> {
     let now = Utc::now();
-    let site = base_url(&headers);
+    let site = base_url(&state, &headers);
     let course = course_by_key(&state, &key).await?;
     let course = &course;
     let ctx = Ctx::new(&state, &site, now);
@@ -255,7 +255,7 @@ async fn list_programs(
     uri: Uri,
 ) -> Result<Response, ApiError> {
     let now = Utc::now();
-    let site = base_url(&headers);
+    let site = base_url(&state, &headers);
     let query = query_map(&uri)?;
     let mut errors = FieldErrors::default();
     let filter = ProgramFilter {
@@ -293,7 +293,7 @@ async fn program_detail(
     PathKey(key): PathKey,
 ) -> Result<Response, ApiError> {
     let now = Utc::now();
-    let site = base_url(&headers);
+    let site = base_url(&state, &headers);
     let id = state
         .store
         .catalog_program_id(&key)
@@ -357,7 +357,7 @@ async fn list_runs(
     uri: Uri,
 ) -> Result<Response, ApiError> {
     let now = Utc::now();
-    let site = base_url(&headers);
+    let site = base_url(&state, &headers);
     let query = query_map(&uri)?;
     let mut errors = FieldErrors::default();
     let ids = errors.int_list(&query, "id");
@@ -412,7 +412,7 @@ async fn run_detail(
     PathKey(key): PathKey,
 ) -> Result<Response, ApiError> {
     let now = Utc::now();
-    let site = base_url(&headers);
+    let site = base_url(&state, &headers);
     let id = key.parse::<i64>().map_err(|_| ApiError::not_found())?;
     let course_id = state
         .store

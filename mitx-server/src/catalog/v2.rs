@@ -260,7 +260,7 @@ async fn list_courses(
     let (mut parts, _) = request.into_parts();
     let (headers, uri) = (parts.headers.clone(), parts.uri.clone());
     let now = Utc::now();
-    let site = base_url(&headers);
+    let site = base_url(&state, &headers);
     let query = query_map(&uri)?;
     let q = parse_course_query(&query)?;
     let page = PageRequest::parse(&query)?;
@@ -339,7 +339,7 @@ async fn course_detail(
     let (mut parts, _) = request.into_parts();
     let headers = parts.headers.clone();
     let now = Utc::now();
-    let site = base_url(&headers);
+    let site = base_url(&state, &headers);
     let query = query_map(&parts.uri)?;
     let mut errors = FieldErrors::default();
     let params = B2bParams::parse(&query, &mut errors);
@@ -417,7 +417,7 @@ async fn list_programs(
     let (mut parts, _) = request.into_parts();
     let (headers, uri) = (parts.headers.clone(), parts.uri.clone());
     let now = Utc::now();
-    let site = base_url(&headers);
+    let site = base_url(&state, &headers);
     let query = query_map(&uri)?;
     let mut errors = FieldErrors::default();
     let filter = ProgramFilter {
@@ -471,7 +471,7 @@ async fn program_detail(
     let (mut parts, _) = request.into_parts();
     let headers = parts.headers.clone();
     let now = Utc::now();
-    let site = base_url(&headers);
+    let site = base_url(&state, &headers);
     let query = query_map(&parts.uri)?;
     let mut errors = FieldErrors::default();
     let params = B2bParams::parse(&query, &mut errors);
@@ -574,7 +574,7 @@ async fn list_collections(
     headers: HeaderMap,
     uri: Uri,
 ) -> Result<Response, ApiError> {
-    let site = base_url(&headers);
+    let site = base_url(&state, &headers);
     let query = query_map(&uri)?;
     let page = PageRequest::parse(&query)?;
     let ids = state.store.catalog_collection_ids().await?;

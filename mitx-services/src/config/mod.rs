@@ -16,7 +16,7 @@ use std::time::Duration;
 pub use database::DatabaseSettings;
 pub use edx::EdxSettings;
 pub use email::{EmailBackend, EmailSettings};
-pub use server::ServerSettings;
+pub use server::{ServerSettings, origin_of};
 pub use site::SiteSettings;
 pub use table::{SETTINGS, SettingSpec, SettingValue, effective_values, setting};
 pub use worker::WorkerSettings;

@@ -79,6 +79,55 @@ pub const SETTINGS: &[SettingSpec] = &[
         "true",
         "when true the X-Userinfo header is ignored",
     ),
+    spec(
+        "USE_X_FORWARDED_HOST",
+        "false",
+        "when true, absolute URLs (pagination links) use X-Forwarded-Host/-Proto; set it only behind a proxy that overwrites those headers (otherwise they come from SITE_BASE_URL)",
+    ),
+    spec(
+        "CSRF_TRUSTED_ORIGINS",
+        "",
+        "comma-separated origins (https://host[:port]) whose pages may send unsafe requests with a signed-in learner's gateway header; SITE_BASE_URL's origin is always trusted",
+    ),
+    spec(
+        "MITX_HTTP_HEADER_TIMEOUT_SECONDS",
+        "10",
+        "a connection that has not sent a whole request header within this time is closed (also the limit for an idle keep-alive connection)",
+    ),
+    spec(
+        "MITX_HTTP_BODY_TIMEOUT_SECONDS",
+        "30",
+        "a request body not received within this time is refused (408)",
+    ),
+    spec(
+        "MITX_HTTP_MAX_BODY_BYTES",
+        "65536",
+        "largest JSON request body accepted (413 above it); form posts accept at most 8192 bytes",
+    ),
+    spec(
+        "MITX_SHUTDOWN_GRACE_SECONDS",
+        "30",
+        "on SIGTERM/Ctrl-C, how long in-flight requests and jobs may take to finish",
+    ),
+    spec(
+        "MITX_CATALOG_CACHE_MAX_BYTES",
+        "67108864",
+        "memory the rendered-catalog cache may use, in bytes (0 turns the cache off)",
+    ),
+    spec(
+        "MITX_CATALOG_CACHE_TTL_SECONDS",
+        "60",
+        "longest time a rendered catalog response is reused (catalog writes invalidate it at once)",
+    ),
+    spec(
+        "MITX_LOG_FORMAT",
+        "human",
+        "`human` (timestamped lines) or `json` (one JSON object per line) for logs on stderr",
+    ),
+    secret(
+        "MITX_METRICS_TOKEN",
+        "when set, GET /metrics requires `Authorization: Bearer <token>`",
+    ),
     // Open edX
     spec(
         "OPENEDX_API_BASE_URL",
