@@ -7,14 +7,17 @@ use mitx_services::store::Store;
 use tokio::sync::OnceCell;
 
 use crate::Cli;
+use crate::output::Format;
 
 /// The global options and the services.
 #[derive(Debug)]
 pub struct Context {
     /// The database URL.
     pub database_url: String,
-    /// Machine output.
+    /// Machine output (`--json` or `--format json`).
     pub json: bool,
+    /// How results are printed on stdout.
+    pub format: Format,
     /// Errors only.
     pub quiet: bool,
     services: OnceCell<Services>,
@@ -25,7 +28,8 @@ impl Context {
     pub fn new(cli: &Cli) -> Self {
         Context {
             database_url: cli.database_url.clone(),
-            json: cli.json,
+            json: cli.json || cli.format == Some(Format::Json),
+            format: Format::resolve(cli.format, cli.json),
             quiet: cli.quiet,
             services: OnceCell::new(),
         }

@@ -426,7 +426,14 @@ async fn discounts_extend_skips_redeemed_and_records_audit() {
             url,
             &["users", "create", "--username", "u", "--email", "u@x.org"],
         );
-        for code in ["XMAS-1", "XMAS-2", "XMAS-USED", "xmas-lower", "OTHER"] {
+        for code in [
+            "XMAS-1",
+            "XMAS-2",
+            "XMAS-USED",
+            "xmas-lower",
+            "OTHER",
+            "X-XMAS",
+        ] {
             let (c, _, err) = mitx(
                 url,
                 &[
@@ -439,6 +446,8 @@ async fn discounts_extend_skips_redeemed_and_records_audit() {
                     "10",
                     "--redemption-type",
                     "one-time",
+                    "--expires",
+                    "2098-01-01",
                 ],
             );
             assert_eq!(c, 0, "{err}");
@@ -474,9 +483,14 @@ async fn discounts_extend_skips_redeemed_and_records_audit() {
         dry.push("--dry-run");
         let (code, out, err) = mitx(url, &dry);
         assert_eq!(code, 0, "{err}");
-        assert!(err.contains("would update 2 discount codes"), "{err}");
         assert!(
-            out.contains("XMAS-1") && !out.contains("XMAS-USED"),
+            err.contains(
+                "would set 2099-12-31T00:00:00Z on 2 discount code(s); skipped 1 redeemed"
+            ),
+            "{err}"
+        );
+        assert!(
+            out.contains("XMAS-1") && !out.contains("XMAS-USED") && !out.contains("X-XMAS"),
             "{out}"
         );
         let one = db
@@ -485,7 +499,12 @@ async fn discounts_extend_skips_redeemed_and_records_audit() {
             .await
             .unwrap()
             .unwrap();
-        assert_eq!(one.discount.expiration_date, None, "dry run writes nothing");
+        let before = one.discount.expiration_date;
+        assert_eq!(
+            before.map(|d| d.date_naive().to_string()).as_deref(),
+            Some("2098-01-01"),
+            "dry run writes nothing"
+        );
 
         let (code, _, err) = mitx(url, &args);
         assert_eq!(code, 0, "{err}");
@@ -499,6 +518,7 @@ async fn discounts_extend_skips_redeemed_and_records_audit() {
             ("XMAS-USED", false),
             ("xmas-lower", false),
             ("OTHER", false),
+            ("X-XMAS", false),
         ] {
             let r = db
                 .store
@@ -506,7 +526,7 @@ async fn discounts_extend_skips_redeemed_and_records_audit() {
                 .await
                 .unwrap()
                 .unwrap();
-            assert_eq!(r.discount.expiration_date.is_some(), extended, "{code}");
+            assert_eq!(r.discount.expiration_date != before, extended, "{code}");
         }
         let audit = db
             .store
@@ -535,4 +555,129 @@ async fn discounts_extend_skips_redeemed_and_records_audit() {
         assert!(err.contains("must be in the future."), "{err}");
         db.cleanup().await.unwrap();
     }
+}
+
+/// Extend: an empty prefix is refused; a date that would shorten codes (they expire later,
+/// or never) skips them and says so, unless --allow-shorten; the dry run summarises.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn discounts_extend_never_shortens_without_allow_shorten() {
+    let db = sqlite_db().await;
+    let url = db.url.as_str();
+    for (code, expires) in [
+        ("FALL-EARLY", Some("2097-01-01")),
+        ("FALL-LATE", Some("2099-06-01")),
+        ("FALL-OPEN", None),
+    ] {
+        let mut args = vec![
+            "discounts",
+            "create",
+            code,
+            "--discount-type",
+            "percent-off",
+            "--amount",
+            "10",
+            "--redemption-type",
+            "unlimited",
+        ];
+        if let Some(date) = expires {
+            args.extend(["--expires", date]);
+        }
+        let (c, _, err) = mitx(url, &args);
+        assert_eq!(c, 0, "{err}");
+    }
+    let expires_of = |code: &'static str| {
+        let store = db.store.clone();
+        async move {
+            store
+                .discount_record_by_code(code)
+                .await
+                .unwrap()
+                .unwrap()
+                .discount
+                .expiration_date
+                .map(|d| d.date_naive().to_string())
+        }
+    };
+
+    for prefix in ["", "  "] {
+        let (code, out, err) = mitx(
+            url,
+            &[
+                "discounts",
+                "extend",
+                "--discount-code-prefix",
+                prefix,
+                "--expires",
+                "2098-01-01",
+                "--reason",
+                "x",
+            ],
+        );
+        assert_eq!(code, 1, "{err}");
+        assert!(out.is_empty(), "{out}");
+        assert!(
+            err.contains("The discount code prefix must not be empty."),
+            "{err}"
+        );
+    }
+
+    let args = [
+        "discounts",
+        "extend",
+        "--discount-code-prefix",
+        "FALL",
+        "--expires",
+        "2098-01-01",
+        "--reason",
+        "fall campaign",
+    ];
+    let mut dry = args.to_vec();
+    dry.push("--dry-run");
+    let (code, _, err) = mitx(url, &dry);
+    assert_eq!(code, 0, "{err}");
+    assert!(
+        err.contains("Dry run: would set 2098-01-01T00:00:00Z on 1 discount code(s); skipped 2 that the date would shorten (use --allow-shorten) (nothing written)."),
+        "{err}"
+    );
+    let plan = mitx_json(url, &dry);
+    assert_eq!(plan["dry_run"], true);
+    assert_eq!(plan["targets"].as_array().unwrap().len(), 1);
+    let mut skipped: Vec<&str> = plan["shortening_skipped"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .map(|c| c.as_str().unwrap())
+        .collect();
+    skipped.sort_unstable();
+    assert_eq!(skipped, ["FALL-LATE", "FALL-OPEN"]);
+    assert_eq!(
+        expires_of("FALL-OPEN").await,
+        None,
+        "dry run writes nothing"
+    );
+
+    let (code, _, err) = mitx(url, &args);
+    assert_eq!(code, 0, "{err}");
+    assert!(
+        err.contains("Successfully updated 1 discount codes."),
+        "{err}"
+    );
+    assert_eq!(
+        expires_of("FALL-EARLY").await.as_deref(),
+        Some("2098-01-01")
+    );
+    assert_eq!(expires_of("FALL-LATE").await.as_deref(), Some("2099-06-01"));
+    assert_eq!(expires_of("FALL-OPEN").await, None);
+
+    let mut shorten = args.to_vec();
+    shorten.push("--allow-shorten");
+    let (code, _, err) = mitx(url, &shorten);
+    assert_eq!(code, 0, "{err}");
+    assert!(
+        err.contains("setting 2098-01-01T00:00:00Z on 2 discount code(s) (2 of them shortened); skipped 1 already expiring then"),
+        "{err}"
+    );
+    assert_eq!(expires_of("FALL-LATE").await.as_deref(), Some("2098-01-01"));
+    assert_eq!(expires_of("FALL-OPEN").await.as_deref(), Some("2098-01-01"));
+    db.cleanup().await.unwrap();
 }

@@ -5,6 +5,7 @@
 
 mod catalog;
 mod discounts;
+mod ops;
 mod price;
 mod products;
 mod support;

@@ -55,10 +55,59 @@ async fn products_create_update_list_deactivate() {
         assert_eq!(rows[1]["content_type"], "program");
         let id = rows[0]["id"].as_i64().unwrap();
 
-        // An existing product: updated with a NEW snapshot; the old one is kept.
-        let (code, _, err) = mitx(
+        // An existing product is not changed without --update; the error names the diff.
+        let (code, out, err) = mitx(
             url,
             &["products", "create", RUN, "899.50", "--reason", "sale"],
+        );
+        assert_eq!(code, 1, "{err}");
+        assert!(out.is_empty(), "{out}");
+        assert!(
+            err.contains(&format!(
+                "Product {id} for {RUN} already exists; this would change price: 999.00 → 899.50."
+            )) && err.contains("--update"),
+            "{err}"
+        );
+        // The dry run shows the real diff (field: old → new) and writes nothing.
+        let (code, out, err) = mitx(
+            url,
+            &[
+                "products",
+                "create",
+                RUN,
+                "899.50",
+                "-d",
+                "Mechanics",
+                "--update",
+                "--dry-run",
+            ],
+        );
+        assert_eq!(code, 0, "{err}");
+        assert!(err.contains("Dry run: would update"), "{err}");
+        assert!(out.contains("price: 999.00 → 899.50"), "{out}");
+        assert!(
+            out.contains(&format!("description: \"{RUN}\" → \"Mechanics\"")),
+            "{out}"
+        );
+        assert_eq!(
+            db.store
+                .product_versions(ProductId(id))
+                .await
+                .unwrap()
+                .len(),
+            1
+        );
+        // Re-creating with the same values changes nothing and needs no --update.
+        let (code, _, err) = mitx(url, &["products", "create", RUN, "999.00"]);
+        assert_eq!(code, 0, "{err}");
+        assert!(err.contains("nothing changed"), "{err}");
+
+        // With --update: a NEW snapshot; the old one is kept.
+        let (code, _, err) = mitx(
+            url,
+            &[
+                "products", "create", RUN, "899.50", "--update", "--reason", "sale",
+            ],
         );
         assert_eq!(code, 0, "{err}");
         assert!(err.contains("Updated existing product"), "{err}");
@@ -132,11 +181,50 @@ async fn products_create_update_list_deactivate() {
         assert_eq!(audit[1].reason.as_deref(), Some("sale"));
         assert_eq!(audit[1].actor, "tester", "actor defaults to $USER");
 
+        // An update neither reactivates an inactive product nor resets its description.
+        let (code, _, err) = mitx(
+            url,
+            &[
+                "products",
+                "create",
+                RUN,
+                "799.00",
+                "--update",
+                "--reason",
+                "late sale",
+            ],
+        );
+        assert_eq!(code, 0, "{err}");
+        let all = mitx_json(url, &["products", "list", "--all"]);
+        let row = all
+            .as_array()
+            .unwrap()
+            .iter()
+            .find(|p| p["id"] == id)
+            .unwrap();
+        assert_eq!(row["is_active"], false, "still inactive");
+        assert_eq!(row["price"], "799.00");
+        assert_eq!(row["description"], RUN);
+        let (code, out, err) = mitx(
+            url,
+            &[
+                "products",
+                "create",
+                RUN,
+                "799.00",
+                "--active",
+                "--update",
+                "--dry-run",
+            ],
+        );
+        assert_eq!(code, 0, "{err}");
+        assert!(out.contains("active: inactive → active"), "{out}");
+
         // The table for people.
         let (code, out, _) = mitx(url, &["products", "list", "--all"]);
         assert_eq!(code, 0);
         assert!(
-            out.contains("899.50") && out.contains("Physics program"),
+            out.contains("799.00") && out.contains("Physics program"),
             "{out}"
         );
         db.cleanup().await.unwrap();

@@ -110,11 +110,46 @@ pub async fn import(
     data: &CatalogData,
     dry_run: bool,
 ) -> Result<ImportSummary, ImportError> {
+    import_with_progress(services, data, dry_run, &mut |_| {}).await
+}
+
+/// A step of an import, for progress displays.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub enum ImportStage {
+    /// Checking every record against the file and the database.
+    Validating,
+    /// Writing the records in the unit of work.
+    Writing,
+    /// Committing (or, on a dry run, rolling back).
+    Finishing,
+}
+
+impl ImportStage {
+    /// The step in a few words.
+    pub fn describe(self) -> &'static str {
+        match self {
+            ImportStage::Validating => "validating the catalog",
+            ImportStage::Writing => "writing the catalog",
+            ImportStage::Finishing => "committing",
+        }
+    }
+}
+
+/// [`import`], telling `stage` when each step starts.
+pub async fn import_with_progress(
+    services: &Services,
+    data: &CatalogData,
+    dry_run: bool,
+    stage: &mut dyn FnMut(ImportStage),
+) -> Result<ImportSummary, ImportError> {
     let now = services.now();
+    stage(ImportStage::Validating);
     let known = known_keys(services.store()).await?;
     validate_catalog(data, &known, now).map_err(ImportError::Rejected)?;
+    stage(ImportStage::Writing);
     let mut tx = services.db().begin().await?;
     let summary = tx.import_catalog(data, now).await?;
+    stage(ImportStage::Finishing);
     if dry_run {
         tx.rollback().await?;
     } else {

@@ -10,8 +10,8 @@ use mitx_core::ids::{ProductId, UserId};
 use mitx_core::pricing::{
     CodeGenerationError, CodeGenerationRequest, DateParseError, Discount, DiscountCode,
     DiscountCodeError, DiscountDraft, DiscountRecord, DiscountSaveError, DiscountType, PaymentType,
-    RedeemabilityVerdict, RedemptionType, check_discount_code, extend_coupons_targets,
-    parse_supplied_date, plan_discount_codes, valid_now,
+    RedeemabilityVerdict, RedemptionType, check_discount_code, expiration_shortened,
+    extend_coupons_targets, parse_supplied_date, plan_discount_codes, valid_now,
 };
 use mitx_store::audit_log::Audit;
 use mitx_store::discounts::DiscountDetail;
@@ -46,6 +46,9 @@ pub enum DiscountCodesError {
     /// No discount has that code.
     #[error("Discount '{0}' not found.")]
     NotFound(String),
+    /// `extend` was given an empty prefix (it would match every code).
+    #[error("The discount code prefix must not be empty.")]
+    EmptyPrefix,
     /// The CSV could not be written.
     #[error("cannot write {path}: {source}")]
     Csv {
@@ -139,33 +142,68 @@ pub fn plan_generation(
     Ok(drafts)
 }
 
-/// Plans the codes, inserts them and writes their CSV to `csv` as one write: the codes are
-/// committed only once the CSV is complete on disk, and a CSV is left behind only when the
-/// codes were committed (a failure on either side leaves neither).
+/// Plans the codes, inserts them and writes their CSV to `csv` as one write: the CSV is
+/// written to a temporary file beside `csv`, the codes are committed only once that file
+/// is complete on disk, and only then is it renamed into place. A failure on either side
+/// leaves neither (a CSV that cannot be written, e.g. in a missing or read-only folder,
+/// leaves no codes). `progress` is told how many codes were inserted, before the CSV is
+/// written.
 pub async fn generate_codes(
     services: &Services,
     request: &CodeGenerationRequest,
     audit: &Audit,
     next_uuid: &mut dyn FnMut() -> Uuid,
     csv: &Path,
+    progress: &mut dyn FnMut(usize),
 ) -> Result<Vec<Discount>, DiscountCodesError> {
     let now = services.now();
     let drafts = plan_generation(request, now, next_uuid)?;
-    let mut tx = services.db().begin().await?;
-    let created = tx.create_discounts(&drafts, audit, now).await?;
     let partial = partial_path(csv);
-    write_codes_csv(&partial, &created)?;
-    let finished = match tx.commit().await {
-        Ok(()) => std::fs::rename(&partial, csv).map_err(|e| DiscountCodesError::Csv {
+    // Errors name the file the operator asked for, not the temporary one.
+    let named = |err: DiscountCodesError| match err {
+        DiscountCodesError::Csv { source, .. } => DiscountCodesError::Csv {
             path: csv.display().to_string(),
-            source: csv::Error::from(e),
-        }),
-        Err(err) => Err(err.into()),
+            source,
+        },
+        other => other,
     };
-    if finished.is_err() {
+    // Fail before any insert when the folder cannot take the file.
+    write_codes_csv(&partial, &[]).map_err(named)?;
+    let mut tx = match services.db().begin().await {
+        Ok(tx) => tx,
+        Err(err) => {
+            let _ = std::fs::remove_file(&partial);
+            return Err(err.into());
+        }
+    };
+    // One statement batch and one audit row for the whole batch (see `create_discounts`),
+    // so progress is reported once the codes are inserted, before the CSV is written.
+    let created = match tx.create_discounts(&drafts, audit, now).await {
+        Ok(created) => created,
+        Err(err) => {
+            let _ = std::fs::remove_file(&partial);
+            return Err(err.into());
+        }
+    };
+    progress(created.len());
+    if let Err(err) = write_codes_csv(&partial, &created) {
         let _ = std::fs::remove_file(&partial);
+        return Err(named(err));
     }
-    finished?;
+    if let Err(err) = tx.commit().await {
+        let _ = std::fs::remove_file(&partial);
+        return Err(err.into());
+    }
+    // The codes are committed and their CSV is complete: a rename in the same folder.
+    // Should it still fail, the complete file is kept where it is and named.
+    std::fs::rename(&partial, csv).map_err(|e| DiscountCodesError::Csv {
+        path: format!(
+            "{} (the codes were created; their CSV is complete in {})",
+            csv.display(),
+            partial.display()
+        ),
+        source: csv::Error::from(e),
+    })?;
     Ok(created)
 }
 
@@ -254,43 +292,73 @@ pub async fn check_code(
 pub struct ExtendPlan {
     /// The new expiration date.
     pub expires: DateTime<Utc>,
-    /// The never-redeemed discounts whose code contains the prefix.
+    /// The discounts that get the new date: never redeemed, code starting with the prefix,
+    /// and expiring earlier than the new date (or, with `allow_shorten`, any date).
     pub targets: Vec<Discount>,
+    /// How many of `targets` are shortened (only with `allow_shorten`).
+    pub shortened: usize,
     /// Matching discounts left alone because they were redeemed.
     pub redeemed_skipped: Vec<String>,
+    /// Matching discounts left alone because the new date would shorten them (they expire
+    /// later, or never) and shortening was not allowed.
+    pub shortening_skipped: Vec<String>,
+    /// Matching discounts that already expire on the new date.
+    pub unchanged: Vec<String>,
 }
 
-/// Finds the never-redeemed discounts whose code contains `fragment` and checks each
-/// with the new expiration date (a date in the past or before an activation date is
-/// refused, as every save is).
+/// Finds the never-redeemed discounts whose code starts with `prefix` and checks each with
+/// the new expiration date (a date in the past or before an activation date is refused, as
+/// every save is). Without `allow_shorten`, a discount the new date would shorten (one
+/// that expires later, or never) is skipped and listed in the plan.
 pub async fn plan_extend(
     store: &Store,
-    fragment: &str,
+    prefix: &str,
     expires: &str,
+    allow_shorten: bool,
     now: DateTime<Utc>,
 ) -> Result<ExtendPlan, DiscountCodesError> {
+    if prefix.trim().is_empty() {
+        return Err(DiscountCodesError::EmptyPrefix);
+    }
     let expires = parse_supplied_date(expires)?;
-    let records: Vec<DiscountRecord> = store.discount_records_containing(fragment).await?;
-    let ids = extend_coupons_targets(&records, fragment);
-    let mut targets = Vec::new();
-    let mut redeemed_skipped = Vec::new();
+    let records: Vec<DiscountRecord> = store.discount_records_containing(prefix).await?;
+    let ids = extend_coupons_targets(&records, prefix);
+    let mut plan = ExtendPlan {
+        expires,
+        targets: Vec::new(),
+        shortened: 0,
+        redeemed_skipped: Vec::new(),
+        shortening_skipped: Vec::new(),
+        unchanged: Vec::new(),
+    };
     for record in records {
-        if ids.contains(&record.discount.id) {
-            let changed = Discount {
-                expiration_date: Some(expires),
-                ..record.discount.clone()
-            };
-            changed.check_for_save(now)?;
-            targets.push(record.discount);
+        let code = record.discount.code.to_string();
+        if !code.starts_with(prefix) {
+            continue;
+        }
+        if !ids.contains(&record.discount.id) {
+            plan.redeemed_skipped.push(code);
+            continue;
+        }
+        // The date must be one every matching code could be saved with (not in the past,
+        // not before its activation), skipped or not.
+        Discount {
+            expiration_date: Some(expires),
+            ..record.discount.clone()
+        }
+        .check_for_save(now)?;
+        if record.discount.expiration_date == Some(expires) {
+            plan.unchanged.push(code);
+        } else if expiration_shortened(&record.discount, expires) && !allow_shorten {
+            plan.shortening_skipped.push(code);
         } else {
-            redeemed_skipped.push(record.discount.code.to_string());
+            if expiration_shortened(&record.discount, expires) {
+                plan.shortened += 1;
+            }
+            plan.targets.push(record.discount);
         }
     }
-    Ok(ExtendPlan {
-        expires,
-        targets,
-        redeemed_skipped,
-    })
+    Ok(plan)
 }
 
 /// Applies an [`ExtendPlan`] in one unit of work; returns how many discounts changed.

@@ -67,6 +67,10 @@ pub enum StartError {
         /// Why.
         source: StoreError,
     },
+    /// The database server could not be reached or refused the login (the message names
+    /// the server and the cause).
+    #[error("{0}")]
+    Connect(String),
     /// The Open edX client could not be built.
     #[error(transparent)]
     Edx(#[from] EdxError),
@@ -98,9 +102,13 @@ impl Services {
         let db =
             Database::connect_with(&settings.database.url, &settings.database.connect_options())
                 .await
-                .map_err(|source| StartError::Database {
-                    url: mitx_store::redact(&settings.database.url),
-                    source,
+                .map_err(|source| match source {
+                    // Already says which server and why, without the password.
+                    StoreError::Unavailable(why) => StartError::Connect(why),
+                    source => StartError::Database {
+                        url: mitx_store::redact(&settings.database.url),
+                        source,
+                    },
                 })?;
         Services::with_database(db, settings, Clock::system())
     }

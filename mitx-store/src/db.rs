@@ -174,6 +174,7 @@ impl Database {
                 if let Some(schema) = &options.schema {
                     connect = connect.options([("search_path", schema.as_str())]);
                 }
+                probe_postgres(&connect).await?;
                 let pool = PgPoolOptions::new()
                     .max_connections(options.max_connections.unwrap_or(10))
                     .acquire_timeout(options.acquire_timeout)
@@ -250,18 +251,84 @@ impl Store {
     }
 }
 
-/// A database URL with any password hidden (for messages and logs).
+/// How long the first PostgreSQL connection may take before the server is reported
+/// unreachable.
+const POSTGRES_CONNECT_TIMEOUT: Duration = Duration::from_secs(5);
+
+/// Opens and closes one PostgreSQL connection, so an unreachable server or a refused login
+/// is reported at once as "cannot connect to PostgreSQL at HOST:PORT: CAUSE" (never with
+/// the password), instead of as a pool timeout after the acquire timeout.
+async fn probe_postgres(options: &PgConnectOptions) -> Result<(), StoreError> {
+    use sqlx::{ConnectOptions as _, Connection as _};
+    let target = format!("{}:{}", options.get_host(), options.get_port());
+    let failed = |cause: String| {
+        StoreError::Unavailable(format!("cannot connect to PostgreSQL at {target}: {cause}"))
+    };
+    match tokio::time::timeout(POSTGRES_CONNECT_TIMEOUT, options.connect()).await {
+        Ok(Ok(connection)) => {
+            let _ = connection.close().await;
+            Ok(())
+        }
+        Ok(Err(err)) => Err(failed(connect_cause(&err))),
+        Err(_) => Err(failed(format!(
+            "no answer within {} s",
+            POSTGRES_CONNECT_TIMEOUT.as_secs()
+        ))),
+    }
+}
+
+/// Why a connection failed, in a few words: the kind of a network error ("connection
+/// refused"), the server's message for a refused login.
+fn connect_cause(err: &sqlx::Error) -> String {
+    use std::io::ErrorKind;
+    match err {
+        sqlx::Error::Io(io) => match io.kind() {
+            ErrorKind::ConnectionRefused
+            | ErrorKind::ConnectionReset
+            | ErrorKind::ConnectionAborted
+            | ErrorKind::TimedOut
+            | ErrorKind::HostUnreachable
+            | ErrorKind::NetworkUnreachable
+            | ErrorKind::PermissionDenied => io.kind().to_string(),
+            _ => io.to_string(),
+        },
+        sqlx::Error::Database(db) => db.message().to_owned(),
+        other => other.to_string(),
+    }
+}
+
+/// A URL with any password hidden (for messages and logs): the password of its user
+/// part (`postgres://app:***@db/mitx`) and the value of `password`-like query parameters
+/// (`?sslpassword=***`).
 pub fn redact(url: &str) -> String {
-    match (url.find("://"), url.rfind('@')) {
+    let (base, query) = match url.split_once('?') {
+        Some((base, query)) => (base, Some(query)),
+        None => (url, None),
+    };
+    let mut out = match (base.find("://"), base.rfind('@')) {
         (Some(scheme_end), Some(at)) if at > scheme_end => {
-            let credentials = &url[scheme_end + 3..at];
+            let credentials = &base[scheme_end + 3..at];
             match credentials.split_once(':') {
-                Some((user, _)) => format!("{}{user}:***{}", &url[..scheme_end + 3], &url[at..]),
-                None => url.to_owned(),
+                Some((user, _)) => format!("{}{user}:***{}", &base[..scheme_end + 3], &base[at..]),
+                None => base.to_owned(),
             }
         }
-        _ => url.to_owned(),
+        _ => base.to_owned(),
+    };
+    if let Some(query) = query {
+        let params: Vec<String> = query
+            .split('&')
+            .map(|param| match param.split_once('=') {
+                Some((key, _)) if key.to_ascii_lowercase().contains("pass") => {
+                    format!("{key}=***")
+                }
+                _ => param.to_owned(),
+            })
+            .collect();
+        out.push('?');
+        out.push_str(&params.join("&"));
     }
+    out
 }
 
 /// Runs the same code against whichever backend a [`Store`] or [`Tx`] holds. The body is
@@ -356,4 +423,22 @@ macro_rules! backend_queries {
             $($item)*
         }
     };
+}
+
+#[cfg(test)]
+mod redact_tests {
+    use super::redact;
+
+    #[test]
+    fn passwords_are_hidden_in_the_user_part_and_the_query() {
+        assert_eq!(
+            redact("postgres://u:hunter2@host:5432/db"),
+            "postgres://u:***@host:5432/db"
+        );
+        assert_eq!(
+            redact("postgres://u@host/db?password=hunter2&sslmode=require"),
+            "postgres://u@host/db?password=***&sslmode=require"
+        );
+        assert_eq!(redact("sqlite://mitx.db"), "sqlite://mitx.db");
+    }
 }

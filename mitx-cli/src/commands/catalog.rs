@@ -13,7 +13,7 @@ use serde::Serialize;
 use tabled::Tabled;
 
 use crate::context::Context;
-use crate::output::{emit, note, opt, print_rows};
+use crate::output::{emit, note, opt, print_rows, spinner};
 
 /// Departments, courses, runs, programs and requirement trees.
 #[derive(Debug, Subcommand)]
@@ -48,9 +48,13 @@ pub enum CatalogCommand {
         what: ListWhat,
     },
     /// Create one course, run or program (refuses to overwrite an existing one).
-    #[command(subcommand)]
+    #[command(
+        subcommand,
+        after_help = "Example:\n  mitx catalog create course course-v1:MITx+18.01x --title \"Calculus 1A\" --live\n  mitx catalog create run course-v1:MITx+18.01x --run-tag 1T2027 --start 2027-02-01 --live --verified --price 75"
+    )]
     Create(Box<CreateCommand>),
-    /// Report programs with missing or unsatisfiable requirements and live courses in no program.
+    /// Report programs with missing or unsatisfiable requirements and live courses in no
+    /// program; exits 1 when there is any finding (0 when all is well).
     #[command(
         after_help = "Example:\n  mitx catalog check-requirements\n  mitx catalog check-requirements --program program-v1:MITx+DEDP"
     )]
@@ -230,9 +234,12 @@ pub async fn run(cmd: CatalogCommand, ctx: &Context) -> anyhow::Result<()> {
                 })
                 .collect();
             print_rows(ctx, &rows)?;
-            if !ctx.json {
-                note(ctx, format!("{} finding(s).", rows.len()));
+            // A check with findings fails, so cron and CI notice (the findings are on
+            // stdout, the count on stderr).
+            if !rows.is_empty() {
+                bail!("{} finding(s) in the program requirements", rows.len());
             }
+            note(ctx, "No findings.");
             Ok(())
         }
     }
@@ -251,7 +258,20 @@ async fn import(ctx: &Context, file: &PathBuf, dry_run: bool) -> anyhow::Result<
 
 async fn apply(ctx: &Context, data: &CatalogData, dry_run: bool) -> anyhow::Result<()> {
     let services = ctx.migrated().await?;
-    let summary = match catalog::import(services, data, dry_run).await {
+    let bar = spinner(
+        ctx,
+        &format!(
+            "importing {} course(s), {} program(s)",
+            data.courses.len(),
+            data.programs.len()
+        ),
+    );
+    let outcome = catalog::import_with_progress(services, data, dry_run, &mut |stage| {
+        bar.set_message(stage.describe());
+    })
+    .await;
+    bar.finish_and_clear();
+    let summary = match outcome {
         Ok(summary) => summary,
         Err(ImportError::Rejected(problems)) => {
             for p in problems.iter().take(50) {

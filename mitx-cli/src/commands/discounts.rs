@@ -24,7 +24,7 @@ use tabled::Tabled;
 
 use crate::commands::users::print_fields;
 use crate::context::Context;
-use crate::output::{emit, note, print_rows, print_value};
+use crate::output::{emit, note, print_rows, print_value, progress};
 
 /// Discount codes.
 #[derive(Debug, Subcommand)]
@@ -57,14 +57,19 @@ pub enum DiscountsCommand {
         /// The code (exact, case-sensitive).
         code: String,
     },
-    /// Set the expiration date of every never-redeemed discount whose code contains a text.
+    /// Set the expiration date of every never-redeemed discount whose code starts with a
+    /// prefix. Codes the new date would shorten (they expire later, or never) are skipped
+    /// and reported unless --allow-shorten.
     #[command(
-        after_help = "Example:\n  mitx discounts extend --discount-code-prefix SPRING --expires 2026-12-31 --reason 'campaign extended' --dry-run"
+        after_help = "Example:\n  mitx discounts extend --discount-code-prefix SPRING --expires 2026-12-31 --reason 'campaign extended' --dry-run\n  mitx discounts extend --discount-code-prefix SPRING --expires 2026-12-31 --reason 'campaign extended'"
     )]
     Extend {
-        /// Text the codes contain (anywhere, case-sensitive).
+        /// The start of the codes (case-sensitive, not empty).
         #[arg(long)]
         discount_code_prefix: String,
+        /// Also set the date on codes it shortens (that expire later, or never).
+        #[arg(long)]
+        allow_shorten: bool,
         /// New expiration date (2026-12-31, 2026-12-31T23:59:59Z, ...).
         #[arg(long)]
         expires: String,
@@ -324,9 +329,7 @@ fn print_table<T: Tabled>(title: &str, rows: Vec<T>) {
     if rows.is_empty() {
         emit("  (none)");
     } else {
-        let mut table = tabled::Table::new(rows);
-        table.with(tabled::settings::Style::sharp());
-        emit(table);
+        crate::output::print_table(&rows);
     }
 }
 
@@ -530,30 +533,17 @@ pub async fn run(cmd: DiscountsCommand, ctx: &Context) -> anyhow::Result<()> {
         }
         DiscountsCommand::Extend {
             discount_code_prefix,
+            allow_shorten,
             expires,
             reason,
             actor,
             dry_run,
         } => {
-            let plan = plan_extend(store, &discount_code_prefix, &expires, now).await?;
-            if !plan.redeemed_skipped.is_empty() {
-                note(
-                    ctx,
-                    format!(
-                        "Skipping {} redeemed discount code(s).",
-                        plan.redeemed_skipped.len()
-                    ),
-                );
-            }
+            let plan =
+                plan_extend(store, &discount_code_prefix, &expires, allow_shorten, now).await?;
+            let summary = extend_summary(&plan, dry_run);
             if dry_run {
-                note(
-                    ctx,
-                    format!(
-                        "Dry run: would update {} discount codes to expire {} (nothing written).",
-                        plan.targets.len(),
-                        time_text(&plan.expires)
-                    ),
-                );
+                note(ctx, format!("Dry run: {summary} (nothing written)."));
                 return print_value(
                     ctx,
                     &DryRun {
@@ -568,6 +558,7 @@ pub async fn run(cmd: DiscountsCommand, ctx: &Context) -> anyhow::Result<()> {
                 reason: Some(reason),
             };
             let updated = apply_extend(services, &plan, &audit).await?;
+            note(ctx, summary);
             note(
                 ctx,
                 format!("Successfully updated {updated} discount codes."),
@@ -575,6 +566,36 @@ pub async fn run(cmd: DiscountsCommand, ctx: &Context) -> anyhow::Result<()> {
             print_value(ctx, &plan, |p| print_codes(&p.targets, p.expires))
         }
     }
+}
+
+/// What an extension changes and skips, in one sentence.
+fn extend_summary(plan: &discount_codes::ExtendPlan, dry_run: bool) -> String {
+    let verb = if dry_run { "would set" } else { "setting" };
+    let mut text = format!(
+        "{verb} {} on {} discount code(s)",
+        time_text(&plan.expires),
+        plan.targets.len()
+    );
+    if plan.shortened > 0 {
+        text.push_str(&format!(" ({} of them shortened)", plan.shortened));
+    }
+    let mut skipped = Vec::new();
+    if !plan.shortening_skipped.is_empty() {
+        skipped.push(format!(
+            "{} that the date would shorten (use --allow-shorten)",
+            plan.shortening_skipped.len()
+        ));
+    }
+    if !plan.redeemed_skipped.is_empty() {
+        skipped.push(format!("{} redeemed", plan.redeemed_skipped.len()));
+    }
+    if !plan.unchanged.is_empty() {
+        skipped.push(format!("{} already expiring then", plan.unchanged.len()));
+    }
+    if !skipped.is_empty() {
+        text.push_str(&format!("; skipped {}", skipped.join(", ")));
+    }
+    text
 }
 
 fn print_codes(discounts: &[Discount], expires: chrono::DateTime<chrono::Utc>) {
@@ -591,9 +612,7 @@ fn print_codes(discounts: &[Discount], expires: chrono::DateTime<chrono::Utc>) {
             expires_after: time_text(&expires),
         })
         .collect();
-    let mut table = tabled::Table::new(rows);
-    table.with(tabled::settings::Style::sharp());
-    emit(table);
+    crate::output::print_table(&rows);
 }
 
 #[derive(Debug, Tabled)]
@@ -653,9 +672,26 @@ async fn generate(
         actor: args.actor,
         reason: args.reason,
     };
-    let created =
-        discount_codes::generate_codes(services, &request, &audit, &mut next_uuid, &args.output)
-            .await?;
+    let total = if request.codes.is_empty() {
+        u64::from(request.count)
+    } else {
+        request.codes.len() as u64
+    };
+    let bar = progress(ctx, total, "generating codes");
+    let created = discount_codes::generate_codes(
+        services,
+        &request,
+        &audit,
+        &mut next_uuid,
+        &args.output,
+        &mut |done| {
+            bar.set_position(done as u64);
+            bar.set_message("writing the CSV");
+        },
+    )
+    .await;
+    bar.finish_and_clear();
+    let created = created?;
     if ctx.json {
         print_value(ctx, &created, |_| {})?;
     } else {

@@ -2,7 +2,6 @@
 
 use anyhow::{anyhow, bail};
 use clap::{Args, Subcommand};
-use indicatif::{ProgressBar, ProgressStyle};
 use mitx_core::enrollment::MAX_ENROLLMENT_RETRIES;
 use mitx_core::ids::{CourseRunId, UserId};
 use mitx_services::Services;
@@ -125,17 +124,6 @@ async fn run_id(services: &Services, key: &str) -> anyhow::Result<CourseRunId> {
         .ok_or_else(|| anyhow!("Course run '{key}' not found."))
 }
 
-fn progress(ctx: &Context, total: usize) -> ProgressBar {
-    if !ctx.chatty() || ctx.json {
-        return ProgressBar::hidden();
-    }
-    let bar = ProgressBar::new(total as u64);
-    if let Ok(style) = ProgressStyle::with_template("{bar:40} {pos}/{len} {msg}") {
-        bar.set_style(style);
-    }
-    bar
-}
-
 /// Runs an `edx` command.
 pub async fn run(cmd: EdxCommand, ctx: &Context) -> anyhow::Result<()> {
     let services = ctx.migrated().await?;
@@ -200,7 +188,7 @@ async fn retry(ctx: &Context, services: &Services, args: RetryArgs) -> anyhow::R
         note(ctx, "No enrollment is missing in edX.");
         return print_rows(ctx, &Vec::<Line>::new());
     }
-    let bar = progress(ctx, candidates.len());
+    let bar = crate::output::progress(ctx, candidates.len() as u64, "pushing enrollments");
     let mut results = Vec::with_capacity(candidates.len());
     let mut pending = candidates.into_iter();
     let mut running = tokio::task::JoinSet::new();

@@ -21,38 +21,68 @@ use crate::context::Context;
 #[derive(Debug, Subcommand)]
 pub enum Command {
     /// Schema migrations.
-    #[command(subcommand)]
+    #[command(
+        subcommand,
+        after_help = "Example:\n  mitx db migrate\n  mitx db status"
+    )]
     Db(db::DbCommand),
     /// Effective settings.
-    #[command(subcommand)]
+    #[command(
+        subcommand,
+        after_help = "Example:\n  mitx config show\n  mitx --format json config show"
+    )]
     Config(config::ConfigCommand),
     /// Departments, courses, runs, programs and requirement trees.
-    #[command(subcommand)]
+    #[command(
+        subcommand,
+        after_help = "Example:\n  mitx catalog import fixtures/demo/catalog.json\n  mitx catalog list courses\n  mitx catalog check-requirements"
+    )]
     Catalog(catalog::CatalogCommand),
     /// Learner and staff accounts.
-    #[command(subcommand)]
+    #[command(
+        subcommand,
+        after_help = "Example:\n  mitx users create --username jdoe --email jdoe@example.com --name 'Jane Doe' --country US\n  mitx users list --search doe"
+    )]
     Users(users::UsersCommand),
     /// Purchasable products and their price versions.
-    #[command(subcommand)]
+    #[command(
+        subcommand,
+        after_help = "Example:\n  mitx products create course-v1:MITx+14.100x+1T2027 1000 -d Microeconomics --reason 'new run'\n  mitx products list --all"
+    )]
     Products(products::ProductsCommand),
     /// Discount codes.
-    #[command(subcommand)]
+    #[command(
+        subcommand,
+        after_help = "Example:\n  mitx discounts generate --prefix SPRING --count 1000 --amount 10 --payment-type marketing\n  mitx discounts check SPRING25\n  mitx discounts extend --discount-code-prefix SPRING --expires 2027-06-30 --reason 'campaign extended' --dry-run"
+    )]
     Discounts(discounts::DiscountsCommand),
     /// Run the HTTP API (migrates first).
     Serve(serve::ServeCommand),
     /// Explain prices.
-    #[command(subcommand)]
+    #[command(
+        subcommand,
+        after_help = "Example:\n  mitx price explain --user jdoe --product 3 --code WELCOME10"
+    )]
     Price(price::PriceCommand),
     /// Service tokens for machine clients (create, list, revoke).
-    #[command(subcommand)]
+    #[command(
+        subcommand,
+        after_help = "Example:\n  mitx tokens create mit-learn-etl --scope catalog:read --reason 'Learn catalog pull'\n  mitx tokens list"
+    )]
     Tokens(tokens::TokensCommand),
     /// Run queued jobs and the periodic schedule.
     Worker(worker::WorkerCommand),
     /// The job queue: list, failed, show, retry, run a periodic job now, the schedule.
-    #[command(subcommand)]
+    #[command(
+        subcommand,
+        after_help = "Example:\n  mitx jobs list --status failed\n  mitx jobs retry 42 --reason 'edX was down'\n  mitx jobs run retry-failed-edx-enrollments"
+    )]
     Jobs(jobs::JobsCommand),
     /// Open edX repairs: retry enrollments, reset retries, sync a learner's enrollments.
-    #[command(subcommand)]
+    #[command(
+        subcommand,
+        after_help = "Example:\n  mitx edx retry-enrollments --dry-run\n  mitx edx sync-enrollments --user jdoe"
+    )]
     Edx(edx::EdxCommand),
 }
 

@@ -8,7 +8,6 @@ use mitx_core::pricing::parse_supplied_date;
 use mitx_services::price_explain::{Decision, PriceExplanation, explain};
 use mitx_services::store::users::UserKey;
 use tabled::Tabled;
-use tabled::settings::Style;
 
 use crate::context::Context;
 use crate::output::{emit, print_value};
@@ -94,9 +93,7 @@ fn print_explanation(e: &PriceExplanation) {
                 reason: c.reason.clone(),
             })
             .collect();
-        let mut table = tabled::Table::new(rows);
-        table.with(Style::sharp());
-        emit(table);
+        crate::output::print_table(&rows);
     }
     if e.flexible_walk.iter().any(|s| s.outcome != "no request") {
         emit("Flexible pricing walk:");
@@ -108,9 +105,7 @@ fn print_explanation(e: &PriceExplanation) {
                 outcome: s.outcome.clone(),
             })
             .collect();
-        let mut table = tabled::Table::new(rows);
-        table.with(Style::sharp());
-        emit(table);
+        crate::output::print_table(&rows);
     }
     for note in &e.notes {
         emit(format!("Note: {note}"));

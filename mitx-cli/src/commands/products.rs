@@ -6,41 +6,49 @@ use anyhow::{anyhow, bail};
 use clap::Subcommand;
 use mitx_core::ids::ProductId;
 use mitx_core::money::Money;
-use mitx_services::products;
+use mitx_services::products::{self, ProductPlan, ProductRequest, ProductsError};
 use mitx_services::store::audit_log::Audit;
 use mitx_services::store::products::{Product, ProductChange, ProductWrite};
 use serde::Serialize;
 use tabled::Tabled;
 
 use crate::context::Context;
-use crate::output::{note, opt, print_rows, print_value};
+use crate::output::{emit, note, opt, print_rows, print_value};
 
 /// Purchasable products and their price versions.
 #[derive(Debug, Subcommand)]
 pub enum ProductsCommand {
-    /// Create the product of a course run (by courseware id) or a program (by readable id),
-    /// or update its price/description with a new price snapshot if it already has one.
+    /// Create the product of a course run (by courseware id) or a program (by readable id).
+    /// An existing product is changed only with --update (a new price snapshot; options
+    /// left out keep their current value); without it, a request that would change it
+    /// fails and names every differing field.
     #[command(
-        after_help = "Example:\n  mitx products create course-v1:MITx+6.001x+1T2026 999.00 -d '6.001x spring run'\n  mitx products create program-v1:MITx+DEDP 1500 --reason 'new program price'"
+        after_help = "Example:\n  mitx products create course-v1:MITx+6.001x+1T2026 999.00 -d '6.001x spring run'\n  mitx products create course-v1:MITx+6.001x+1T2026 899.00 --update --reason 'spring sale' --dry-run\n  mitx products create program-v1:MITx+DEDP 1500 --update --active --reason 'program reopened'"
     )]
     Create {
         /// A course run's courseware id or a program's readable id.
         courseware_id: String,
         /// Price in USD (at most 2 decimal places, at most 99999.99).
         price: String,
-        /// Description (default: the courseware id).
+        /// Description (new product default: the courseware id; existing: kept).
         #[arg(short, long)]
         description: Option<String>,
-        /// Create (or set) the product inactive.
-        #[arg(long)]
+        /// Create (or, with --update, set) the product inactive.
+        #[arg(long, conflicts_with = "active")]
         inactive: bool,
+        /// With --update: make an inactive product active again.
+        #[arg(long)]
+        active: bool,
+        /// Allow changing a product that already exists.
+        #[arg(long)]
+        update: bool,
         /// Why (recorded in the audit log).
         #[arg(long)]
         reason: Option<String>,
         /// Who (default $USER).
         #[arg(long, env = "USER", default_value = "unknown")]
         actor: String,
-        /// Show what would change and change nothing.
+        /// Show what would change (field: old → new) and change nothing.
         #[arg(long)]
         dry_run: bool,
     },
@@ -104,14 +112,10 @@ fn print_products(ctx: &Context, products: &[Product]) -> anyhow::Result<()> {
 
 /// The dry-run answer of a product write.
 #[derive(Debug, Serialize)]
-struct Planned<'a> {
+struct DryRun<'a> {
     dry_run: bool,
-    change: &'a str,
-    courseware: &'a str,
-    before: Option<&'a Product>,
-    price: String,
-    description: &'a str,
-    is_active: bool,
+    #[serde(flatten)]
+    plan: &'a ProductPlan,
 }
 
 /// Runs a `products` command.
@@ -124,6 +128,8 @@ pub async fn run(cmd: ProductsCommand, ctx: &Context) -> anyhow::Result<()> {
             price,
             description,
             inactive,
+            active,
+            update,
             reason,
             actor,
             dry_run,
@@ -134,49 +140,59 @@ pub async fn run(cmd: ProductsCommand, ctx: &Context) -> anyhow::Result<()> {
                 .resolve_product_target(&courseware_id)
                 .await?
                 .ok_or_else(|| anyhow!("Could not retrieve courseware {courseware_id}"))?;
-            let description = description.unwrap_or_else(|| target.readable().to_owned());
-            if description.trim().is_empty() {
-                bail!("The description must not be empty.");
-            }
-            let active = !inactive;
+            let request = ProductRequest {
+                price,
+                description,
+                active: match (active, inactive) {
+                    (true, _) => Some(true),
+                    (_, true) => Some(false),
+                    _ => None,
+                },
+            };
             if dry_run {
-                let before = store.product_for_target(&target).await?;
-                let change = match &before {
-                    None => "create",
-                    Some(p)
-                        if p.price == price
-                            && p.description == description
-                            && p.is_active == active =>
-                    {
-                        "none"
-                    }
-                    Some(_) => "update",
-                };
-                let planned = Planned {
-                    dry_run: true,
-                    change,
-                    courseware: target.readable(),
-                    before: before.as_ref(),
-                    price: price.to_price_string(),
-                    description: &description,
-                    is_active: active,
-                };
+                let plan = products::plan_upsert(store, &target, &request).await?;
+                let refused = plan.change == "update" && !update;
                 note(
                     ctx,
-                    format!(
-                        "Dry run: would {change} the product of {} at {price} (nothing written).",
-                        target.readable()
-                    ),
+                    match plan.change {
+                        "create" => format!(
+                            "Dry run: would create the product of {} at {} (nothing written).",
+                            plan.courseware, plan.price
+                        ),
+                        "none" => format!(
+                            "Dry run: the product of {} already has these values; nothing would change.",
+                            plan.courseware
+                        ),
+                        _ if refused => format!(
+                            "Dry run: the product of {} exists; this would change it, which needs --update (nothing written):",
+                            plan.courseware
+                        ),
+                        _ => format!(
+                            "Dry run: would update the product of {} (nothing written):",
+                            plan.courseware
+                        ),
+                    },
                 );
-                return print_value(ctx, &planned, |p| {
-                    if let Some(before) = p.before {
-                        let _ = print_products(ctx, std::slice::from_ref(before));
-                    }
-                });
+                return print_value(
+                    ctx,
+                    &DryRun {
+                        dry_run: true,
+                        plan: &plan,
+                    },
+                    |p| {
+                        for change in &p.plan.changes {
+                            emit(format!("  {change}"));
+                        }
+                    },
+                );
             }
             let audit = Audit { actor, reason };
-            let write =
-                products::upsert(services, &target, price, &description, active, &audit).await?;
+            let write = match products::upsert(services, &target, &request, update, &audit).await {
+                Err(err @ ProductsError::WouldChange { .. }) => {
+                    bail!("{err} Pass --update to change it (--dry-run shows the change).")
+                }
+                other => other?,
+            };
             note(ctx, describe(&write));
             print_value(ctx, &write, |w| {
                 let _ = print_products(ctx, std::slice::from_ref(&w.product));
@@ -241,10 +257,31 @@ fn describe(write: &ProductWrite) -> String {
         (ProductChange::Created, _) => {
             format!("Created product {} for {what} at {}.", p.id, p.price)
         }
-        (ProductChange::Updated, Some(before)) => format!(
-            "Updated existing product {} for {what}: price {} -> {}, new price version {} (earlier versions kept).",
-            p.id, before.price, p.price, p.versions
-        ),
+        (ProductChange::Updated, Some(before)) => {
+            let mut changes = Vec::new();
+            if before.price != p.price {
+                changes.push(format!("price {} -> {}", before.price, p.price));
+            }
+            if before.description != p.description {
+                changes.push(format!(
+                    "description {:?} -> {:?}",
+                    before.description, p.description
+                ));
+            }
+            if before.is_active != p.is_active {
+                changes.push(if p.is_active {
+                    "reactivated".to_owned()
+                } else {
+                    "deactivated".to_owned()
+                });
+            }
+            format!(
+                "Updated existing product {} for {what}: {}, new price version {} (earlier versions kept).",
+                p.id,
+                changes.join(", "),
+                p.versions
+            )
+        }
         (ProductChange::Updated, None) => format!("Updated product {} for {what}.", p.id),
         (ProductChange::Unchanged, _) => {
             format!(

@@ -6,11 +6,10 @@ use mitx_core::users::countries::country;
 use mitx_services::store::users::{NewUser, User, UserDetail, UserKey};
 use serde::Serialize;
 use tabled::Tabled;
-use tabled::settings::Style;
 
 use crate::commands::discounts::time_text;
 use crate::context::Context;
-use crate::output::{emit, note, opt, print_rows, print_value};
+use crate::output::{note, opt, print_rows, print_value};
 
 /// Learner and staff accounts.
 #[derive(Debug, Subcommand)]
@@ -109,9 +108,7 @@ pub(crate) fn print_fields(fields: Vec<(&str, String)>) {
             value,
         })
         .collect();
-    let mut table = tabled::Table::new(rows);
-    table.with(Style::sharp());
-    emit(table);
+    crate::output::print_table(&rows);
 }
 
 fn print_detail(detail: &UserDetail) {

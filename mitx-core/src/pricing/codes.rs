@@ -265,14 +265,27 @@ pub fn check_discount_code(record: &DiscountRecord, now: Timestamp) -> Redeemabi
     }
 }
 
-/// `extend_coupons --discount-code-prefix P`: the discounts whose code **contains** `P`
-/// (anywhere, case-sensitive) and that were never redeemed (no redemption on any order).
+/// `extend_coupons --discount-code-prefix P`: the discounts whose code **starts with** `P`
+/// (case-sensitive) and that were never redeemed (no redemption on any order). The
+/// original matched `P` anywhere in the code; a batch prefix is a prefix, so `SPRING`
+/// no longer catches `X-SPRING-1`. An empty prefix matches nothing.
 pub fn extend_coupons_targets(discounts: &[DiscountRecord], prefix: &str) -> Vec<DiscountId> {
+    if prefix.is_empty() {
+        return Vec::new();
+    }
     discounts
         .iter()
-        .filter(|r| r.discount.code.as_str().contains(prefix) && !r.usage.is_redeemed())
+        .filter(|r| r.discount.code.as_str().starts_with(prefix) && !r.usage.is_redeemed())
         .map(|r| r.discount.id)
         .collect()
+}
+
+/// Whether setting `new_expiration` on `discount` would shorten its life: it expires later
+/// today, or never (a code without an expiration date that is given one is shortened).
+pub fn expiration_shortened(discount: &Discount, new_expiration: DateTime<Utc>) -> bool {
+    discount
+        .expiration_date
+        .is_none_or(|current| current > new_expiration)
 }
 
 #[cfg(test)]
@@ -456,7 +469,7 @@ mod tests {
     }
 
     #[test]
-    fn extend_coupons_matches_contained_prefix_and_unredeemed() {
+    fn extend_coupons_matches_the_prefix_at_the_start_and_unredeemed() {
         let a = record(discount(
             1,
             "X-SPRING-1",
@@ -466,7 +479,20 @@ mod tests {
         let mut b = record(discount(2, "SPRING-2", DiscountType::PercentOff, dec!(10)));
         b.usage.all_redemptions = 1;
         let c = record(discount(3, "spring-3", DiscountType::PercentOff, dec!(10)));
-        let got = extend_coupons_targets(&[a, b, c], "SPRING");
-        assert_eq!(got, vec![DiscountId(1)]);
+        let d = record(discount(4, "SPRING-4", DiscountType::PercentOff, dec!(10)));
+        let all = [a, b, c, d];
+        assert_eq!(extend_coupons_targets(&all, "SPRING"), vec![DiscountId(4)]);
+        assert_eq!(extend_coupons_targets(&all, ""), Vec::<DiscountId>::new());
+    }
+
+    #[test]
+    fn an_earlier_date_or_a_first_date_shortens_an_expiration() {
+        let at = |d| Utc.with_ymd_and_hms(2027, 1, d, 0, 0, 0).unwrap();
+        let mut code = discount(1, "A", DiscountType::PercentOff, dec!(10));
+        assert!(expiration_shortened(&code, at(10)), "never expired before");
+        code.expiration_date = Some(at(10));
+        assert!(expiration_shortened(&code, at(9)));
+        assert!(!expiration_shortened(&code, at(10)));
+        assert!(!expiration_shortened(&code, at(11)));
     }
 }

@@ -39,8 +39,8 @@ mod validity;
 pub use basket::{Basket, BasketItem, BasketOwner};
 pub use codes::{
     CodeGenerationError, CodeGenerationRequest, DateParseError, MAX_PREFIX_CHARS,
-    RedeemabilityVerdict, check_discount_code, extend_coupons_targets, parse_supplied_date,
-    plan_discount_codes, resolve_redemption_type,
+    RedeemabilityVerdict, check_discount_code, expiration_shortened, extend_coupons_targets,
+    parse_supplied_date, plan_discount_codes, resolve_redemption_type,
 };
 pub use discount::{
     Discount, DiscountCode, DiscountCodeError, DiscountDraft, DiscountSaveError, DiscountType,

@@ -82,9 +82,22 @@ impl Env<'_> {
     }
 
     fn error(&self, name: &'static str, problem: impl Into<String>) -> ConfigError {
+        // A message may quote the value: a secret's value never, a URL's password never.
+        let mut problem = problem.into();
+        if let Some(value) = (self.lookup)(name).map(|v| v.trim().to_owned())
+            && !value.is_empty()
+        {
+            let secret = setting(name).is_some_and(|s| s.secret);
+            let shown = if secret {
+                "***".to_owned()
+            } else {
+                mitx_store::redact(&value)
+            };
+            problem = problem.replace(&value, &shown);
+        }
         ConfigError {
             variable: name,
-            problem: problem.into(),
+            problem,
         }
     }
 

@@ -321,11 +321,12 @@ pub struct SettingValue {
 
 impl SettingValue {
     /// The value as shown to people: secrets as `***` (or empty when unset), and the
-    /// password of a database URL hidden.
+    /// password of any URL hidden.
     pub fn display_value(&self) -> String {
         if self.secret && !self.value.is_empty() {
             "***".into()
-        } else if self.name == "DATABASE_URL" {
+        } else if self.value.contains("://") {
+            // Any URL (the database's, a partner's) may carry a password.
             mitx_store::redact(&self.value)
         } else {
             self.value.clone()
