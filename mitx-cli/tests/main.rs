@@ -8,6 +8,7 @@ mod discounts;
 mod ops;
 mod price;
 mod products;
+mod serve;
 mod support;
 mod tokens;
 mod users;
