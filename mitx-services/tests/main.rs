@@ -5,6 +5,7 @@
 
 mod support;
 
+mod catalog;
 mod edx_accounts;
 mod enrollments;
 mod queue;

@@ -149,6 +149,9 @@ pub struct CreateRun {
     /// Language code.
     #[arg(long, default_value = "en")]
     language: String,
+    /// Not the primary-language run of its run tag (e.g. a translation of another run).
+    #[arg(long)]
+    not_primary_language: bool,
 }
 
 /// Options of `catalog create program`.
@@ -469,6 +472,8 @@ async fn create_one(ctx: &Context, create: CreateCommand) -> anyhow::Result<()> 
                 is_self_paced: r.self_paced,
                 modes,
                 language: r.language.clone(),
+                is_primary_language: !r.not_primary_language,
+                is_source_run: false,
                 price: r.price.clone(),
             };
             data.courses.push(CourseRecord {
