@@ -328,10 +328,7 @@ async fn patch_users_me_validates_writes_nothing_on_error_and_updates() {
                 json!({"legal_address": null, "password": "s3cret"}),
                 json!({"errors": {"password": [mitx_services::users::PASSWORD_NOT_WRITABLE]}}),
             ),
-            (
-                json!({"legal_address": null, "name": 5}),
-                Value::Null,
-            ),
+            (json!({"legal_address": null, "name": 5}), Value::Null),
         ];
         for (body, expected) in refused {
             let response = patch("/api/v0/users/me", body.clone()).await.unwrap();

@@ -8,8 +8,8 @@ use std::collections::{BTreeSet, HashMap, HashSet};
 
 use chrono::{DateTime, Utc};
 use mitx_core::catalog::{
-    CourseRun, CoursewareId, EnrollmentMode, PrimaryLanguageConflict, ReadableId,
-    VariantIndustry, VariantLength, primary_language_conflicts,
+    CourseRun, CoursewareId, EnrollmentMode, PrimaryLanguageConflict, ReadableId, VariantIndustry,
+    VariantLength, primary_language_conflicts,
 };
 use mitx_core::ids::{CourseId, CourseRunId};
 use mitx_core::money::Money;

@@ -71,7 +71,10 @@ async fn two_primary_runs_of_one_run_tag_are_refused_naming_both() {
                 };
                 assert_eq!(problems.len(), 1, "{problems:?}");
                 let text = problems[0].to_string();
-                assert!(text.starts_with(&format!("courses[0] ({COURSE}):")), "{text}");
+                assert!(
+                    text.starts_with(&format!("courses[0] ({COURSE}):")),
+                    "{text}"
+                );
                 assert!(text.contains(EN) && text.contains(FR), "{text}");
                 assert!(text.contains("run tag 1T2026"), "{text}");
                 assert!(

@@ -123,7 +123,11 @@ mod tests {
     #[test]
     fn at_most_one_primary_run_per_group() {
         // (case, runs, expected conflicting courseware ids per group)
-        type Case = (&'static str, Vec<PrimaryLanguageFacts>, Vec<Vec<&'static str>>);
+        type Case = (
+            &'static str,
+            Vec<PrimaryLanguageFacts>,
+            Vec<Vec<&'static str>>,
+        );
         let cases: Vec<Case> = vec![
             ("no runs", vec![], vec![]),
             (
@@ -231,8 +235,22 @@ mod tests {
     #[test]
     fn the_message_names_the_runs_and_the_group() {
         let conflicts = primary_language_conflicts(&[
-            run("course-v1:MITx+1x", "course-v1:MITx+1x+1T", "1T", false, None, true),
-            run("course-v1:MITx+1x", "course-v1:MITx+1x+1T_fr", "1T", false, None, true),
+            run(
+                "course-v1:MITx+1x",
+                "course-v1:MITx+1x+1T",
+                "1T",
+                false,
+                None,
+                true,
+            ),
+            run(
+                "course-v1:MITx+1x",
+                "course-v1:MITx+1x+1T_fr",
+                "1T",
+                false,
+                None,
+                true,
+            ),
             run("course-v1:MITx+1x", "s1", "SOURCE", true, Some(7), true),
             run("course-v1:MITx+1x", "s2", "SOURCE", true, Some(7), true),
         ]);

@@ -109,14 +109,15 @@ impl UserUpdateInput {
         );
         let email = match self.email.as_deref() {
             None => None,
-            Some(email) => required_text(&mut errors, "email", Some(email), usize::MAX)
-                .filter(|email| {
+            Some(email) => {
+                required_text(&mut errors, "email", Some(email), usize::MAX).filter(|email| {
                     let valid = is_valid_email(email);
                     if !valid {
                         errors.add("email", INVALID_EMAIL);
                     }
                     valid
-                }),
+                })
+            }
         };
         let legal_address = match &self.legal_address {
             Patch::Missing => {
