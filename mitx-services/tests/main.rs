@@ -9,3 +9,4 @@ mod catalog;
 mod edx_accounts;
 mod enrollments;
 mod queue;
+mod users;
