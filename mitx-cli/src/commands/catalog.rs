@@ -149,9 +149,6 @@ pub struct CreateRun {
     /// Language code.
     #[arg(long, default_value = "en")]
     language: String,
-    /// Not the primary-language run of its run tag (e.g. a translation of another run).
-    #[arg(long)]
-    not_primary_language: bool,
 }
 
 /// Options of `catalog create program`.
@@ -472,7 +469,9 @@ async fn create_one(ctx: &Context, create: CreateCommand) -> anyhow::Result<()> 
                 is_self_paced: r.self_paced,
                 modes,
                 language: r.language.clone(),
-                is_primary_language: !r.not_primary_language,
+                // The courseware id is derived from the run tag, so the new run is the
+                // only run of its tag here: the primary-language run.
+                is_primary_language: true,
                 is_source_run: false,
                 price: r.price.clone(),
             };
