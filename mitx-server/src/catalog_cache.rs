@@ -47,6 +47,8 @@ struct Entry {
     revision: i64,
     stored: Instant,
     etag: Option<HeaderValue>,
+    /// The handler's response headers (without `Content-Length`), replayed on every hit.
+    headers: HeaderMap,
     body: Bytes,
     generation: u64,
     weight: usize,
@@ -150,7 +152,12 @@ impl CatalogCache {
     }
 
     fn put(&self, key: String, mut entry: Entry) {
-        entry.weight = 2 * key.len() + entry.body.len() + ENTRY_OVERHEAD;
+        let headers: usize = entry
+            .headers
+            .iter()
+            .map(|(name, value)| name.as_str().len() + value.len())
+            .sum();
+        entry.weight = 2 * key.len() + entry.body.len() + headers + ENTRY_OVERHEAD;
         if entry.weight > self.max_entry() {
             return;
         }
@@ -198,20 +205,14 @@ fn not_modified(headers: &HeaderMap, etag: &HeaderValue) -> bool {
         })
 }
 
-fn respond(etag: Option<&HeaderValue>, body: Bytes, request_headers: &HeaderMap) -> Response {
-    if let Some(etag) = etag
+fn respond(entry: &Entry, request_headers: &HeaderMap) -> Response {
+    if let Some(etag) = &entry.etag
         && not_modified(request_headers, etag)
     {
         return (StatusCode::NOT_MODIFIED, [(ETAG, etag.clone())]).into_response();
     }
-    let mut response = Response::new(Body::from(body));
-    response.headers_mut().insert(
-        header::CONTENT_TYPE,
-        HeaderValue::from_static("application/json"),
-    );
-    if let Some(etag) = etag {
-        response.headers_mut().insert(ETAG, etag.clone());
-    }
+    let mut response = Response::new(Body::from(entry.body.clone()));
+    *response.headers_mut() = entry.headers.clone();
     response
 }
 
@@ -274,7 +275,7 @@ pub async fn layer(State(state): State<AppState>, request: Request, next: Next) 
     let request_headers = request.headers().clone();
     if let Some(entry) = state.catalog_cache.get(&key, revision) {
         state.catalog_cache.hits.fetch_add(1, Ordering::Relaxed);
-        return respond(entry.etag.as_ref(), entry.body, &request_headers);
+        return respond(&entry, &request_headers);
     }
     state.catalog_cache.misses.fetch_add(1, Ordering::Relaxed);
     // Render the canonical request without the conditional header so the full body can
@@ -286,30 +287,23 @@ pub async fn layer(State(state): State<AppState>, request: Request, next: Next) 
     if response.status() != StatusCode::OK {
         return response;
     }
-    let (parts, body) = response.into_parts();
+    let (mut parts, body) = response.into_parts();
     let bytes = match axum::body::to_bytes(body, usize::MAX).await {
         Ok(bytes) => bytes,
         Err(err) => return crate::ApiError::Internal(err.to_string()).into_response(),
     };
-    let etag = parts.headers.get(ETAG).cloned();
-    state.catalog_cache.put(
-        key,
-        Entry {
-            revision,
-            stored: Instant::now(),
-            etag: etag.clone(),
-            body: bytes.clone(),
-            generation: 0,
-            weight: 0,
-        },
-    );
-    let mut response = respond(etag.as_ref(), bytes, &request_headers);
-    for (name, value) in &parts.headers {
-        response
-            .headers_mut()
-            .entry(name.clone())
-            .or_insert_with(|| value.clone());
-    }
+    parts.headers.remove(header::CONTENT_LENGTH);
+    let entry = Entry {
+        revision,
+        stored: Instant::now(),
+        etag: parts.headers.get(ETAG).cloned(),
+        headers: parts.headers,
+        body: bytes,
+        generation: 0,
+        weight: 0,
+    };
+    let response = respond(&entry, &request_headers);
+    state.catalog_cache.put(key, entry);
     response
 }
 
@@ -368,6 +362,7 @@ mod tests {
             revision: 1,
             stored: Instant::now(),
             etag: None,
+            headers: HeaderMap::new(),
             body: Bytes::copy_from_slice(body.as_bytes()),
             generation: 0,
             weight: 0,

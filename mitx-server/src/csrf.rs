@@ -50,8 +50,24 @@ impl TrustedOrigins {
     }
 
     fn trusts(&self, origin: &str) -> bool {
-        self.0.iter().any(|o| o == origin)
+        self.0.iter().any(|pattern| origin_matches(pattern, origin))
     }
+}
+
+/// Django's matching of `CSRF_TRUSTED_ORIGINS`: exact, or `scheme://*.domain[:port]` for
+/// any subdomain of `domain`.
+fn origin_matches(pattern: &str, origin: &str) -> bool {
+    if pattern == origin {
+        return true;
+    }
+    let Some((scheme, domain)) = pattern.split_once("://*.") else {
+        return false;
+    };
+    origin
+        .strip_prefix(scheme)
+        .and_then(|rest| rest.strip_prefix("://"))
+        .and_then(|host| host.strip_suffix(domain))
+        .is_some_and(|sub| sub.len() > 1 && sub.ends_with('.'))
 }
 
 fn is_json(headers: &HeaderMap) -> bool {
@@ -152,6 +168,23 @@ mod tests {
                 *trust,
                 "{pairs:?}"
             );
+        }
+    }
+
+    #[test]
+    fn wildcard_origins_match_subdomains_only() {
+        let cases = [
+            ("https://*.mit.edu", "https://learn.mit.edu", true),
+            ("https://*.mit.edu", "https://a.b.mit.edu", true),
+            ("https://*.mit.edu", "https://mit.edu", false),
+            ("https://*.mit.edu", "https://evilmit.edu", false),
+            ("https://*.mit.edu", "http://learn.mit.edu", false),
+            ("https://*.mit.edu", "https://learn.mit.edu:8443", false),
+            ("https://*.mit.edu:8443", "https://learn.mit.edu:8443", true),
+            ("https://learn.mit.edu", "https://learn.mit.edu", true),
+        ];
+        for (pattern, origin, want) in cases {
+            assert_eq!(origin_matches(pattern, origin), want, "{pattern} {origin}");
         }
     }
 

@@ -37,7 +37,7 @@ use mitx_services::Services;
 use mitx_services::store::Store;
 use tower_http::catch_panic::CatchPanicLayer;
 use tower_http::set_header::SetResponseHeaderLayer;
-use tower_http::timeout::RequestBodyTimeoutLayer;
+use tower_http::timeout::RequestBodyDeadlineLayer;
 
 pub use error::ApiError;
 
@@ -109,7 +109,9 @@ pub fn router(state: AppState) -> Router {
         .fallback(rejections::unknown_route)
         .layer(api_no_store)
         .layer(DefaultBodyLimit::max(server.max_body_bytes))
-        .layer(RequestBodyTimeoutLayer::new(server.body_timeout))
+        // A deadline for the whole body (a per-chunk timeout would let a byte every few
+        // seconds hold the request open without end).
+        .layer(RequestBodyDeadlineLayer::new(server.body_timeout))
         .layer(CatchPanicLayer::custom(rejections::panic_response))
         .layer(from_fn(rejections::layer))
         .layer(from_fn_with_state(state.clone(), metrics::observe))

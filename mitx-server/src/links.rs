@@ -38,9 +38,17 @@ impl SiteLinks {
                         "http"
                     }
                 });
-            return format!("{scheme}://{host}");
+            return format!("{scheme}://{host}{}", self.path_prefix());
         }
         self.base.clone()
+    }
+}
+
+impl SiteLinks {
+    /// The path of `SITE_BASE_URL` (`/mitx` of `https://host/mitx`; usually empty).
+    fn path_prefix(&self) -> &str {
+        let after_scheme = self.base.split_once("://").map_or("", |(_, rest)| rest);
+        after_scheme.find('/').map_or("", |i| &after_scheme[i..])
     }
 }
 
@@ -99,6 +107,9 @@ mod tests {
                 "https://mitx.example",
             ),
         ];
+        let prefixed = SiteLinks::new("https://mitx.example/mitx/", true);
+        assert_eq!(prefixed.base(&forged), "http://evil.example/mitx");
+        assert_eq!(prefixed.base(&headers(&[])), "https://mitx.example/mitx");
         for (trusted, headers, expected) in cases {
             let links = SiteLinks::new("https://mitx.example/", trusted);
             assert_eq!(links.base(headers), expected, "{trusted} {headers:?}");

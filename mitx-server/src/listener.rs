@@ -42,6 +42,7 @@ pub async fn run(
         .max_headers(MAX_HEADER_FIELDS)
         .keep_alive(true);
     let graceful = GracefulShutdown::new();
+    let mut connections = tokio::task::JoinSet::new();
     let mut shutdown = std::pin::pin!(shutdown);
     loop {
         let accepted = tokio::select! {
@@ -61,11 +62,13 @@ pub async fn run(
         let service = TowerToHyperService::new(app.clone().into_service::<Incoming>());
         let connection = builder.serve_connection(TokioIo::new(stream), service);
         let connection = graceful.watch(connection);
-        tokio::spawn(async move {
+        connections.spawn(async move {
             if let Err(err) = connection.await {
                 tracing::debug!(error = %err, "connection ended with an error");
             }
         });
+        // Reap finished connections so the set holds only open ones.
+        while connections.try_join_next().is_some() {}
     }
     drop(listener);
     let open = graceful.count();
@@ -81,5 +84,8 @@ pub async fn run(
             );
         }
     }
+    // Whatever is still running stops here (its unit of work, if any, rolls back).
+    connections.abort_all();
+    while connections.join_next().await.is_some() {}
     Ok(())
 }

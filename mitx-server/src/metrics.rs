@@ -212,6 +212,16 @@ pub async fn mark_route(request: Request, next: Next) -> Response {
     response
 }
 
+/// Whether two secrets are equal, in time that does not depend on where they differ.
+fn same_secret(offered: &str, expected: &str) -> bool {
+    let (a, b) = (offered.as_bytes(), expected.as_bytes());
+    let mut diff = a.len() ^ b.len();
+    for (i, byte) in b.iter().enumerate() {
+        diff |= usize::from(a.get(i).copied().unwrap_or(0) ^ byte);
+    }
+    diff == 0
+}
+
 /// `GET /metrics`.
 pub fn routes() -> Router<AppState> {
     Router::new().route("/metrics", get(metrics))
@@ -222,8 +232,10 @@ async fn metrics(State(state): State<AppState>, headers: HeaderMap) -> Response 
         let offered = headers
             .get(header::AUTHORIZATION)
             .and_then(|v| v.to_str().ok())
-            .and_then(|v| v.strip_prefix("Bearer "));
-        if offered != Some(token.as_str()) {
+            .and_then(|v| v.trim().split_once(' '))
+            .filter(|(scheme, _)| scheme.eq_ignore_ascii_case("bearer"))
+            .map(|(_, credentials)| credentials.trim());
+        if !offered.is_some_and(|offered| same_secret(offered, token)) {
             return ApiError::Unauthorized("Authentication credentials were not provided.".into())
                 .into_response();
         }
@@ -371,5 +383,18 @@ mod tests {
             "{out}"
         );
         assert_ne!(metrics.request_id(), metrics.request_id());
+    }
+
+    #[test]
+    fn secrets_compare_whole() {
+        for (a, b, same) in [
+            ("s3cret", "s3cret", true),
+            ("s3cre", "s3cret", false),
+            ("s3cretx", "s3cret", false),
+            ("", "s3cret", false),
+            ("S3cret", "s3cret", false),
+        ] {
+            assert_eq!(same_secret(a, b), same, "{a} {b}");
+        }
     }
 }

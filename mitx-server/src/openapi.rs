@@ -90,6 +90,7 @@ pub struct FormEnrollmentRequest {
         crate::catalog::v2::collection_detail,
         crate::internal::list_courses,
         crate::users::me,
+        crate::users::patch_me,
         crate::users::userinfo,
         crate::users::countries,
         crate::enrollments::list_v1,
@@ -132,12 +133,16 @@ pub fn document() -> Document {
     for (alias, path) in crate::users::ALIASES {
         if let Some(mut item) = doc.paths.paths.get(*path).cloned() {
             // Operation ids must stay unique: name the alias after its path.
+            let slug: String = alias
+                .chars()
+                .map(|c| if c.is_ascii_alphanumeric() { c } else { '_' })
+                .collect();
+            let slug = format!("alias{slug}").trim_end_matches('_').to_owned();
             if let Some(op) = item.get.as_mut() {
-                let slug: String = alias
-                    .chars()
-                    .map(|c| if c.is_ascii_alphanumeric() { c } else { '_' })
-                    .collect();
-                op.operation_id = Some(format!("alias{slug}").trim_end_matches('_').to_owned());
+                op.operation_id = Some(slug.clone());
+            }
+            if let Some(op) = item.patch.as_mut() {
+                op.operation_id = Some(format!("{slug}_partial_update"));
             }
             doc.paths.paths.insert((*alias).to_owned(), item);
         }

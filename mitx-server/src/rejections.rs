@@ -104,13 +104,16 @@ async fn answer(request: Request, next: Next) -> Response {
         .and_then(|b| String::from_utf8(b.to_vec()).ok())
         .unwrap_or_default();
     let (status, body) = json_body(status, &method, content_type.as_deref(), text.trim());
-    let mut out = (status, Json(body)).into_response();
-    for name in [header::ALLOW, header::RETRY_AFTER] {
-        if let Some(value) = parts.headers.get(&name) {
-            out.headers_mut().insert(name, value.clone());
-        }
-    }
-    out
+    // The original's headers (Allow, Cache-Control, ...) and extensions (the matched route,
+    // for the metrics) stay; only the status, the body and its type change.
+    let mut parts = parts;
+    parts.status = status;
+    parts.headers.remove(header::CONTENT_LENGTH);
+    parts.headers.insert(
+        header::CONTENT_TYPE,
+        HeaderValue::from_static("application/json"),
+    );
+    Response::from_parts(parts, Body::from(body.to_string()))
 }
 
 fn is_json(response: &Response) -> bool {

@@ -1,16 +1,27 @@
-//! The users API (integrations spec 4.5): `GET /api/v0/users/me` (also `current_user/`),
-//! `GET /api/v0/userinfo/`, `GET /api/v0/countries/`; each also without `v0`.
+//! The users API (integrations spec 4.5): `GET` and `PATCH /api/v0/users/me` (also
+//! `current_user/`), `GET /api/v0/userinfo/`, `GET /api/v0/countries/`; each also without `v0`.
 //!
-//! Not yet rendered from data: `grants` (always `[]`), `b2b_organizations` (always `[]`)
-//! and `compliance_missing_fields` (always `[]`); `PATCH` is not implemented.
+//! `b2b_organizations` lists the organizations the user is a member of with the active
+//! contracts of each the user is attached to; `compliance_missing_fields` is the core rule
+//! over the legal address and email; `grants` is derived from the superuser flag
+//! (`mitx_core::users::grants`: mitx models no groups or permissions).
 
+use axum::body::Bytes;
 use axum::extract::State;
 use axum::http::StatusCode;
 use axum::response::{IntoResponse, Response};
-use axum::routing::get;
+use axum::routing::{MethodRouter, get};
 use axum::{Json, Router};
 use mitx_core::users::countries::country_listing;
+use mitx_core::users::field_errors::NON_FIELD_ERRORS;
+use mitx_core::users::grants::grants;
+use mitx_core::users::legal_address::{
+    CountryCode, LegalAddress as CoreAddress, compliance_missing_fields,
+};
+use mitx_core::users::user_update::UserUpdateInput;
+use mitx_services::store::b2b::MemberOrganization;
 use mitx_services::store::users::{LegalAddress, UserDetail, UserKey, UserProfile};
+use mitx_services::users::{UserUpdateError, update_me};
 use serde_json::{Value, json};
 
 use crate::auth::{AuthUser, CurrentUser};
@@ -28,8 +39,8 @@ pub const ALIASES: &[(&str, &str)] = &[
 
 /// The routes of this module.
 pub fn routes() -> Router<AppState> {
-    let endpoints = [
-        ("/api/v0/users/me", get(me)),
+    let endpoints: [(&str, MethodRouter<AppState>); 3] = [
+        ("/api/v0/users/me", get(me).patch(patch_me)),
         ("/api/v0/userinfo/", get(userinfo)),
         ("/api/v0/countries/", get(countries)),
     ];
@@ -96,9 +107,80 @@ fn profile_body(profile: &UserProfile) -> Value {
     })
 }
 
-/// The users/me body of a signed-in user.
-pub fn user_body(detail: &UserDetail) -> Value {
+/// The stored address as the core compliance rule sees it (an unknown country is unset).
+fn core_address(address: &LegalAddress) -> CoreAddress {
+    CoreAddress {
+        first_name: address.first_name.clone(),
+        last_name: address.last_name.clone(),
+        country: address
+            .country
+            .as_deref()
+            .and_then(|c| CountryCode::parse(c).ok()),
+        state: address.state.clone(),
+        postal_code: address.postal_code.clone().unwrap_or_default(),
+        street_address_1: address.street_address_1.clone().unwrap_or_default(),
+        street_address_2: String::new(),
+        city: address.city.clone().unwrap_or_default(),
+    }
+}
+
+/// `b2b_organizations` items (OpenAPI `OrganizationPage` with `ContractPage` contracts).
+fn organization_body(org: &MemberOrganization) -> Value {
+    let contracts: Vec<Value> = org
+        .contracts
+        .iter()
+        .map(|k| {
+            let variants: Vec<Value> = k
+                .variant_options
+                .iter()
+                .map(|v| {
+                    json!({
+                        "language": v.language,
+                        "variant_length": v.variant_length,
+                        "variant_industry": v.variant_industry,
+                        // Contract variant sets have no flags of their own: they exist
+                        // only inside the contract, so they are active and B2B-only.
+                        "active": true,
+                        "b2b_only": true,
+                        "default_variant": v.is_default,
+                    })
+                })
+                .collect();
+            json!({
+                "id": k.id,
+                "name": k.name,
+                "description": k.description,
+                "membership_type": k.membership_type,
+                "organization": k.organization,
+                "contract_start": k.contract_start,
+                "contract_end": k.contract_end,
+                "slug": k.slug,
+                "welcome_message": k.welcome_message,
+                "welcome_message_extra": k.welcome_message_extra,
+                "programs": k.programs,
+                "variant_options": variants,
+            })
+        })
+        .collect();
+    json!({
+        "id": org.id,
+        "name": org.name,
+        "description": org.description,
+        "logo": org.logo,
+        "slug": org.slug,
+        "sso_organization_id": org.sso_organization_id,
+        "contracts": contracts,
+    })
+}
+
+/// The users/me body of a signed-in user with their organization memberships.
+pub fn user_body(detail: &UserDetail, organizations: &[MemberOrganization]) -> Value {
     let user = &detail.user;
+    let address = detail.legal_address.as_ref().map(core_address);
+    let missing: Vec<&str> = compliance_missing_fields(address.as_ref(), &user.email)
+        .into_iter()
+        .map(|f| f.as_str())
+        .collect();
     json!({
         "id": user.id,
         "username": user.username,
@@ -114,11 +196,17 @@ pub fn user_body(detail: &UserDetail) -> Value {
         "is_superuser": user.is_superuser,
         "created_on": user.created_on.to_rfc3339_opts(chrono::SecondsFormat::Micros, true),
         "updated_on": user.updated_on.to_rfc3339_opts(chrono::SecondsFormat::Micros, true),
-        "grants": [],
+        "grants": grants(user.is_active, user.is_superuser),
         "is_active": user.is_active,
-        "b2b_organizations": [],
-        "compliance_missing_fields": [],
+        "b2b_organizations": organizations.iter().map(organization_body).collect::<Vec<_>>(),
+        "compliance_missing_fields": missing,
     })
+}
+
+/// The full body of a signed-in user, read from the store.
+async fn signed_in_body(state: &AppState, detail: &UserDetail) -> Result<Value, ApiError> {
+    let organizations = state.store.member_organizations(detail.user.id).await?;
+    Ok(user_body(detail, &organizations))
 }
 
 #[utoipa::path(get, operation_id = "users_me", path = "/api/v0/users/me", tag = "users",
@@ -126,11 +214,47 @@ pub fn user_body(detail: &UserDetail) -> Value {
 async fn me(State(state): State<AppState>, CurrentUser(user): CurrentUser) -> Response {
     match user {
         None => Json(anonymous_body()).into_response(),
-        Some(user) => match state.store.user_detail(&UserKey::Id(user.id.0)).await {
-            Ok(detail) => Json(user_body(&detail)).into_response(),
-            Err(err) => ApiError::from(err).into_response(),
-        },
+        Some(user) => {
+            let result = async {
+                let detail = state.store.user_detail(&UserKey::Id(user.id.0)).await?;
+                signed_in_body(&state, &detail).await
+            }
+            .await;
+            match result {
+                Ok(body) => Json(body).into_response(),
+                Err(err) => err.into_response(),
+            }
+        }
     }
+}
+
+/// Full-update semantics (integrations spec 4.5): `legal_address` is required (null leaves
+/// it as stored), `user_profile` optional (merged into the stored one), `name` and `email`
+/// writable; other keys (`username`, `is_active`, …) are ignored. Validation failures are
+/// 400 `{"errors": {...}}`; a `password` is refused (mitx keeps no passwords).
+#[utoipa::path(patch, operation_id = "users_me_partial_update", path = "/api/v0/users/me", tag = "users",
+    request_body = serde_json::Value,
+    responses((status = 200, body = serde_json::Value, description = "The updated user (also at /api/users/me, /api/v0/users/current_user/ and /api/users/current_user/)"), (status = 400, body = serde_json::Value, description = "`{\"errors\": {field: [messages]}}`"), (status = 403, description = "Anonymous caller", body = crate::openapi::Detail)))]
+async fn patch_me(
+    State(state): State<AppState>,
+    AuthUser(user): AuthUser,
+    body: Bytes,
+) -> Result<Json<Value>, ApiError> {
+    let object = crate::body::json_object(&body)?;
+    let input: UserUpdateInput = serde_json::from_value(Value::Object(object)).map_err(|e| {
+        ApiError::BadRequestBody(json!({
+            "errors": { NON_FIELD_ERRORS: [format!("Invalid data: {e}")] }
+        }))
+    })?;
+    let detail = update_me(&state.services, user.id, &input)
+        .await
+        .map_err(|err| match err {
+            UserUpdateError::Invalid(errors) => {
+                ApiError::BadRequestBody(json!({ "errors": errors }))
+            }
+            other => ApiError::from_fault(other.fault(), &other),
+        })?;
+    Ok(Json(signed_in_body(&state, &detail).await?))
 }
 
 /// Anonymous requests are refused (403) like the other authenticated endpoints; a signed-in
@@ -152,7 +276,10 @@ async fn userinfo(State(state): State<AppState>, AuthUser(user): AuthUser) -> Re
     }
     .await;
     match result {
-        Ok((Some(_), detail)) => Json(user_body(&detail)).into_response(),
+        Ok((Some(_), detail)) => match signed_in_body(&state, &detail).await {
+            Ok(body) => Json(body).into_response(),
+            Err(err) => err.into_response(),
+        },
         Ok((None, _)) => no_username(),
         Err(err) => err.into_response(),
     }

@@ -838,3 +838,52 @@ async fn v1_departments_on_postgres() {
     v1_departments(&db).await;
     db.cleanup().await.unwrap();
 }
+
+/// The stored `is_primary_language` flags are what the catalog renders: v2 shows one run per
+/// run tag, the primary one.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn v2_course_runs_render_the_imported_primary_language_flag() {
+    let db = TestDb::sqlite().await.expect("db");
+    let services = mitx_services::testing::services(&db, mitx_services::testing::settings(&[]));
+    let document = |en_primary: bool| {
+        let run = |id: &str, language: &str, primary: bool| {
+            serde_json::json!({
+                "courseware_id": id, "run_tag": "1T2026", "live": true, "language": language,
+                "is_primary_language": primary,
+                "start_date": "2026-02-01T00:00:00Z", "end_date": "2099-05-01T00:00:00Z",
+                "enrollment_start": "2026-01-01T00:00:00Z",
+            })
+        };
+        serde_json::from_value::<mitx_services::store::catalog::CatalogData>(serde_json::json!({
+            "version": 1,
+            "courses": [{"readable_id": "course-v1:MITxT+LANG", "title": "Languages",
+                "live": true, "page": {"description": "Two languages"},
+                "runs": [run("course-v1:MITxT+LANG+1T2026", "en", en_primary),
+                    run("course-v1:MITxT+LANG+1T2026_fr", "fr", !en_primary)]}],
+        }))
+        .unwrap()
+    };
+    let (base, stop) = start(&db).await;
+    let client = crate::client();
+    for (en_primary, shown, language) in [
+        (true, "course-v1:MITxT+LANG+1T2026", "en"),
+        (false, "course-v1:MITxT+LANG+1T2026_fr", "fr"),
+    ] {
+        mitx_services::catalog::import(&services, &document(en_primary), false)
+            .await
+            .expect("import");
+        let (status, course) = get(
+            &client,
+            &format!("{base}/api/v2/courses/course-v1:MITxT+LANG/"),
+        )
+        .await;
+        assert_eq!(status, 200, "{course}");
+        let runs = course["courseruns"].as_array().unwrap();
+        assert_eq!(runs.len(), 1, "{course}");
+        assert_eq!(runs[0]["courseware_id"], shown);
+        assert_eq!(runs[0]["is_primary_language"], true);
+        assert_eq!(runs[0]["language"], language);
+    }
+    let _ = stop.send(());
+    db.cleanup().await.unwrap();
+}

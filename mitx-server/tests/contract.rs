@@ -364,6 +364,19 @@ async fn every_served_endpoint_matches_the_contract() {
             "/api/v0/users/current_user/".into(),
             200,
         ),
+        Call {
+            body: Some(json!({"legal_address": null, "name": "Jane Doe"})),
+            ..call("PATCH", "/api/v0/users/me", "/api/v0/users/me".into(), 200)
+        },
+        Call {
+            body: Some(json!({"legal_address": null})),
+            ..call(
+                "PATCH",
+                "/api/v0/users/current_user/",
+                "/api/v0/users/current_user/".into(),
+                200,
+            )
+        },
         call("GET", "/api/v0/userinfo/", "/api/v0/userinfo/".into(), 200),
         call(
             "GET",

@@ -45,8 +45,8 @@ const ROUTES: &[(&str, &str)] = &[
     // Users.
     ("GET PATCH", "/api/v0/users/me"),
     ("GET PATCH", "/api/users/me"),
-    ("GET", "/api/v0/users/current_user/"),
-    ("GET", "/api/users/current_user/"),
+    ("GET PATCH", "/api/v0/users/current_user/"),
+    ("GET PATCH", "/api/users/current_user/"),
     ("GET", "/api/v0/userinfo/"),
     ("GET", "/api/userinfo/"),
     ("GET", "/api/v0/countries/"),

@@ -8,7 +8,8 @@ use std::collections::{BTreeSet, HashMap, HashSet};
 
 use chrono::{DateTime, Utc};
 use mitx_core::catalog::{
-    CourseRun, CoursewareId, EnrollmentMode, ReadableId, VariantIndustry, VariantLength,
+    CourseRun, CoursewareId, EnrollmentMode, PrimaryLanguageConflict, ReadableId, VariantIndustry,
+    VariantLength, primary_language_conflicts,
 };
 use mitx_core::ids::{CourseId, CourseRunId};
 use mitx_core::money::Money;
@@ -149,6 +150,18 @@ pub async fn import_with_progress(
     stage(ImportStage::Writing);
     let mut tx = services.db().begin().await?;
     let summary = tx.import_catalog(data, now).await?;
+    // The primary-language rule spans runs of the file and runs already stored (and their
+    // B2B contracts, which the file does not carry), so it is checked on the state the unit
+    // of work sees after the writes; a conflict rolls everything back. On PostgreSQL a
+    // concurrent import that wrote runs holds the catalog revision row (bumped by trigger)
+    // until it commits, so this read sees its runs.
+    let courses: Vec<String> = data.courses.iter().map(|c| c.readable_id.clone()).collect();
+    let facts = tx.primary_language_facts(&courses).await?;
+    let problems = primary_language_problems(data, &primary_language_conflicts(&facts));
+    if !problems.is_empty() {
+        tx.rollback().await?;
+        return Err(ImportError::Rejected(problems));
+    }
     stage(ImportStage::Finishing);
     if dry_run {
         tx.rollback().await?;
@@ -156,6 +169,51 @@ pub async fn import_with_progress(
         tx.commit().await?;
     }
     Ok(summary)
+}
+
+/// The conflicts of the primary-language rule as catalog problems: the path of the course
+/// in the file, the runs named (runs of the course that are stored but not in the file are
+/// marked as such).
+fn primary_language_problems(
+    data: &CatalogData,
+    conflicts: &[PrimaryLanguageConflict],
+) -> Vec<CatalogProblem> {
+    conflicts
+        .iter()
+        .map(|conflict| {
+            let index = data
+                .courses
+                .iter()
+                .position(|c| c.readable_id == conflict.course);
+            let path = match index {
+                Some(i) => at("courses", i, &conflict.course),
+                None => format!("courses ({})", conflict.course),
+            };
+            let in_file: HashSet<&str> = index
+                .map(|i| {
+                    data.courses[i]
+                        .runs
+                        .iter()
+                        .map(|r| r.courseware_id.as_str())
+                        .collect()
+                })
+                .unwrap_or_default();
+            let stored: Vec<&str> = conflict
+                .runs
+                .iter()
+                .map(String::as_str)
+                .filter(|id| !in_file.contains(id))
+                .collect();
+            let mut reason = conflict.to_string();
+            if !stored.is_empty() {
+                reason.push_str(&format!(
+                    " (already stored, not in this file: {})",
+                    stored.join(", ")
+                ));
+            }
+            CatalogProblem { path, reason }
+        })
+        .collect()
 }
 
 /// Validates a whole document. `known` lists what the database already holds; `now`
@@ -465,8 +523,8 @@ fn check_run(
             is_self_paced: run.is_self_paced,
             enrollment_modes: modes,
             b2b_contract: None,
-            is_source_run: false,
-            is_primary_language: true,
+            is_source_run: run.is_source_run,
+            is_primary_language: run.is_primary_language,
             language: run.language.clone(),
             has_courseware_url: true,
             variant_length: VariantLength::Full,

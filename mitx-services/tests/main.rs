@@ -5,6 +5,8 @@
 
 mod support;
 
+mod catalog;
 mod edx_accounts;
 mod enrollments;
 mod queue;
+mod users;

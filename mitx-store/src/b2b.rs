@@ -31,6 +31,68 @@ pub struct GatewayOrgFacts {
     pub contracts: Vec<Contract>,
 }
 
+/// An organization a user is a member of, with the active contracts of it the user is
+/// attached to (`users/me` `b2b_organizations`).
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub struct MemberOrganization {
+    /// Id.
+    pub id: i64,
+    /// Name.
+    pub name: String,
+    /// Description.
+    pub description: String,
+    /// Logo URL, if any.
+    pub logo: Option<String>,
+    /// Slug.
+    pub slug: String,
+    /// Keycloak organization id, as stored.
+    pub sso_organization_id: Option<String>,
+    /// The user's active contracts of this organization, by id.
+    pub contracts: Vec<MemberContract>,
+}
+
+/// A contract as `users/me` shows it.
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub struct MemberContract {
+    /// Id.
+    pub id: i64,
+    /// Owning organization.
+    pub organization: i64,
+    /// Name.
+    pub name: String,
+    /// Description.
+    pub description: String,
+    /// `managed`, `code` or `auto`.
+    pub membership_type: String,
+    /// First day.
+    pub contract_start: Option<NaiveDate>,
+    /// Last day.
+    pub contract_end: Option<NaiveDate>,
+    /// Slug.
+    pub slug: String,
+    /// Welcome message.
+    pub welcome_message: String,
+    /// Extra welcome text.
+    pub welcome_message_extra: String,
+    /// Program ids, in the contract's order.
+    pub programs: Vec<i64>,
+    /// Supported variant sets.
+    pub variant_options: Vec<ContractVariant>,
+}
+
+/// A supported variant set of a contract.
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub struct ContractVariant {
+    /// Language code ("" = any).
+    pub language: String,
+    /// `""` or `S`.
+    pub variant_length: String,
+    /// `""`, `E`, `F` or `HC`.
+    pub variant_industry: String,
+    /// The default set.
+    pub is_default: bool,
+}
+
 /// The columns of [`GatewayOrgFacts`]'s single query.
 const ORG_FACT_COLUMNS: &str = "o.id AS o_id, o.name AS o_name, o.org_key, o.org_key_prefix, \
     o.description AS o_description, o.logo, o.sso_organization_id, o.slug AS o_slug, \
@@ -217,6 +279,98 @@ backend_queries! {
         Ok(())
     }
 
+    pub(crate) async fn member_organizations(
+        conn: &mut Conn,
+        user: i64,
+    ) -> Result<Vec<MemberOrganization>, StoreError> {
+        let rows = sqlx::query(
+            "SELECT o.id, o.name, o.description, o.logo, o.slug, o.sso_organization_id \
+             FROM user_organizations uo JOIN organizations o ON o.id = uo.organization_id \
+             WHERE uo.user_id = $1 ORDER BY o.id",
+        )
+        .bind(user)
+        .fetch_all(&mut *conn)
+        .await?;
+        let mut orgs = Vec::with_capacity(rows.len());
+        for row in rows {
+            orgs.push(MemberOrganization {
+                id: row.try_get("id")?,
+                name: row.try_get("name")?,
+                description: row.try_get("description")?,
+                logo: row.try_get("logo")?,
+                slug: row.try_get("slug")?,
+                sso_organization_id: row.try_get("sso_organization_id")?,
+                contracts: Vec::new(),
+            });
+        }
+        let rows = sqlx::query(
+            "SELECT k.id, k.organization_id, k.name, k.description, k.membership_type, \
+             k.contract_start, k.contract_end, k.slug, k.welcome_message, k.welcome_message_extra \
+             FROM contract_learners cl JOIN contracts k ON k.id = cl.contract_id \
+             WHERE cl.user_id = $1 AND k.active ORDER BY k.id",
+        )
+        .bind(user)
+        .fetch_all(&mut *conn)
+        .await?;
+        let mut contracts = Vec::with_capacity(rows.len());
+        for row in rows {
+            contracts.push(MemberContract {
+                id: row.try_get("id")?,
+                organization: row.try_get("organization_id")?,
+                name: row.try_get("name")?,
+                description: row.try_get("description")?,
+                membership_type: row.try_get("membership_type")?,
+                contract_start: row.try_get::<Option<NaiveDate>, _>("contract_start")?,
+                contract_end: row.try_get::<Option<NaiveDate>, _>("contract_end")?,
+                slug: row.try_get("slug")?,
+                welcome_message: row.try_get("welcome_message")?,
+                welcome_message_extra: row.try_get("welcome_message_extra")?,
+                programs: Vec::new(),
+                variant_options: Vec::new(),
+            });
+        }
+        let programs: Vec<(i64, i64)> = sqlx::query_as(
+            "SELECT cp.contract_id, cp.program_id FROM contract_programs cp \
+             JOIN contract_learners cl ON cl.contract_id = cp.contract_id \
+             WHERE cl.user_id = $1 ORDER BY cp.contract_id, cp.sort_order, cp.id",
+        )
+        .bind(user)
+        .fetch_all(&mut *conn)
+        .await?;
+        let variants = sqlx::query(
+            "SELECT v.contract_id, v.language, v.variant_length, v.variant_industry, v.is_default \
+             FROM contract_variant_options v \
+             JOIN contract_learners cl ON cl.contract_id = v.contract_id \
+             WHERE cl.user_id = $1 ORDER BY v.contract_id, v.id",
+        )
+        .bind(user)
+        .fetch_all(&mut *conn)
+        .await?;
+        for contract in &mut contracts {
+            contract.programs = programs
+                .iter()
+                .filter(|(k, _)| *k == contract.id)
+                .map(|(_, p)| *p)
+                .collect();
+            for row in variants.iter() {
+                if row.try_get::<i64, _>("contract_id")? == contract.id {
+                    contract.variant_options.push(ContractVariant {
+                        language: row.try_get("language")?,
+                        variant_length: row.try_get("variant_length")?,
+                        variant_industry: row.try_get("variant_industry")?,
+                        is_default: row.try_get("is_default")?,
+                    });
+                }
+            }
+        }
+        for contract in contracts {
+            if let Some(org) = orgs.iter_mut().find(|o| o.id == contract.organization) {
+                org.contracts.push(contract);
+            }
+        }
+        Ok(orgs)
+    }
+
     pub(crate) async fn user_org_ids(conn: &mut Conn, user: i64) -> Result<Vec<i64>, StoreError> {
         Ok(sqlx::query_scalar(
             "SELECT organization_id FROM user_organizations WHERE user_id = $1 ORDER BY organization_id",
@@ -291,6 +445,15 @@ impl Store {
         payload: &[Uuid],
     ) -> Result<GatewayOrgFacts, StoreError> {
         with_db!(conn: self, conn, q => q::gateway_org_facts(conn, user.map(|u| u.0), payload).await)
+    }
+
+    /// The organizations `user` is a member of, by id, each with the contracts of it the user
+    /// is attached to whose `active` flag is set (with their programs and variant sets).
+    pub async fn member_organizations(
+        &self,
+        user: UserId,
+    ) -> Result<Vec<MemberOrganization>, StoreError> {
+        with_db!(conn: self, conn, q => q::member_organizations(conn, user.0).await)
     }
 
     /// The organizations `user` is a member of (`user_organizations`), by id.

@@ -6,9 +6,14 @@
 
 use chrono::{DateTime, Utc};
 use mitx_core::ids::UserId;
+use mitx_core::users::user_update::UserUpdate;
 use serde::Serialize;
 
 use crate::{Store, StoreError, Tx, backend_queries, with_db};
+
+/// The message of a `PATCH users/me` whose new email belongs to another account (the
+/// framework's unique-field text).
+pub const EMAIL_IN_USE: &str = "user with this email already exists.";
 
 /// A user account to create.
 #[derive(Clone, Debug, Default, PartialEq, Eq)]
@@ -328,6 +333,152 @@ backend_queries! {
         }))
     }
 
+    pub(crate) async fn email_taken_by_other(
+        conn: &mut Conn,
+        email: &str,
+        user: i64,
+    ) -> Result<bool, StoreError> {
+        let row = sqlx::query(
+            "SELECT COUNT(*) AS n FROM users WHERE lower(email) = lower($1) AND id <> $2",
+        )
+        .bind(email)
+        .bind(user)
+        .fetch_one(&mut *conn)
+        .await?;
+        Ok(row.try_get::<i64, _>("n")? > 0)
+    }
+
+    /// See [`crate::Tx::update_user`].
+    pub(crate) async fn update_user(
+        conn: &mut Conn,
+        read: &UserDetail,
+        update: &UserUpdate,
+        now: DateTime<Utc>,
+    ) -> Result<(), StoreError> {
+        let user = read.user.id.0;
+        let stale = || StoreError::stale("user", user);
+        if let Some(email) = &update.email
+            && email_taken_by_other(conn, email, user).await?
+        {
+            return Err(StoreError::Conflict(EMAIL_IN_USE.to_owned()));
+        }
+        let name = update.name.as_deref().unwrap_or(&read.user.name);
+        let email = update.email.as_deref().unwrap_or(&read.user.email);
+        let n = sqlx::query(
+            "UPDATE users SET name = $2, email = $3, updated_on = $4 \
+             WHERE id = $1 AND name = $5 AND email = $6",
+        )
+        .bind(user)
+        .bind(name)
+        .bind(email)
+        .bind(now)
+        .bind(&read.user.name)
+        .bind(&read.user.email)
+        .execute(&mut *conn)
+        .await
+        .map_err(StoreError::classify)?
+        .rows_affected();
+        if n != 1 {
+            return Err(stale());
+        }
+        if let Some(a) = &update.legal_address {
+            sqlx::query(
+                "INSERT INTO legal_addresses (user_id, first_name, last_name, country, state, \
+                 street_address_1, city, postal_code) VALUES ($1, $2, $3, $4, $5, $6, $7, $8) \
+                 ON CONFLICT (user_id) DO UPDATE SET first_name = $2, last_name = $3, \
+                 country = $4, state = $5, street_address_1 = $6, city = $7, postal_code = $8",
+            )
+            .bind(user)
+            .bind(&a.first_name)
+            .bind(&a.last_name)
+            .bind(a.country.map(|c| c.as_str()))
+            .bind(&a.state)
+            .bind(&a.street_address_1)
+            .bind(&a.city)
+            .bind(&a.postal_code)
+            .execute(&mut *conn)
+            .await
+            .map_err(StoreError::classify)?;
+        }
+        if let Some(p) = &update.user_profile {
+            let query = match &read.user_profile {
+                // Compare-and-set: the new profile was merged into the one read.
+                Some(_) => "UPDATE user_profiles SET year_of_birth = $2, gender = $3, company = $4, \
+                    job_title = $5, industry = $6, job_function = $7, company_size = $8, \
+                    years_experience = $9, leadership_level = $10, highest_education = $11, \
+                    type_is_student = $12, type_is_professional = $13, type_is_educator = $14, \
+                    type_is_other = $15, addl_field_flag = $16 \
+                    WHERE user_id = $1 AND year_of_birth IS NOT DISTINCT FROM $17 \
+                    AND gender IS NOT DISTINCT FROM $18 AND company IS NOT DISTINCT FROM $19 \
+                    AND job_title IS NOT DISTINCT FROM $20 AND industry IS NOT DISTINCT FROM $21 \
+                    AND job_function IS NOT DISTINCT FROM $22 \
+                    AND company_size IS NOT DISTINCT FROM $23 \
+                    AND years_experience IS NOT DISTINCT FROM $24 \
+                    AND leadership_level IS NOT DISTINCT FROM $25 \
+                    AND highest_education IS NOT DISTINCT FROM $26 \
+                    AND type_is_student = $27 AND type_is_professional = $28 \
+                    AND type_is_educator = $29 AND type_is_other = $30",
+                None => "INSERT INTO user_profiles (user_id, year_of_birth, gender, company, \
+                    job_title, industry, job_function, company_size, years_experience, \
+                    leadership_level, highest_education, type_is_student, type_is_professional, \
+                    type_is_educator, type_is_other, addl_field_flag) \
+                    VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10, $11, $12, $13, $14, $15, $16) \
+                    ON CONFLICT (user_id) DO NOTHING",
+            };
+            let mut q = sqlx::query(query)
+                .bind(user)
+                .bind(p.year_of_birth)
+                .bind(p.gender.map(|g| g.code()))
+                .bind(&p.company)
+                .bind(&p.job_title)
+                .bind(&p.industry)
+                .bind(&p.job_function)
+                .bind(p.company_size.map(|c| c.value()))
+                .bind(p.years_experience.map(|y| y.value()))
+                .bind(&p.leadership_level)
+                .bind(p.highest_education.map(|e| e.label()))
+                .bind(p.type_is_student)
+                .bind(p.type_is_professional)
+                .bind(p.type_is_educator)
+                .bind(p.type_is_other)
+                .bind(p.addl_field_flag);
+            if let Some(old) = &read.user_profile {
+                q = q
+                    .bind(old.year_of_birth)
+                    .bind(&old.gender)
+                    .bind(&old.company)
+                    .bind(&old.job_title)
+                    .bind(&old.industry)
+                    .bind(&old.job_function)
+                    .bind(old.company_size)
+                    .bind(old.years_experience)
+                    .bind(&old.leadership_level)
+                    .bind(&old.highest_education)
+                    .bind(old.type_is_student)
+                    .bind(old.type_is_professional)
+                    .bind(old.type_is_educator)
+                    .bind(old.type_is_other);
+            }
+            let n = q
+                .execute(&mut *conn)
+                .await
+                .map_err(StoreError::classify)?
+                .rows_affected();
+            if n != 1 {
+                return Err(stale());
+            }
+        }
+        sqlx::query(
+            "UPDATE openedx_users SET has_sync_error = FALSE, sync_error_data = NULL \
+             WHERE user_id = $1 AND (has_sync_error OR sync_error_data IS NOT NULL)",
+        )
+        .bind(user)
+        .execute(&mut *conn)
+        .await
+        .map_err(StoreError::classify)?;
+        Ok(())
+    }
+
     pub(crate) async fn list_users(
         conn: &mut Conn,
         search: Option<&str>,
@@ -398,6 +549,22 @@ impl Store {
 }
 
 impl Tx {
+    /// Applies a validated `PATCH users/me` (`read` is the user as the caller read it, the
+    /// update was decided from it) in the unit of work: name and email (a new email used by
+    /// another account, case-insensitively, is a [`StoreError::Conflict`] with
+    /// [`EMAIL_IN_USE`]), the legal address (replaced whole) and the profile; clears the
+    /// user's Open edX sync-error flags. Compare-and-set: when the stored name, email or
+    /// profile no longer match `read`, nothing is written and the error is
+    /// [`StoreError::Stale`].
+    pub async fn update_user(
+        &mut self,
+        read: &UserDetail,
+        update: &UserUpdate,
+        now: DateTime<Utc>,
+    ) -> Result<(), StoreError> {
+        with_db!(tx: self, conn, q => q::update_user(conn, read, update, now).await)
+    }
+
     /// Creates a user with a legal address (first/last name split from `name`, the given
     /// country) and an empty profile, in the unit of work. A username or email (compared
     /// case-insensitively) already in use is a [`StoreError::Conflict`].

@@ -489,6 +489,10 @@ async fn create_one(ctx: &Context, create: CreateCommand) -> anyhow::Result<()> 
                 is_self_paced: r.self_paced,
                 modes,
                 language: r.language.clone(),
+                // The courseware id is derived from the run tag, so the new run is the
+                // only run of its tag here: the primary-language run.
+                is_primary_language: true,
+                is_source_run: false,
                 price: r.price.clone(),
             };
             data.courses.push(CourseRecord {

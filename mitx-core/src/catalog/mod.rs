@@ -3,12 +3,14 @@
 
 mod course;
 mod ids;
+mod primary;
 mod program;
 mod requirements;
 mod run;
 
 pub use course::{Course, canonical_runs_per_tag, first_unexpired_run};
 pub use ids::{CatalogIdError, CoursewareId, ReadableId, slugify};
+pub use primary::{PrimaryLanguageConflict, PrimaryLanguageFacts, primary_language_conflicts};
 pub use program::{Availability, CertificateType, Program};
 pub use requirements::{Operator, RequirementError, RequirementKind, RequirementNode};
 pub use run::{CourseRun, RunValidationError, VariantIndustry, VariantLength};

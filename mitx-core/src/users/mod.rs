@@ -10,12 +10,14 @@
 //! - [`change_email`]: email change requests and their confirmation.
 //! - [`gateway`]: `X-Userinfo` claims → anonymous / create / update decisions, SSO
 //!   organization membership reconciliation.
+//! - [`grants`]: the `grants` permission strings of `users/me`.
 //! - [`field_errors`]: per-field messages shaped like the REST error bodies.
 
 pub mod change_email;
 pub mod countries;
 pub mod field_errors;
 pub mod gateway;
+pub mod grants;
 pub mod legal_address;
 pub mod profile;
 pub mod user_update;

@@ -14,6 +14,25 @@ pub const USER_NAME_MAX_CHARS: usize = 255;
 /// Length bounds of the name on the profile-details form.
 pub const PROFILE_DETAILS_NAME_CHARS: (usize, usize) = (2, 254);
 
+/// The message for a malformed email address (the framework's text).
+pub const INVALID_EMAIL: &str = "Enter a valid email address.";
+
+/// Whether `text` has the shape of an email address: at most 254 characters, no whitespace,
+/// one `@` between a non-empty local part and a domain of dot-separated non-empty labels
+/// (at least two).
+pub fn is_valid_email(text: &str) -> bool {
+    let Some((local, domain)) = text.split_once('@') else {
+        return false;
+    };
+    let labels: Vec<&str> = domain.split('.').collect();
+    text.chars().count() <= 254
+        && !text.chars().any(char::is_whitespace)
+        && !local.is_empty()
+        && !domain.contains('@')
+        && labels.len() >= 2
+        && labels.iter().all(|l| !l.is_empty())
+}
+
 /// A JSON key that can be absent, `null` or a value, for fields where the two first differ.
 #[derive(Clone, Debug, Default, PartialEq, Eq)]
 pub enum Patch<T> {
@@ -90,7 +109,15 @@ impl UserUpdateInput {
         );
         let email = match self.email.as_deref() {
             None => None,
-            Some(email) => required_text(&mut errors, "email", Some(email), usize::MAX),
+            Some(email) => {
+                required_text(&mut errors, "email", Some(email), usize::MAX).filter(|email| {
+                    let valid = is_valid_email(email);
+                    if !valid {
+                        errors.add("email", INVALID_EMAIL);
+                    }
+                    valid
+                })
+            }
         };
         let legal_address = match &self.legal_address {
             Patch::Missing => {
@@ -357,6 +384,31 @@ mod tests {
             .validate(&UserProfile::default(), YEAR)
             .unwrap();
         assert!(!user_update_effects("J. Doe", &no_name, true).change_edx_name);
+    }
+
+    #[test]
+    fn email_shapes() {
+        let table: &[(&str, bool)] = &[
+            ("jdoe@example.com", true),
+            ("j.doe+x@mail.example.org", true),
+            ("jdoe@example", false),
+            ("jdoe", false),
+            ("@example.com", false),
+            ("jdoe@@example.com", false),
+            ("j doe@example.com", false),
+            ("jdoe@example..com", false),
+            ("jdoe@.example.com", false),
+        ];
+        for (text, valid) in table {
+            assert_eq!(is_valid_email(text), *valid, "{text}");
+        }
+        let errors = UserUpdateInput {
+            email: Some("not-an-email".into()),
+            ..update(Patch::Null)
+        }
+        .validate(&UserProfile::default(), YEAR)
+        .unwrap_err();
+        assert_eq!(errors.messages("email"), [INVALID_EMAIL]);
     }
 
     #[test]

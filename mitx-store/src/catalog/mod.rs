@@ -193,6 +193,15 @@ impl Store {
 }
 
 impl crate::Tx {
+    /// The primary-language facts (`mitx_core::catalog::primary_language_conflicts`) of every
+    /// stored run of the courses named by readable id, as the unit of work sees them.
+    pub async fn primary_language_facts(
+        &mut self,
+        courses: &[String],
+    ) -> Result<Vec<mitx_core::catalog::PrimaryLanguageFacts>, StoreError> {
+        with_db!(tx: self, conn, q => q::primary_language_facts(conn, courses).await)
+    }
+
     /// Writes a validated catalog document in the unit of work: everything or nothing.
     /// Records are upserted by their readable keys; nothing is deleted. (A dry run is the
     /// same call in a unit of work that is rolled back.)

@@ -108,6 +108,14 @@ pub struct RunRecord {
     /// Language code.
     #[serde(default = "default_language")]
     pub language: String,
+    /// The canonical run of its run tag (courses spec 1.3): at most one run per (course,
+    /// run tag, source flag, B2B contract) may have it. Default true; set false on the
+    /// other language runs of a run tag.
+    #[serde(default = "yes")]
+    pub is_primary_language: bool,
+    /// A template run for B2B re-runs, hidden from the public catalog. Default false.
+    #[serde(default)]
+    pub is_source_run: bool,
     /// The run's product price (decimal text with at most 2 places).
     #[serde(default)]
     pub price: Option<String>,

@@ -1,7 +1,8 @@
 //! Catalog SQL, written once for both backends.
 
 use chrono::{DateTime, Utc};
-use mitx_core::catalog::slugify;
+use mitx_core::catalog::{PrimaryLanguageFacts, slugify};
+use mitx_core::ids::ContractId;
 use mitx_core::money::Money;
 use rust_decimal::Decimal;
 use sqlx::Row;
@@ -304,21 +305,21 @@ crate::backend_queries! {
         let (id, change) = match id_of(conn, "SELECT id FROM course_runs WHERE courseware_id = $1", &r.courseware_id).await? {
             None => {
                 let id: i64 = sqlx::query_scalar(
-                    "INSERT INTO course_runs (course_id, title, courseware_id, run_tag, start_date, end_date, enrollment_start, enrollment_end, certificate_available_date, upgrade_deadline, expiration_date, live, is_self_paced, offers_audit, offers_verified, language, created_on, updated_on)
-                     VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10, $11, $12, $13, $14, $15, $16, $17, $17) RETURNING id")
+                    "INSERT INTO course_runs (course_id, title, courseware_id, run_tag, start_date, end_date, enrollment_start, enrollment_end, certificate_available_date, upgrade_deadline, expiration_date, live, is_self_paced, offers_audit, offers_verified, language, created_on, updated_on, is_primary_language, is_source_run)
+                     VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10, $11, $12, $13, $14, $15, $16, $17, $17, $18, $19) RETURNING id")
                     .bind(course_id).bind(&title).bind(&r.courseware_id).bind(&r.run_tag).bind(r.start_date).bind(r.end_date).bind(r.enrollment_start)
                     .bind(r.enrollment_end).bind(r.certificate_available_date).bind(r.upgrade_deadline).bind(r.expiration_date).bind(r.live)
-                    .bind(r.is_self_paced).bind(audit).bind(verified).bind(&r.language).bind(now)
+                    .bind(r.is_self_paced).bind(audit).bind(verified).bind(&r.language).bind(now).bind(r.is_primary_language).bind(r.is_source_run)
                     .fetch_one(&mut *conn).await.map_err(StoreError::classify)?;
                 (id, Change::Created)
             }
             Some(id) => {
                 let n = sqlx::query(
-                    "UPDATE course_runs SET course_id = $2, title = $3, run_tag = $4, start_date = $5, end_date = $6, enrollment_start = $7, enrollment_end = $8, certificate_available_date = $9, upgrade_deadline = $10, expiration_date = $11, live = $12, is_self_paced = $13, offers_audit = $14, offers_verified = $15, language = $16, updated_on = $17
-                     WHERE id = $1 AND (course_id IS DISTINCT FROM $2 OR title IS DISTINCT FROM $3 OR run_tag IS DISTINCT FROM $4 OR start_date IS DISTINCT FROM $5 OR end_date IS DISTINCT FROM $6 OR enrollment_start IS DISTINCT FROM $7 OR enrollment_end IS DISTINCT FROM $8 OR certificate_available_date IS DISTINCT FROM $9 OR upgrade_deadline IS DISTINCT FROM $10 OR expiration_date IS DISTINCT FROM $11 OR live IS DISTINCT FROM $12 OR is_self_paced IS DISTINCT FROM $13 OR offers_audit IS DISTINCT FROM $14 OR offers_verified IS DISTINCT FROM $15 OR language IS DISTINCT FROM $16)")
+                    "UPDATE course_runs SET course_id = $2, title = $3, run_tag = $4, start_date = $5, end_date = $6, enrollment_start = $7, enrollment_end = $8, certificate_available_date = $9, upgrade_deadline = $10, expiration_date = $11, live = $12, is_self_paced = $13, offers_audit = $14, offers_verified = $15, language = $16, updated_on = $17, is_primary_language = $18, is_source_run = $19
+                     WHERE id = $1 AND (is_primary_language IS DISTINCT FROM $18 OR is_source_run IS DISTINCT FROM $19 OR course_id IS DISTINCT FROM $2 OR title IS DISTINCT FROM $3 OR run_tag IS DISTINCT FROM $4 OR start_date IS DISTINCT FROM $5 OR end_date IS DISTINCT FROM $6 OR enrollment_start IS DISTINCT FROM $7 OR enrollment_end IS DISTINCT FROM $8 OR certificate_available_date IS DISTINCT FROM $9 OR upgrade_deadline IS DISTINCT FROM $10 OR expiration_date IS DISTINCT FROM $11 OR live IS DISTINCT FROM $12 OR is_self_paced IS DISTINCT FROM $13 OR offers_audit IS DISTINCT FROM $14 OR offers_verified IS DISTINCT FROM $15 OR language IS DISTINCT FROM $16)")
                     .bind(id).bind(course_id).bind(&title).bind(&r.run_tag).bind(r.start_date).bind(r.end_date).bind(r.enrollment_start)
                     .bind(r.enrollment_end).bind(r.certificate_available_date).bind(r.upgrade_deadline).bind(r.expiration_date).bind(r.live)
-                    .bind(r.is_self_paced).bind(audit).bind(verified).bind(&r.language).bind(now)
+                    .bind(r.is_self_paced).bind(audit).bind(verified).bind(&r.language).bind(now).bind(r.is_primary_language).bind(r.is_source_run)
                     .execute(&mut *conn).await.map_err(StoreError::classify)?.rows_affected();
                 (id, changed(n))
             }
@@ -529,6 +530,28 @@ crate::backend_queries! {
         Ok(out)
     }
 
+    /// The primary-language facts of every run of the courses named (readable ids).
+    pub(crate) async fn primary_language_facts(conn: &mut Conn, courses: &[String]) -> Result<Vec<PrimaryLanguageFacts>, StoreError> {
+        let mut out = Vec::new();
+        for course in courses {
+            let rows = sqlx::query(
+                "SELECT c.readable_id, r.courseware_id, r.run_tag, r.is_source_run, r.b2b_contract_id, r.is_primary_language \
+                 FROM course_runs r JOIN courses c ON c.id = r.course_id WHERE c.readable_id = $1 ORDER BY r.id")
+                .bind(course).fetch_all(&mut *conn).await?;
+            for row in rows {
+                out.push(PrimaryLanguageFacts {
+                    course: row.try_get("readable_id")?,
+                    courseware_id: row.try_get("courseware_id")?,
+                    run_tag: row.try_get("run_tag")?,
+                    is_source_run: row.try_get("is_source_run")?,
+                    b2b_contract: row.try_get::<Option<i64>, _>("b2b_contract_id")?.map(ContractId),
+                    is_primary_language: row.try_get("is_primary_language")?,
+                });
+            }
+        }
+        Ok(out)
+    }
+
     pub(crate) async fn list_runs(conn: &mut Conn) -> Result<Vec<RunRow>, StoreError> {
         let rows = sqlx::query(
             "SELECT r.id, r.courseware_id, c.readable_id AS course, r.run_tag, r.start_date, r.end_date, r.enrollment_start, r.enrollment_end, r.live, r.is_self_paced,
@@ -638,6 +661,7 @@ crate::backend_queries! {
                     live: row.try_get("live")?, is_self_paced: row.try_get("is_self_paced")?,
                     modes: modes_back(row.try_get("offers_audit")?, row.try_get("offers_verified")?),
                     language: row.try_get("language")?, price: None,
+                    is_primary_language: row.try_get("is_primary_language")?, is_source_run: row.try_get("is_source_run")?,
                 });
                 let last = runs.len() - 1;
                 runs[last].price = product_price(conn, "courserun", run_id).await?;
