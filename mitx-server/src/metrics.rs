@@ -285,7 +285,7 @@ async fn metrics(State(state): State<AppState>, headers: HeaderMap) -> Response 
         cache.max_bytes,
     );
     let (open, idle) = state.store.pool_stats();
-    out.push_str("# HELP mitx_db_pool_connections Database connections of this process.\n# TYPE mitx_db_pool_connections gauge\n");
+    out.push_str("# HELP mitx_db_pool_connections Connections of this process's database pool.\n# TYPE mitx_db_pool_connections gauge\n");
     let _ = writeln!(out, "mitx_db_pool_connections{{state=\"idle\"}} {idle}");
     let _ = writeln!(
         out,
