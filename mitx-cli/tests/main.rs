@@ -4,6 +4,7 @@
 #![allow(clippy::expect_used, clippy::unwrap_used)]
 
 mod catalog;
+mod certificates;
 mod discounts;
 mod ops;
 mod price;

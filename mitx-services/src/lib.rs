@@ -10,6 +10,7 @@
 //! docs/decisions/0007-unit-of-work.md). Read-model types are re-exported in [`store`].
 
 pub mod catalog;
+pub mod certificates;
 pub mod clock;
 pub mod config;
 pub mod discount_codes;
@@ -45,8 +46,8 @@ pub use crate::error::{Fault, cause_chain};
 pub mod store {
     pub use mitx_store::{
         Backend, ConnectOptions, Store, StoreError, audit_log, b2b, catalog, catalog_api,
-        discounts, enrollments, gateway_users, jobs, migrate, money, openedx, pricing_facts,
-        products, program_enrollments, redact, service_tokens, transcript, users,
+        certificates, discounts, enrollments, gateway_users, jobs, migrate, money, openedx,
+        pricing_facts, products, program_enrollments, redact, service_tokens, transcript, users,
     };
 }
 

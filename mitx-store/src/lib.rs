@@ -17,6 +17,7 @@ pub mod audit_log;
 pub mod b2b;
 pub mod catalog;
 pub mod catalog_api;
+pub mod certificates;
 mod db;
 pub mod discounts;
 pub mod enrollments;

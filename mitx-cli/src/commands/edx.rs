@@ -101,7 +101,7 @@ impl From<&RetryLine> for Line {
     }
 }
 
-async fn user_id(services: &Services, key: &str) -> anyhow::Result<UserId> {
+pub(crate) async fn user_id(services: &Services, key: &str) -> anyhow::Result<UserId> {
     services
         .store()
         .find_user(&UserKey::parse(key))
@@ -110,7 +110,7 @@ async fn user_id(services: &Services, key: &str) -> anyhow::Result<UserId> {
         .ok_or_else(|| anyhow!("User '{key}' not found."))
 }
 
-async fn run_id(services: &Services, key: &str) -> anyhow::Result<CourseRunId> {
+pub(crate) async fn run_id(services: &Services, key: &str) -> anyhow::Result<CourseRunId> {
     let store = services.store();
     if let Ok(id) = key.trim().parse::<i64>()
         && store.enrollment_run(CourseRunId(id)).await?.is_some()

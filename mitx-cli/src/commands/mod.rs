@@ -1,6 +1,7 @@
 //! The command groups of `mitx`, one module each.
 
 pub mod catalog;
+pub mod certificates;
 pub mod config;
 pub mod db;
 pub mod discounts;
@@ -84,12 +85,19 @@ pub enum Command {
         after_help = "Example:\n  mitx edx retry-enrollments --dry-run\n  mitx edx sync-enrollments --user jdoe"
     )]
     Edx(edx::EdxCommand),
+    /// Course-run and program certificates: revoke and unrevoke.
+    #[command(
+        subcommand,
+        after_help = "Example:\n  mitx certificates revoke --user jdoe --run course-v1:MITx+6.001x+1T2026 --reason 'academic integrity'\n  mitx certificates unrevoke --user jdoe --run course-v1:MITx+6.001x+1T2026 --reason 'appeal upheld'"
+    )]
+    Certificates(certificates::CertificatesCommand),
 }
 
 /// Runs one command.
 pub async fn run(command: Command, ctx: &Context) -> anyhow::Result<()> {
     match command {
         Command::Db(cmd) => db::run(cmd, ctx).await,
+        Command::Certificates(cmd) => certificates::run(cmd, ctx).await,
         Command::Config(cmd) => config::run(cmd, ctx).await,
         Command::Catalog(cmd) => catalog::run(cmd, ctx).await,
         Command::Users(cmd) => users::run(cmd, ctx).await,
