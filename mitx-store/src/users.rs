@@ -194,11 +194,20 @@ backend_queries! {
         })
     }
 
-    pub(crate) async fn email_taken(conn: &mut Conn, email: &str) -> Result<bool, StoreError> {
-        let row = sqlx::query("SELECT COUNT(*) AS n FROM users WHERE lower(email) = lower($1)")
-            .bind(email)
-            .fetch_one(&mut *conn)
-            .await?;
+    /// Whether another account (any but `except`) has `email`, ignoring case.
+    pub(crate) async fn email_taken(
+        conn: &mut Conn,
+        email: &str,
+        except: Option<i64>,
+    ) -> Result<bool, StoreError> {
+        let row = sqlx::query(
+            "SELECT COUNT(*) AS n FROM users WHERE lower(email) = lower($1) \
+             AND ($2 IS NULL OR id <> $2)",
+        )
+        .bind(email)
+        .bind(except)
+        .fetch_one(&mut *conn)
+        .await?;
         Ok(row.try_get::<i64, _>("n")? > 0)
     }
 
@@ -333,21 +342,6 @@ backend_queries! {
         }))
     }
 
-    pub(crate) async fn email_taken_by_other(
-        conn: &mut Conn,
-        email: &str,
-        user: i64,
-    ) -> Result<bool, StoreError> {
-        let row = sqlx::query(
-            "SELECT COUNT(*) AS n FROM users WHERE lower(email) = lower($1) AND id <> $2",
-        )
-        .bind(email)
-        .bind(user)
-        .fetch_one(&mut *conn)
-        .await?;
-        Ok(row.try_get::<i64, _>("n")? > 0)
-    }
-
     /// See [`crate::Tx::update_user`].
     pub(crate) async fn update_user(
         conn: &mut Conn,
@@ -358,7 +352,7 @@ backend_queries! {
         let user = read.user.id.0;
         let stale = || StoreError::stale("user", user);
         if let Some(email) = &update.email
-            && email_taken_by_other(conn, email, user).await?
+            && email_taken(conn, email, Some(user)).await?
         {
             return Err(StoreError::Conflict(EMAIL_IN_USE.to_owned()));
         }
@@ -581,7 +575,7 @@ impl Tx {
             ..LegalAddress::default()
         };
         let user = with_db!(tx: self, conn, q => {
-            if q::email_taken(conn, &new.email).await? {
+            if q::email_taken(conn, &new.email, None).await? {
                 return Err(StoreError::Conflict(format!(
                     "A user with email {} already exists.",
                     new.email
