@@ -47,6 +47,12 @@ const MIGRATIONS: &[(i64, &str, &str, &str)] = &[
         include_str!("../../migrations/sqlite/0006_jobs_leases.sql"),
         include_str!("../../migrations/postgres/0006_jobs_leases.sql"),
     ),
+    (
+        7,
+        "certificate page revisions",
+        include_str!("../../migrations/sqlite/0007_certificate_pages.sql"),
+        include_str!("../../migrations/postgres/0007_certificate_pages.sql"),
+    ),
 ];
 
 /// One migration and whether it is applied.

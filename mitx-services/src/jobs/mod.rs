@@ -28,6 +28,13 @@ pub const EMAIL_SEND: &str = "email.send";
 pub const EDX_ENROLL: &str = "edx.enroll";
 /// Store edX's answer to an email (un)subscription after a reactivation.
 pub const EDX_EMAIL_SUBSCRIPTION: &str = "edx.email_subscription";
+/// Build the verifiable credential of a new certificate and have it signed
+/// ([`CredentialJob`]; courses spec 3.8). Queued in the unit of work that creates the
+/// certificate; failures never undo the certificate.
+pub const CREDENTIAL_ISSUE: &str = "credentials.issue";
+/// Generate a learner's certificate for a live program after one of its course
+/// certificates was created (courses spec 3.7, trigger a).
+pub const PROGRAM_CERTIFICATE: &str = "certificates.program";
 /// Prefix of the periodic jobs' kinds (`periodic.retry-failed-edx-enrollments`).
 pub const PERIODIC_PREFIX: &str = "periodic.";
 
@@ -72,6 +79,24 @@ pub async fn enqueue<T: Serialize>(
 ) -> Result<bool, StoreError> {
     let job = new_job(kind, payload, dedupe_key, now);
     Ok(tx.enqueue_job(&job, now).await?.is_some())
+}
+
+/// Payload of [`CREDENTIAL_ISSUE`].
+#[derive(Clone, Debug, PartialEq, Eq, Serialize, serde::Deserialize)]
+pub struct CredentialJob {
+    /// `true` for a program certificate (`program_certificates`), `false` for a course-run
+    /// certificate (`course_run_certificates`).
+    pub program: bool,
+    /// The certificate row's id.
+    pub certificate_id: i64,
+}
+
+impl CredentialJob {
+    /// The dedupe key: one waiting job per certificate.
+    pub fn dedupe_key(&self) -> String {
+        let of = if self.program { "program" } else { "course" };
+        format!("credential:{of}:{}", self.certificate_id)
+    }
 }
 
 /// How a job run ended.
