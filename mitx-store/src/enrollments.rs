@@ -597,9 +597,45 @@ backend_queries! {
             already_paid: row.try_get("paid")?,
         })
     }
+
+    pub(crate) async fn all_runs(conn: &mut Conn) -> Result<Vec<EnrollmentRun>, StoreError> {
+        let sql = sqlx::AssertSqlSafe(format!(
+            "SELECT {RUN_COLUMNS} FROM course_runs r {RUN_JOINS} ORDER BY r.id"
+        ));
+        let rows = sqlx::query(sql).fetch_all(&mut *conn).await?;
+        rows.iter().map(run_from_row).collect()
+    }
+
+    /// The rows of `users` in `run` (active or not); `users` is bounded by the caller's
+    /// batch size, well under both backends' bind limits.
+    pub(crate) async fn in_run_for_users(
+        conn: &mut Conn,
+        run: i64,
+        users: &[i64],
+    ) -> Result<Vec<EnrollmentRecord>, StoreError> {
+        if users.is_empty() {
+            return Ok(Vec::new());
+        }
+        let mut query = sqlx::QueryBuilder::<Db>::new(format!(
+            "SELECT {ENROLLMENT_COLUMNS} FROM course_run_enrollments e WHERE e.run_id = "
+        ));
+        query.push_bind(run).push(" AND e.user_id IN (");
+        let mut list = query.separated(", ");
+        for user in users {
+            list.push_bind(*user);
+        }
+        query.push(")");
+        let rows = query.build().fetch_all(&mut *conn).await?;
+        rows.iter().map(enrollment_from_row).collect()
+    }
 }
 
 impl Store {
+    /// Every run with its course facts, by id (the certificate job's candidates).
+    pub async fn all_enrollment_runs(&self) -> Result<Vec<EnrollmentRun>, StoreError> {
+        with_db!(conn: self, conn, q => q::all_runs(conn).await)
+    }
+
     /// The run with this id and its course facts, if it exists.
     pub async fn enrollment_run(
         &self,
@@ -687,6 +723,24 @@ impl Store {
 }
 
 impl Tx {
+    /// The rows of `users` in `run` (active or not).
+    pub async fn enrollments_in_run(
+        &mut self,
+        run: CourseRunId,
+        users: &[UserId],
+    ) -> Result<Vec<EnrollmentRecord>, StoreError> {
+        let ids: Vec<i64> = users.iter().map(|u| u.0).collect();
+        with_db!(tx: self, conn, q => q::in_run_for_users(conn, run.0, &ids).await)
+    }
+
+    /// Every row of the user (active or not), by id, read in the unit of work.
+    pub async fn user_enrollments(
+        &mut self,
+        user: UserId,
+    ) -> Result<Vec<EnrollmentRecord>, StoreError> {
+        with_db!(tx: self, conn, q => q::all_for_user(conn, user.0).await)
+    }
+
     /// Puts the edX retry counter of matching rows that edX does not have back to zero;
     /// how many rows changed.
     pub async fn reset_edx_retry_counts(

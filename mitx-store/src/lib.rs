@@ -23,6 +23,7 @@ pub mod discounts;
 pub mod enrollments;
 mod error;
 pub mod gateway_users;
+pub mod grades;
 pub mod jobs;
 pub mod leases;
 pub mod migrate;

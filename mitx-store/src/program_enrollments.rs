@@ -8,9 +8,11 @@
 //! `program_enrollment_audits` row in the same transaction.
 
 use chrono::{DateTime, Utc};
-use mitx_core::catalog::{Availability, EnrollmentMode, Program, ReadableId, RequirementNode};
+use mitx_core::catalog::{
+    Availability, EnrollmentMode, Operator, Program, ReadableId, RequirementKind, RequirementNode,
+};
 use mitx_core::enrollment::{ChangeStatus, ProgramEnrollment};
-use mitx_core::ids::{ProgramId, UserId};
+use mitx_core::ids::{CourseId, ProgramId, RequirementNodeId, UserId};
 
 use crate::{Store, StoreError, Tx, backend_queries, with_db};
 
@@ -61,6 +63,57 @@ fn change_of(text: Option<String>) -> Result<Option<ChangeStatus>, StoreError> {
 
 fn audit_json(row: &ProgramEnrollment) -> Result<String, StoreError> {
     serde_json::to_string(row).map_err(|e| StoreError::corrupt("program_enrollments", "audit", e))
+}
+
+/// One `program_requirements` row.
+struct FlatNode {
+    id: i64,
+    program: i64,
+    parent: Option<i64>,
+    node_type: String,
+    operator: Option<String>,
+    operator_value: Option<String>,
+    course: Option<i64>,
+    required_program: Option<i64>,
+    title: String,
+    elective: bool,
+}
+
+/// The core tree under `node` (rows are in sibling order already).
+fn build_tree(node: &FlatNode, all: &[&FlatNode]) -> Result<RequirementNode, StoreError> {
+    let corrupt = |what: &str| StoreError::corrupt("program_requirements", "node_type", what);
+    let kind = match node.node_type.as_str() {
+        "program_root" => RequirementKind::ProgramRoot,
+        "operator" => RequirementKind::Operator {
+            operator: Operator::parse(
+                node.operator.as_deref().unwrap_or_default(),
+                node.operator_value.as_deref(),
+            )
+            .map_err(|e| StoreError::corrupt("program_requirements", "operator", e))?,
+        },
+        "course" => RequirementKind::Course {
+            course: CourseId(node.course.ok_or_else(|| corrupt("course without course_id"))?),
+        },
+        "program" => RequirementKind::Program {
+            required_program: ProgramId(
+                node.required_program
+                    .ok_or_else(|| corrupt("program without required_program_id"))?,
+            ),
+        },
+        other => return Err(corrupt(other)),
+    };
+    let children = all
+        .iter()
+        .filter(|n| n.parent == Some(node.id))
+        .map(|child| build_tree(child, all))
+        .collect::<Result<Vec<_>, _>>()?;
+    Ok(RequirementNode {
+        id: Some(RequirementNodeId(node.id)),
+        kind,
+        title: node.title.clone(),
+        elective_flag: node.elective,
+        children,
+    })
 }
 
 backend_queries! {
@@ -305,9 +358,54 @@ backend_queries! {
         .map_err(StoreError::classify)?;
         Ok(())
     }
+
+    /// Every program with its requirements tree (two reads; trees are small).
+    pub(crate) async fn with_requirements(conn: &mut Conn) -> Result<Vec<Program>, StoreError> {
+        let sql = sqlx::AssertSqlSafe(format!(
+            "SELECT {PROGRAM_COLUMNS} FROM programs p ORDER BY p.id"
+        ));
+        let rows = sqlx::query(sql).fetch_all(&mut *conn).await?;
+        let mut programs = rows.iter().map(program_from_row).collect::<Result<Vec<_>, _>>()?;
+        let nodes = sqlx::query(
+            "SELECT id, program_id, parent_id, node_type, operator, operator_value, course_id, \
+             required_program_id, title, elective_flag FROM program_requirements \
+             ORDER BY program_id, position, id",
+        )
+        .fetch_all(&mut *conn)
+        .await?;
+        let mut flat = Vec::with_capacity(nodes.len());
+        for row in &nodes {
+            flat.push(FlatNode {
+                id: row.try_get("id")?,
+                program: row.try_get("program_id")?,
+                parent: row.try_get("parent_id")?,
+                node_type: row.try_get("node_type")?,
+                operator: row.try_get("operator")?,
+                operator_value: row.try_get("operator_value")?,
+                course: row.try_get("course_id")?,
+                required_program: row.try_get("required_program_id")?,
+                title: row.try_get("title")?,
+                elective: row.try_get("elective_flag")?,
+            });
+        }
+        for program in &mut programs {
+            let own: Vec<&FlatNode> = flat.iter().filter(|n| n.program == program.id.0).collect();
+            if let Some(root) = own.iter().find(|n| n.parent.is_none()) {
+                program.requirements = build_tree(root, &own)?;
+            }
+        }
+        Ok(programs)
+    }
+
 }
 
 impl Store {
+    /// Every program with its requirements tree and offered modes (departments are not
+    /// loaded): what certificate eligibility evaluates.
+    pub async fn programs_with_requirements(&self) -> Result<Vec<Program>, StoreError> {
+        with_db!(conn: self, conn, q => q::with_requirements(conn).await)
+    }
+
     /// The program with this id (without departments or requirements), if it exists.
     pub async fn enrollment_program(
         &self,

@@ -267,12 +267,17 @@ pub const SETTINGS: &[SettingSpec] = &[
         "false",
         "when true the edX user repair job is not scheduled",
     ),
-    // Commerce (used by later workflows; read and shown now)
     spec(
         "CERTIFICATE_CREATION_WINDOW_IN_DAYS",
         "31",
         "certificate job looks at runs whose certificate date is within this many days",
     ),
+    spec(
+        "MITX_CERTIFICATE_BATCH_SIZE",
+        "1000",
+        "learners per certificate unit of work (grades, certificates and their jobs commit together)",
+    ),
+    // Commerce (used by later workflows; read and shown now)
     spec(
         "ECOMMERCE_DEFAULT_PAYMENT_GATEWAY",
         "CyberSource",

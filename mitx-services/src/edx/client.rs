@@ -158,6 +158,39 @@ struct EnrollmentPage {
 /// How many cursor pages a listing follows at most (a loop guard).
 const MAX_PAGES: usize = 1000;
 
+/// One learner's grade in a course run as edX reports it (`GET /api/grades/v1/courses/{K}/`).
+#[derive(Clone, Debug, PartialEq, Deserialize, Serialize)]
+pub struct GradeRecord {
+    /// The learner's edX username (mapped to a local user through the edX linkage).
+    pub username: String,
+    /// The learner's email on edX (informational).
+    #[serde(default)]
+    pub email: Option<String>,
+    /// The course key.
+    #[serde(default)]
+    pub course_id: Option<String>,
+    /// Passed.
+    #[serde(default)]
+    pub passed: bool,
+    /// The grade, a fraction (normally 0–1).
+    pub percent: f64,
+    /// edX's letter grade (free text, e.g. `Pass`).
+    #[serde(default)]
+    pub letter_grade: Option<String>,
+}
+
+/// The grades endpoint answers a bare array or a `{results, next}` page.
+#[derive(Deserialize)]
+#[serde(untagged)]
+enum GradePage {
+    Paged {
+        results: Vec<GradeRecord>,
+        #[serde(default)]
+        next: Option<String>,
+    },
+    Bare(Vec<GradeRecord>),
+}
+
 /// The Open edX client: cheap to clone.
 #[derive(Clone, Debug)]
 pub struct EdxClient {
@@ -325,6 +358,62 @@ impl EdxClient {
         Ok(out)
     }
 
+    /// Every learner's grade in the run `course_key` (`GET /api/grades/v1/courses/{K}/`,
+    /// following `next` pages), with the service token.
+    pub async fn run_grades(&self, course_key: &str) -> Result<Vec<GradeRecord>, EdxError> {
+        self.grades(course_key, None).await
+    }
+
+    /// One learner's grade in the run (`?username=U`; the first element is used).
+    pub async fn user_grade(
+        &self,
+        course_key: &str,
+        username: &str,
+    ) -> Result<Option<GradeRecord>, EdxError> {
+        Ok(self
+            .grades(course_key, Some(username))
+            .await?
+            .into_iter()
+            .next())
+    }
+
+    async fn grades(
+        &self,
+        course_key: &str,
+        username: Option<&str>,
+    ) -> Result<Vec<GradeRecord>, EdxError> {
+        let base = self.base()?;
+        let token = self.service_token()?;
+        let mut url = reqwest::Url::parse(&format!(
+            "{base}/api/grades/v1/courses/{}/",
+            encode_path_segment(course_key)
+        ))
+        .map_err(|e| EdxError::Decode(e.to_string()))?;
+        if let Some(username) = username {
+            url.query_pairs_mut().append_pair("username", username);
+        }
+        let mut out = Vec::new();
+        let mut next = Some(url.to_string());
+        let mut pages = 0;
+        while let Some(page_url) = next.take() {
+            pages += 1;
+            if pages > MAX_PAGES {
+                return Err(EdxError::Decode("the grade listing never ends".into()));
+            }
+            let body = self
+                .send(self.http.get(&page_url).bearer_auth(token))
+                .await?;
+            match Self::decode::<GradePage>(&body)? {
+                GradePage::Paged { results, next: n } => {
+                    out.extend(results);
+                    next = n.filter(|n| !n.is_empty());
+                }
+                GradePage::Bare(results) => out.extend(results),
+            }
+        }
+        Ok(out)
+    }
+
     /// Enrolls (or changes the mode of) `username` in `course_id` with the service token
     /// (`POST /api/enrollment/v1/enrollment`, `force_enrollment`); an answer that is still
     /// inactive is posted once more. The post is idempotent in edX, so mitx posts directly
@@ -417,6 +506,21 @@ impl EdxClient {
         let request = self.http.post(url).form(&form);
         Self::decode(&self.send(request).await?)
     }
+}
+
+/// A course key as one URL path segment: edX keys (`course-v1:MITx+6.001x+1T2026`) keep
+/// their `:` and `+`; anything that would end or change the segment is escaped.
+fn encode_path_segment(key: &str) -> String {
+    let mut out = String::with_capacity(key.len());
+    for byte in key.bytes() {
+        match byte {
+            b'A'..=b'Z' | b'a'..=b'z' | b'0'..=b'9' | b'-' | b'_' | b'.' | b'~' | b':' | b'+' => {
+                out.push(char::from(byte));
+            }
+            other => out.push_str(&format!("%{other:02X}")),
+        }
+    }
+    out
 }
 
 /// Whether an OAuth error answer says the refresh token is dead (`invalid_grant`).

@@ -40,6 +40,8 @@ pub struct EdxCalls {
     pub email_settings: u64,
     /// Token refreshes.
     pub token_refreshes: u64,
+    /// Grade listings (each page counts).
+    pub grade_pages: u64,
 }
 
 /// One enrollment the fake holds.
@@ -65,6 +67,10 @@ struct FakeState {
     access_tokens: HashMap<String, String>,
     /// refresh token → username
     refresh_tokens: HashMap<String, String>,
+    /// course key → username → grade record (the wire object)
+    grades: BTreeMap<String, BTreeMap<String, Value>>,
+    /// Grade listing page size.
+    grade_page_size: usize,
     /// Answer every call with this status instead.
     failing: Option<u16>,
     /// Wait this long before answering.
@@ -104,6 +110,7 @@ impl FakeEdx {
     pub async fn start() -> std::io::Result<FakeEdx> {
         let state: Shared = Arc::new(Mutex::new(FakeState {
             page_size: 100,
+            grade_page_size: 100,
             ..FakeState::default()
         }));
         let app = Router::new()
@@ -113,6 +120,7 @@ impl FakeEdx {
             .route("/api/enrollment/v1/enrollment", post(enroll))
             .route("/api/change_email_settings", post(email_settings))
             .route("/oauth2/access_token", post(token))
+            .route("/api/grades/v1/courses/{course_key}/", get(grades))
             .with_state(state.clone());
         let listener = tokio::net::TcpListener::bind("127.0.0.1:0").await?;
         let addr = listener.local_addr()?;
@@ -230,6 +238,35 @@ impl FakeEdx {
                 receive_emails: true,
             },
         );
+    }
+
+    /// Sets the grade edX reports for `username` in `course` (replacing an earlier one).
+    pub fn set_grade(
+        &self,
+        course: &str,
+        username: &str,
+        percent: f64,
+        passed: bool,
+        letter_grade: Option<&str>,
+    ) {
+        let record = json!({
+            "username": username,
+            "email": format!("{username}@example.com"),
+            "course_id": course,
+            "passed": passed,
+            "percent": percent,
+            "letter_grade": letter_grade,
+        });
+        lock(&self.state)
+            .grades
+            .entry(course.to_owned())
+            .or_default()
+            .insert(username.to_owned(), record);
+    }
+
+    /// Grade listing page size.
+    pub fn set_grade_page_size(&self, size: usize) {
+        lock(&self.state).grade_page_size = size.max(1);
     }
 
     /// Issues (access, refresh) tokens for `username`, as the OAuth flow would.
@@ -360,6 +397,55 @@ async fn lti_fix(
         .to_lowercase();
     lock(&state).lti_emails.remove(&email);
     (StatusCode::OK, Json(json!({}))).into_response()
+}
+
+#[derive(Deserialize)]
+struct GradeQuery {
+    username: Option<String>,
+    page: Option<usize>,
+}
+
+/// `GET /api/grades/v1/courses/{K}/`: `?username=U` answers a bare array with that
+/// learner's record (empty when none); otherwise `{results, next}` pages by `?page=n`.
+async fn grades(
+    State(state): State<Shared>,
+    headers: HeaderMap,
+    axum::extract::Path(course_key): axum::extract::Path<String>,
+    Query(query): Query<GradeQuery>,
+) -> Response {
+    lock(&state).calls.grade_pages += 1;
+    if let Err(response) = gate(&state, &headers, true).await {
+        return response;
+    }
+    let host = headers
+        .get("host")
+        .and_then(|h| h.to_str().ok())
+        .unwrap_or("127.0.0.1")
+        .to_owned();
+    let s = lock(&state);
+    let empty = BTreeMap::new();
+    let course = s.grades.get(&course_key).unwrap_or(&empty);
+    if let Some(username) = &query.username {
+        let one: Vec<&Value> = course.get(username).into_iter().collect();
+        return (StatusCode::OK, Json(json!(one))).into_response();
+    }
+    let page = query.page.unwrap_or(1).max(1);
+    let size = s.grade_page_size;
+    let all: Vec<&Value> = course.values().collect();
+    let start = ((page - 1) * size).min(all.len());
+    let end = (start + size).min(all.len());
+    let next = (end < all.len()).then(|| {
+        format!(
+            "http://{host}/api/grades/v1/courses/{}/?page={}",
+            encode(&course_key),
+            page + 1
+        )
+    });
+    (
+        StatusCode::OK,
+        Json(json!({"results": &all[start..end], "next": next, "previous": null})),
+    )
+        .into_response()
 }
 
 #[derive(Deserialize)]
