@@ -673,6 +673,28 @@ mod fixtures {
             with_db!(conn: self.store(), conn, q => q::program_enrollment_fixture(conn, user.0, program.0, mode, now).await)
         }
 
+        /// Load fixture: `learners` users named `{prefix}1`..`{prefix}N` (emails at
+        /// example.com), each with a synced edX account of the same username and an
+        /// active verified enrollment in every run of `runs`; set-based, for benchmarks
+        /// and large tests.
+        pub async fn certificate_load_fixture(
+            &self,
+            prefix: &str,
+            learners: i64,
+            runs: &[CourseRunId],
+            now: DateTime<Utc>,
+        ) -> Result<(), StoreError> {
+            let mut tx = self.begin().await?;
+            with_db!(tx: &mut tx, conn, q => {
+                q::load_learners(conn, prefix, learners, now).await?;
+                for run in runs {
+                    q::load_enrollments(conn, prefix, run.0, now).await?;
+                }
+            });
+            tx.commit().await?;
+            Ok(())
+        }
+
         /// Test fixture: sets a run enrollment's change status (`deferred`, ...) and mode.
         pub async fn run_enrollment_fixture(
             &self,
@@ -702,6 +724,57 @@ mod fixtures {
             .bind(user)
             .bind(program)
             .bind(mode)
+            .bind(now)
+            .execute(&mut *conn)
+            .await?;
+            Ok(())
+        }
+
+        pub(crate) async fn load_learners(
+            conn: &mut Conn,
+            prefix: &str,
+            learners: i64,
+            now: DateTime<Utc>,
+        ) -> Result<(), StoreError> {
+            sqlx::query(
+                "WITH RECURSIVE n(i) AS (SELECT 1 UNION ALL SELECT i + 1 FROM n WHERE i < $1) \
+                 INSERT INTO users (username, email, name, is_active, is_staff, is_superuser, \
+                 created_on, updated_on) \
+                 SELECT $2 || CAST(i AS TEXT), $2 || CAST(i AS TEXT) || '@example.com', \
+                 'Load ' || CAST(i AS TEXT), TRUE, FALSE, FALSE, $3, $3 FROM n",
+            )
+            .bind(learners)
+            .bind(prefix)
+            .bind(now)
+            .execute(&mut *conn)
+            .await?;
+            sqlx::query(
+                "INSERT INTO openedx_users (user_id, platform, edx_username, has_been_synced, \
+                 has_sync_error, created_on, updated_on) \
+                 SELECT id, 'edx', username, TRUE, FALSE, $2, $2 FROM users \
+                 WHERE username LIKE $1 || '%'",
+            )
+            .bind(prefix)
+            .bind(now)
+            .execute(&mut *conn)
+            .await?;
+            Ok(())
+        }
+
+        pub(crate) async fn load_enrollments(
+            conn: &mut Conn,
+            prefix: &str,
+            run: i64,
+            now: DateTime<Utc>,
+        ) -> Result<(), StoreError> {
+            sqlx::query(
+                "INSERT INTO course_run_enrollments (user_id, run_id, active, enrollment_mode, \
+                 edx_enrolled, created_on, updated_on) \
+                 SELECT id, $2, TRUE, 'verified', TRUE, $3, $3 FROM users \
+                 WHERE username LIKE $1 || '%'",
+            )
+            .bind(prefix)
+            .bind(run)
             .bind(now)
             .execute(&mut *conn)
             .await?;
