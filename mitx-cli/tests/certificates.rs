@@ -243,9 +243,16 @@ async fn a_generation_killed_mid_batch_leaves_whole_batches_and_the_next_run_com
             certificates < total,
             "the generation finished before it was killed ({certificates}); make the load larger"
         );
-        assert_eq!(grades, certificates, "every stored grade has its certificate");
+        assert_eq!(
+            grades, certificates,
+            "every stored grade has its certificate"
+        );
         assert_eq!(audits, grades, "every stored grade has its audit row");
-        assert_eq!(certificates % BATCH, 0, "only whole batches: {certificates}");
+        assert_eq!(
+            certificates % BATCH,
+            0,
+            "only whole batches: {certificates}"
+        );
 
         let (code, _, err) = crate::support::mitx_env(
             &root,
@@ -256,7 +263,11 @@ async fn a_generation_killed_mid_batch_leaves_whole_batches_and_the_next_run_com
         assert_eq!(code, 0, "{err}");
         assert_eq!(count("course_run_certificates").await, total);
         assert_eq!(count("course_run_grades").await, total);
-        assert_eq!(count("course_run_grade_audits").await, total, "no grade written twice");
+        assert_eq!(
+            count("course_run_grade_audits").await,
+            total,
+            "no grade written twice"
+        );
         // And once more: nothing new.
         let (code, _, err) = crate::support::mitx_env(
             &root,

@@ -15,8 +15,8 @@ use std::time::Instant;
 
 use mitx_core::catalog::{CourseRun, Program};
 use mitx_core::certificates::{
-    CertificateEffect, CourseCertificateDecision, EdxGrade, GradeOverrideError,
-    GradeSync, GradeTrigger, LearnerRunState, RunCertificateContext, certificate_job_candidates,
+    CertificateEffect, CourseCertificateDecision, EdxGrade, GradeOverrideError, GradeSync,
+    GradeTrigger, LearnerRunState, RunCertificateContext, certificate_job_candidates,
     override_grade, process_reported_grade,
 };
 use mitx_core::ids::{CourseRunId, ProgramId, UserId};
@@ -302,9 +302,7 @@ pub async fn generate(
             None => client.run_grades(run.run.courseware_id.as_str()).await,
         };
         let run_report = match fetched {
-            Ok(records) => {
-                process_run(services, &catalog, run, records, trigger, progress).await?
-            }
+            Ok(records) => process_run(services, &catalog, run, records, trigger, progress).await?,
             Err(err) => {
                 tracing::warn!(run = %run.run.courseware_id, %err, "grade fetch failed; run skipped");
                 RunReport {

@@ -12,8 +12,8 @@
 pub mod catalog;
 pub mod certificates;
 pub mod clock;
-pub mod course_certificates;
 pub mod config;
+pub mod course_certificates;
 pub mod discount_codes;
 pub mod edx;
 pub mod email;
@@ -23,8 +23,8 @@ pub mod gateway_user;
 pub mod jobs;
 pub mod leases;
 pub mod price_explain;
-pub mod program_certificates;
 pub mod products;
+pub mod program_certificates;
 pub mod program_enrollment;
 pub mod service_tokens;
 #[cfg(feature = "testing")]

@@ -152,7 +152,11 @@ async fn generate_with(
             }
             CertificateEffect::SyncCrm => {
                 // HubSpot sync arrives with the HubSpot integration; noted, not faked.
-                tracing::debug!(user = user.0, program = program.id.0, "program certificate created; HubSpot sync is not part of this version");
+                tracing::debug!(
+                    user = user.0,
+                    program = program.id.0,
+                    "program certificate created; HubSpot sync is not part of this version"
+                );
             }
             _ => {}
         }
@@ -192,7 +196,10 @@ pub(crate) async fn generate_for_program(
     let (users, force) = match user {
         Some(user) => (vec![user], force),
         None => (
-            services.store().verified_program_learners(program.id).await?,
+            services
+                .store()
+                .verified_program_learners(program.id)
+                .await?,
             false,
         ),
     };

@@ -209,7 +209,9 @@ async fn courses_s29_s30_s31_certificates_follow_grades_and_modes() {
         assert_eq!((r.grades_written, r.created, r.failed), (2, 1, 0), "{r:?}");
         assert_eq!(grade_of(&w, verified, run).await, Some((0.25, true, false)));
         assert_eq!(grade_of(&w, audit, run).await, Some((0.9, true, false)));
-        let (uuid, revoked) = certificate_of(&w, verified, run).await.expect("certificate");
+        let (uuid, revoked) = certificate_of(&w, verified, run)
+            .await
+            .expect("certificate");
         assert!(!revoked);
         assert_eq!(certificate_of(&w, audit, run).await, None, "s30: audit");
 
@@ -301,9 +303,27 @@ async fn courses_s32_s33_s34_the_hourly_job_respects_dates_and_the_window() {
         let ip = run_id(&w, "course-v1:TEST+C1+IP").await;
         let sp = run_id(&w, "course-v1:TEST+C1+SP").await;
         let old = run_id(&w, "course-v1:TEST+C1+OLD").await;
-        let name = enroll(&w, learner, "course-v1:TEST+C1+IP", EnrollmentMode::Verified).await;
-        enroll(&w, learner, "course-v1:TEST+C1+SP", EnrollmentMode::Verified).await;
-        enroll(&w, learner, "course-v1:TEST+C1+OLD", EnrollmentMode::Verified).await;
+        let name = enroll(
+            &w,
+            learner,
+            "course-v1:TEST+C1+IP",
+            EnrollmentMode::Verified,
+        )
+        .await;
+        enroll(
+            &w,
+            learner,
+            "course-v1:TEST+C1+SP",
+            EnrollmentMode::Verified,
+        )
+        .await;
+        enroll(
+            &w,
+            learner,
+            "course-v1:TEST+C1+OLD",
+            EnrollmentMode::Verified,
+        )
+        .await;
         for key in [
             "course-v1:TEST+C1+IP",
             "course-v1:TEST+C1+SP",
@@ -364,7 +384,11 @@ async fn courses_s38_s39_program_certificates_follow_course_certificates() {
         }
         // s38: C1 only: no program certificate.
         certify(&w, learner, &[R1]).await;
-        assert_eq!(w.jobs(jobs::PROGRAM_CERTIFICATE).await.len(), 2, "one per live program containing C1");
+        assert_eq!(
+            w.jobs(jobs::PROGRAM_CERTIFICATE).await.len(),
+            2,
+            "one per live program containing C1"
+        );
         assert_eq!(program_certificate_of(&w, learner, all).await, None);
         // s38: the C2 certificate triggers the ALL certificate through a job; s39: ELECT
         // (C1 + two electives) still needs another elective.
@@ -373,7 +397,10 @@ async fn courses_s38_s39_program_certificates_follow_course_certificates() {
         assert_eq!(program_certificate_of(&w, learner, elect).await, None);
         // s39: adding C4 completes the electives.
         certify(&w, learner, &["course-v1:TEST+C4+1T2026"]).await;
-        assert_eq!(program_certificate_of(&w, learner, elect).await, Some(false));
+        assert_eq!(
+            program_certificate_of(&w, learner, elect).await,
+            Some(false)
+        );
         w.cleanup().await;
     }
 }

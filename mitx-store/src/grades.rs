@@ -520,7 +520,8 @@ impl Store {
         &self,
         usernames: &[String],
     ) -> Result<HashMap<String, UserId>, StoreError> {
-        let pairs = with_db!(conn: self, conn, q => q::users_by_edx_username(conn, usernames).await)?;
+        let pairs =
+            with_db!(conn: self, conn, q => q::users_by_edx_username(conn, usernames).await)?;
         Ok(pairs.into_iter().collect())
     }
 
@@ -533,7 +534,8 @@ impl Store {
             PageOwner::Course(c) => (Some(c.0), None),
             PageOwner::Program(p) => (None, Some(p.0)),
         };
-        let id = with_db!(conn: self, conn, q => q::latest_page_revision(conn, course, program).await)?;
+        let id =
+            with_db!(conn: self, conn, q => q::latest_page_revision(conn, course, program).await)?;
         Ok(id.map(PageRevisionId))
     }
 

@@ -92,7 +92,10 @@ fn build_tree(node: &FlatNode, all: &[&FlatNode]) -> Result<RequirementNode, Sto
             .map_err(|e| StoreError::corrupt("program_requirements", "operator", e))?,
         },
         "course" => RequirementKind::Course {
-            course: CourseId(node.course.ok_or_else(|| corrupt("course without course_id"))?),
+            course: CourseId(
+                node.course
+                    .ok_or_else(|| corrupt("course without course_id"))?,
+            ),
         },
         "program" => RequirementKind::Program {
             required_program: ProgramId(

@@ -9,9 +9,9 @@ use mitx_services::certificates;
 use mitx_services::course_certificates::{
     self, GenerateRequest, GradeOverride, Progress, RunReport,
 };
-use tabled::Tabled;
 use mitx_services::store::audit_log::Audit;
 use mitx_services::store::certificates::CertifiedFor;
+use tabled::Tabled;
 
 use crate::commands::edx::{run_id, user_id};
 use crate::context::Context;
@@ -216,9 +216,15 @@ async fn override_grade(
     let report = course_certificates::override_learner_grade(services, &request).await?;
     print_value(ctx, &report, |r| {
         let grade = if r.grade_changed {
-            format!("Grade of {} in {} set to {}", args.user, r.courseware_id, args.grade)
+            format!(
+                "Grade of {} in {} set to {}",
+                args.user, r.courseware_id, args.grade
+            )
         } else {
-            format!("Grade of {} in {} already {}", args.user, r.courseware_id, args.grade)
+            format!(
+                "Grade of {} in {} already {}",
+                args.user, r.courseware_id, args.grade
+            )
         };
         let certificate = if r.certificate_created {
             "; certificate created"

@@ -247,8 +247,8 @@ pub async fn run(services: &Services, name: &str) -> Result<PeriodicReport, Peri
         }
         GENERATE_COURSE_CERTIFICATES => {
             let request = crate::course_certificates::GenerateRequest::default();
-            let outcome = crate::course_certificates::generate(services, &request, &mut |_| {})
-                .await?;
+            let outcome =
+                crate::course_certificates::generate(services, &request, &mut |_| {}).await?;
             Ok(report(outcome.summary(), outcome.failures()))
         }
         GENERATE_MISSING_PROGRAM_CERTIFICATES => {
