@@ -13,6 +13,7 @@ pub mod catalog;
 pub mod certificates;
 pub mod clock;
 pub mod config;
+pub mod deferral;
 pub mod discount_codes;
 pub mod edx;
 pub mod email;
@@ -24,6 +25,7 @@ pub mod leases;
 pub mod price_explain;
 pub mod products;
 pub mod program_enrollment;
+pub mod program_upgrade;
 pub mod service_tokens;
 #[cfg(feature = "testing")]
 pub mod testing;

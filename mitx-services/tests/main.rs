@@ -6,6 +6,7 @@
 mod support;
 
 mod catalog;
+mod deferral;
 mod edx_accounts;
 mod enrollments;
 mod queue;

@@ -574,6 +574,60 @@ backend_queries! {
         Ok(())
     }
 
+    pub(crate) async fn repoint_paid_runs(
+        conn: &mut Conn,
+        user: i64,
+        from: i64,
+        to: i64,
+        now: DateTime<Utc>,
+    ) -> Result<u64, StoreError> {
+        let done = sqlx::query(
+            "UPDATE paid_course_runs SET course_run_id = $3, updated_on = $4 \
+             WHERE user_id = $1 AND course_run_id = $2 \
+             AND order_id IN (SELECT id FROM orders WHERE state = 'fulfilled')",
+        )
+        .bind(user)
+        .bind(from)
+        .bind(to)
+        .bind(now)
+        .execute(&mut *conn)
+        .await
+        .map_err(StoreError::classify)?;
+        Ok(done.rows_affected())
+    }
+
+    pub(crate) async fn insert_paid_run(
+        conn: &mut Conn,
+        user: i64,
+        run: i64,
+        order_state: &str,
+        now: DateTime<Utc>,
+    ) -> Result<i64, StoreError> {
+        let order = sqlx::query(
+            "INSERT INTO orders (state, purchaser_id, created_on, updated_on) \
+             VALUES ($1, $2, $3, $3) RETURNING id",
+        )
+        .bind(order_state)
+        .bind(user)
+        .bind(now)
+        .fetch_one(&mut *conn)
+        .await
+        .map_err(StoreError::classify)?;
+        let order: i64 = order.try_get("id")?;
+        sqlx::query(
+            "INSERT INTO paid_course_runs (user_id, course_run_id, order_id, created_on, updated_on) \
+             VALUES ($1, $2, $3, $4, $4)",
+        )
+        .bind(user)
+        .bind(run)
+        .bind(order)
+        .bind(now)
+        .execute(&mut *conn)
+        .await
+        .map_err(StoreError::classify)?;
+        Ok(order)
+    }
+
     pub(crate) async fn form_facts(
         conn: &mut Conn,
         user: i64,
@@ -755,6 +809,18 @@ impl Tx {
             })
     }
 
+    /// Repoints the user's PaidCourseRun rows of fulfilled orders from run `from` to run
+    /// `to` (courses spec 2.9 step 8); how many rows moved.
+    pub async fn repoint_paid_course_runs(
+        &mut self,
+        user: UserId,
+        from: CourseRunId,
+        to: CourseRunId,
+        now: DateTime<Utc>,
+    ) -> Result<u64, StoreError> {
+        with_db!(tx: self, conn, q => q::repoint_paid_runs(conn, user.0, from.0, to.0, now).await)
+    }
+
     /// Deletes the user's PaidCourseRun rows for the run (courses spec 2.3 step 4).
     pub async fn delete_paid_course_runs(
         &mut self,
@@ -762,5 +828,25 @@ impl Tx {
         run: CourseRunId,
     ) -> Result<(), StoreError> {
         with_db!(tx: self, conn, q => q::delete_paid_runs(conn, user.0, run.0).await)
+    }
+}
+
+#[cfg(feature = "testing")]
+impl crate::Database {
+    /// Test fixture: an order in `order_state` purchased by `user` with a paid-run row for
+    /// `run`, in one transaction; the order's id.
+    pub async fn insert_paid_course_run_fixture(
+        &self,
+        user: UserId,
+        run: CourseRunId,
+        order_state: &str,
+        now: DateTime<Utc>,
+    ) -> Result<i64, StoreError> {
+        let mut tx = self.begin().await?;
+        let order = with_db!(tx: &mut tx, conn, q => {
+            q::insert_paid_run(conn, user.0, run.0, order_state, now).await?
+        });
+        tx.commit().await?;
+        Ok(order)
     }
 }

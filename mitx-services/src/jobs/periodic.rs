@@ -47,6 +47,8 @@ impl PeriodicJob {
 pub const RETRY_FAILED_EDX_ENROLLMENTS: &str = "retry-failed-edx-enrollments";
 /// The edX user repair job.
 pub const REPAIR_FAULTY_EDX_USERS: &str = "repair-faulty-edx-users";
+/// The program-enrollment auto-upgrade (courses spec 2.8).
+pub const UPGRADE_ELIGIBLE_PROGRAM_ENROLLMENTS: &str = "upgrade-eligible-program-enrollments";
 /// Deleting finished jobs and expired leases.
 pub const PURGE_FINISHED_JOBS: &str = "purge-finished-jobs";
 
@@ -103,12 +105,12 @@ pub fn schedule(settings: &Settings) -> Vec<PeriodicJob> {
             "course-run certificates",
             "certificates (issue 10)",
         ),
-        later(
-            "upgrade-eligible-program-enrollments",
-            Schedule::daily(1, 0),
-            "upgrade eligible audit program enrollments",
-            "program-enrollment auto-upgrade (issue 10)",
-        ),
+        PeriodicJob {
+            name: UPGRADE_ELIGIBLE_PROGRAM_ENROLLMENTS,
+            schedule: Schedule::daily(1, 0),
+            purpose: "upgrade audit program enrollments whose required courses (and elective minimum) have active verified enrollments",
+            availability: Availability::Scheduled,
+        },
         later(
             "generate-missing-program-certificates",
             Schedule::daily(2, 0),
@@ -228,6 +230,10 @@ pub async fn run(services: &Services, name: &str) -> Result<PeriodicReport, Peri
         REPAIR_FAULTY_EDX_USERS => {
             let outcome = crate::edx::repair::repair_users(services).await?;
             Ok(report(outcome.summary(), outcome.failed))
+        }
+        UPGRADE_ELIGIBLE_PROGRAM_ENROLLMENTS => {
+            let outcome = crate::program_upgrade::upgrade_eligible(services, false).await?;
+            Ok(report(outcome.summary(false), 0))
         }
         PURGE_FINISHED_JOBS => {
             let now = services.now();
