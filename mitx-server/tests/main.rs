@@ -29,6 +29,7 @@ mod robustness;
 mod service_tokens;
 mod unit_of_work;
 mod users;
+mod webhooks;
 
 /// An HTTP client builder (the TLS provider installed first, as the binaries do).
 pub fn client_builder() -> reqwest::ClientBuilder {

@@ -22,6 +22,7 @@ pub mod error;
 pub mod gateway_user;
 pub mod jobs;
 pub mod leases;
+pub mod openedx_webhooks;
 pub mod price_explain;
 pub mod products;
 pub mod program_enrollment;

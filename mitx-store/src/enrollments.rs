@@ -574,6 +574,15 @@ backend_queries! {
         Ok(())
     }
 
+    pub(crate) async fn user_id_by_email(conn: &mut Conn, email: &str) -> Result<Option<i64>, StoreError> {
+        Ok(sqlx::query_scalar(
+            "SELECT id FROM users WHERE lower(email) = lower($1) ORDER BY id LIMIT 1",
+        )
+        .bind(email)
+        .fetch_optional(&mut *conn)
+        .await?)
+    }
+
     pub(crate) async fn repoint_paid_runs(
         conn: &mut Conn,
         user: i64,
@@ -668,6 +677,13 @@ impl Store {
         key: &str,
     ) -> Result<Option<EnrollmentRun>, StoreError> {
         with_db!(conn: self, conn, q => q::run_by_courseware_id(conn, key).await)
+    }
+
+    /// The id of the user with this email, compared case-insensitively (the edX webhooks
+    /// name learners by email, courses spec 4.5).
+    pub async fn user_id_by_email(&self, email: &str) -> Result<Option<UserId>, StoreError> {
+        let id = with_db!(conn: self, conn, q => q::user_id_by_email(conn, email.trim()).await)?;
+        Ok(id.map(UserId))
     }
 
     /// The enrollment with its run, learner and edX username, in one read.
