@@ -20,6 +20,7 @@ mod b2b;
 mod cache;
 mod catalog;
 mod contract;
+mod dashboard_sync;
 mod edge;
 mod enrollments;
 mod health;
