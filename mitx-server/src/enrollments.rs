@@ -222,7 +222,7 @@ async fn retrieve_v3(
 }
 
 /// One item, reading what it needs.
-async fn render_one(
+pub(crate) async fn render_one(
     state: &AppState,
     headers: &HeaderMap,
     user: UserId,

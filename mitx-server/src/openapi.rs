@@ -116,6 +116,7 @@ pub struct FormEnrollmentRequest {
         crate::program_enrollments::destroy_v2,
         crate::program_enrollments::destroy_v3,
         crate::webhooks::enrollment,
+        crate::verified_program_enrollments::create,
     ),
     components(schemas(
         Detail,

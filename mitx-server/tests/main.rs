@@ -30,6 +30,7 @@ mod robustness;
 mod service_tokens;
 mod unit_of_work;
 mod users;
+mod verified_program_enrollments;
 mod webhooks;
 
 /// An HTTP client builder (the TLS provider installed first, as the binaries do).

@@ -8,6 +8,7 @@
 //! every row the deferral changes, and the repointing of the fulfilled paid run joins the
 //! unit of work of the last step, so the seat and its payment move together.
 
+use mitx_core::catalog::CoursewareId;
 use mitx_core::enrollment::{
     DeferralError, DeferralPlan, DeferralRequest, DeferralSource, DeferralStep, DeferralTarget,
     EnrollRequest, UnenrollEmail, plan_deferral,
@@ -130,15 +131,23 @@ struct Facts {
 
 async fn facts(services: &Services, order: &DeferralOrder<'_>) -> Result<Facts, StoreError> {
     let store = services.store();
-    let from_run = store
-        .enrollment_run_by_courseware_id(order.from_run.trim())
-        .await?;
+    // A key that is not a courseware id names no run (and never reaches the database).
+    let run_by_key = |key: &str| {
+        let key = key.trim().to_owned();
+        async move {
+            if CoursewareId::parse(&key).is_err() {
+                return Ok(None);
+            }
+            store.enrollment_run_by_courseware_id(&key).await
+        }
+    };
+    let from_run = run_by_key(order.from_run).await?;
     let from = match &from_run {
         Some(run) => store.run_enrollment(order.user, run.run.id).await?,
         None => None,
     };
     let to_run = match order.to_run {
-        Some(key) => store.enrollment_run_by_courseware_id(key.trim()).await?,
+        Some(key) => run_by_key(key).await?,
         None => None,
     };
     let to = match &to_run {
@@ -236,7 +245,7 @@ pub async fn defer(
         DeferralPlan::DeferInPlace { request, .. } => {
             let alongside = Alongside {
                 audit,
-                repoint_paid_run: None,
+                ..Alongside::default()
             };
             let from = enroll_step(services, order.user, from_run, *request, &alongside)
                 .await?
@@ -283,6 +292,7 @@ pub async fn defer(
                 let alongside = Alongside {
                     audit,
                     repoint_paid_run: if index == last_enroll { repoint } else { None },
+                    ..Alongside::default()
                 };
                 match *step {
                     DeferralStep::UnenrollAuditTarget { keep_failed, .. } => {

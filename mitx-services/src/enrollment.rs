@@ -137,11 +137,13 @@ pub(crate) struct Alongside<'a> {
     pub audit: Option<(&'a mitx_store::audit_log::Audit, &'a str)>,
     /// Repoint the learner's fulfilled paid-run rows from the first run to the second.
     pub repoint_paid_run: Option<(CourseRunId, CourseRunId)>,
+    /// Record a fulfilled zero-value order for this product of the run and its paid run.
+    pub zero_value_order: Option<mitx_core::ids::ProductId>,
 }
 
 impl Alongside<'_> {
     fn is_empty(&self) -> bool {
-        self.audit.is_none() && self.repoint_paid_run.is_none()
+        self.audit.is_none() && self.repoint_paid_run.is_none() && self.zero_value_order.is_none()
     }
 
     /// Writes them in `tx`: `before` and `after` are the row's states around the change.
@@ -156,6 +158,10 @@ impl Alongside<'_> {
         use mitx_store::audit_log::{AuditChange, audit_json};
         if let Some((from, to)) = self.repoint_paid_run {
             tx.repoint_paid_course_runs(user, from, to, now).await?;
+        }
+        if let Some(product) = self.zero_value_order {
+            tx.create_zero_value_order(user, after.enrollment.run, product, now)
+                .await?;
         }
         if let Some((audit, action)) = self.audit {
             tx.record_audit(

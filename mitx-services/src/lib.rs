@@ -31,6 +31,7 @@ pub mod service_tokens;
 #[cfg(feature = "testing")]
 pub mod testing;
 pub mod users;
+pub mod verified_program_enrollment;
 
 use std::sync::Arc;
 

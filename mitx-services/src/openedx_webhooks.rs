@@ -5,6 +5,7 @@
 //! saves the row with a compare-and-set and its audit row in one unit of work; a repeat
 //! finds the row as wanted and changes nothing.
 
+use mitx_core::catalog::CoursewareId;
 use mitx_core::enrollment::plan_webhook_enrollment;
 use mitx_core::ids::{CourseRunId, UserId};
 use mitx_store::StoreError;
@@ -59,6 +60,13 @@ pub async fn enrollment_webhook(
     course_id: &str,
 ) -> Result<WebhookEnrolled, EnrollmentWebhookError> {
     let store = services.store();
+    // Texts the database cannot hold (NUL) name nobody and nothing.
+    if email.contains('\0') {
+        return Err(EnrollmentWebhookError::UserNotFound);
+    }
+    if CoursewareId::parse(course_id).is_err() {
+        return Err(EnrollmentWebhookError::RunNotFound(course_id.to_owned()));
+    }
     let user = store
         .user_id_by_email(email)
         .await?
