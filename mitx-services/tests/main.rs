@@ -9,5 +9,6 @@ mod catalog;
 mod deferral;
 mod edx_accounts;
 mod enrollments;
+mod program_upgrade;
 mod queue;
 mod users;
