@@ -26,6 +26,8 @@ pub mod path_key;
 pub mod program_enrollments;
 pub mod rejections;
 pub mod users;
+pub mod verified_program_enrollments;
+pub mod webhooks;
 
 use std::sync::Arc;
 
@@ -105,6 +107,8 @@ pub fn router(state: AppState) -> Router {
         .merge(enrollment_form::routes())
         .merge(program_enrollments::routes())
         .merge(internal::routes())
+        .merge(webhooks::routes())
+        .merge(verified_program_enrollments::routes())
         .route_layer(from_fn(metrics::mark_route))
         .fallback(rejections::unknown_route)
         .layer(api_no_store)

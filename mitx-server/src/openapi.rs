@@ -115,6 +115,8 @@ pub struct FormEnrollmentRequest {
         crate::program_enrollments::destroy_v1,
         crate::program_enrollments::destroy_v2,
         crate::program_enrollments::destroy_v3,
+        crate::webhooks::enrollment,
+        crate::verified_program_enrollments::create,
     ),
     components(schemas(
         Detail,
@@ -122,7 +124,10 @@ pub struct FormEnrollmentRequest {
         RunIdRequest,
         ReceiveEmailsRequest,
         ProgramIdRequest,
-        FormEnrollmentRequest
+        FormEnrollmentRequest,
+        crate::webhooks::EnrollmentWebhookRequest,
+        crate::webhooks::EnrollmentWebhookResponse,
+        crate::webhooks::WebhookError
     ))
 )]
 pub struct ApiDoc;

@@ -66,6 +66,9 @@ const ROUTES: &[(&str, &str)] = &[
     ("GET DELETE", "/api/v2/program_enrollments/{id}/"),
     ("GET POST", "/api/v3/program_enrollments/"),
     ("GET DELETE", "/api/v3/program_enrollments/{id}/"),
+    ("POST", "/api/v2/verified_program_enrollments/{id}/"),
+    // Open edX webhooks.
+    ("POST", "/api/openedx_webhook/enrollment/"),
     // The OpenAPI document.
     ("GET", "/api/schema/"),
     // Prometheus metrics.

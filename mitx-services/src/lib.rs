@@ -13,7 +13,11 @@ pub mod catalog;
 pub mod certificates;
 pub mod clock;
 pub mod config;
+<<<<<<< HEAD
 pub mod course_certificates;
+=======
+pub mod deferral;
+>>>>>>> issue10-enroll
 pub mod discount_codes;
 pub mod edx;
 pub mod email;
@@ -22,14 +26,17 @@ pub mod error;
 pub mod gateway_user;
 pub mod jobs;
 pub mod leases;
+pub mod openedx_webhooks;
 pub mod price_explain;
 pub mod products;
 pub mod program_certificates;
 pub mod program_enrollment;
+pub mod program_upgrade;
 pub mod service_tokens;
 #[cfg(feature = "testing")]
 pub mod testing;
 pub mod users;
+pub mod verified_program_enrollment;
 
 use std::sync::Arc;
 

@@ -7,7 +7,9 @@ mod support;
 
 mod catalog;
 mod certificates;
+mod deferral;
 mod edx_accounts;
 mod enrollments;
+mod program_upgrade;
 mod queue;
 mod users;

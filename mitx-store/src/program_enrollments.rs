@@ -320,6 +320,98 @@ backend_queries! {
         Ok(())
     }
 
+    /// Active audit program enrollments with a larger id than `after`, by id.
+    pub(crate) async fn audit_enrollments(
+        conn: &mut Conn,
+        after: i64,
+        limit: i64,
+    ) -> Result<Vec<ProgramEnrollmentRecord>, StoreError> {
+        let sql = sqlx::AssertSqlSafe(format!(
+            "SELECT {ENROLLMENT_COLUMNS} FROM program_enrollments e \
+             WHERE e.active AND e.enrollment_mode = 'audit' AND e.id > $1 ORDER BY e.id LIMIT $2"
+        ));
+        let rows = sqlx::query(sql).bind(after).bind(limit.max(1)).fetch_all(&mut *conn).await?;
+        rows.iter().map(enrollment_from_row).collect()
+    }
+
+    /// Courses in which the user holds an active verified run enrollment.
+    pub(crate) async fn verified_courses(conn: &mut Conn, user: i64) -> Result<Vec<i64>, StoreError> {
+        Ok(sqlx::query_scalar(
+            "SELECT DISTINCT r.course_id FROM course_run_enrollments e \
+             JOIN course_runs r ON r.id = e.run_id \
+             WHERE e.user_id = $1 AND e.active AND e.enrollment_mode = 'verified' ORDER BY 1",
+        )
+        .bind(user)
+        .fetch_all(&mut *conn)
+        .await?)
+    }
+
+    /// The program's requirements tree (an empty root when it has none).
+    pub(crate) async fn tree(conn: &mut Conn, program: i64) -> Result<RequirementNode, StoreError> {
+        let rows = sqlx::query(
+            "SELECT id, parent_id, node_type, operator, operator_value, course_id, \
+             required_program_id, title, elective_flag FROM program_requirements \
+             WHERE program_id = $1 ORDER BY position, id",
+        )
+        .bind(program)
+        .fetch_all(&mut *conn)
+        .await?;
+        let mut nodes = Vec::with_capacity(rows.len());
+        for row in &rows {
+            let kind = match row.try_get::<String, _>("node_type")?.as_str() {
+                "program_root" => RequirementKind::ProgramRoot,
+                "course" => RequirementKind::Course {
+                    course: CourseId(row.try_get::<Option<i64>, _>("course_id")?.unwrap_or_default()),
+                },
+                "program" => RequirementKind::Program {
+                    required_program: ProgramId(
+                        row.try_get::<Option<i64>, _>("required_program_id")?.unwrap_or_default(),
+                    ),
+                },
+                _ => {
+                    let operator: Option<String> = row.try_get("operator")?;
+                    let value: Option<String> = row.try_get("operator_value")?;
+                    RequirementKind::Operator {
+                        operator: Operator::parse(operator.as_deref().unwrap_or_default(), value.as_deref())
+                            .map_err(|e| StoreError::corrupt("program_requirements", "operator", e))?,
+                    }
+                }
+            };
+            let id: i64 = row.try_get("id")?;
+            let parent: Option<i64> = row.try_get("parent_id")?;
+            let node = RequirementNode {
+                id: Some(RequirementNodeId(id)),
+                kind,
+                title: row.try_get("title")?,
+                elective_flag: row.try_get("elective_flag")?,
+                children: Vec::new(),
+            };
+            nodes.push((id, parent, node));
+        }
+        fn build(nodes: &[(i64, Option<i64>, RequirementNode)], parent: i64, depth: usize) -> Vec<RequirementNode> {
+            if depth > 64 {
+                return Vec::new();
+            }
+            nodes
+                .iter()
+                .filter(|(_, p, _)| *p == Some(parent))
+                .map(|(id, _, node)| {
+                    let mut node = node.clone();
+                    node.children = build(nodes, *id, depth + 1);
+                    node
+                })
+                .collect()
+        }
+        Ok(match nodes.iter().find(|(_, p, _)| p.is_none()) {
+            Some((id, _, root)) => {
+                let mut root = root.clone();
+                root.children = build(&nodes, *id, 1);
+                root
+            }
+            None => RequirementNode::root(),
+        })
+    }
+
     pub(crate) async fn set_live(conn: &mut Conn, program: i64, live: bool) -> Result<(), StoreError> {
         sqlx::query("UPDATE programs SET live = $2 WHERE id = $1")
             .bind(program)
@@ -441,6 +533,45 @@ impl Store {
         program: ProgramId,
     ) -> Result<bool, StoreError> {
         with_db!(conn: self, conn, q => q::has_fulfilled_paid(conn, user.0, program.0).await)
+    }
+}
+
+impl Store {
+    /// Active audit program enrollments with an id above `after`, by id, at most `limit`
+    /// (the auto-upgrade's candidates, courses spec 2.8).
+    pub async fn audit_program_enrollments(
+        &self,
+        after: i64,
+        limit: i64,
+    ) -> Result<Vec<ProgramEnrollmentRecord>, StoreError> {
+        with_db!(conn: self, conn, q => q::audit_enrollments(conn, after, limit).await)
+    }
+
+    /// The courses in which the user holds an active verified run enrollment, by id.
+    pub async fn verified_course_ids(&self, user: UserId) -> Result<Vec<CourseId>, StoreError> {
+        let ids = with_db!(conn: self, conn, q => q::verified_courses(conn, user.0).await)?;
+        Ok(ids.into_iter().map(CourseId).collect())
+    }
+
+    /// The program's requirements tree with course and program ids (an empty root when it
+    /// has none).
+    pub async fn program_requirement_tree(
+        &self,
+        program: ProgramId,
+    ) -> Result<RequirementNode, StoreError> {
+        with_db!(conn: self, conn, q => q::tree(conn, program.0).await)
+    }
+
+    /// The program with its requirements tree (departments are not loaded).
+    pub async fn program_with_requirements(
+        &self,
+        program: ProgramId,
+    ) -> Result<Option<Program>, StoreError> {
+        let Some(mut found) = self.enrollment_program(program).await? else {
+            return Ok(None);
+        };
+        found.requirements = self.program_requirement_tree(program).await?;
+        Ok(Some(found))
     }
 }
 

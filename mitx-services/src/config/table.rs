@@ -128,6 +128,11 @@ pub const SETTINGS: &[SettingSpec] = &[
         "MITX_METRICS_TOKEN",
         "when set, GET /metrics requires `Authorization: Bearer <token>`",
     ),
+    spec(
+        "SYNC_ON_DASHBOARD_LOAD",
+        "false",
+        "the v1 and v2 enrollment lists reconcile the learner's enrollments with edX first (courses spec 2.11)",
+    ),
     // Open edX
     spec(
         "OPENEDX_API_BASE_URL",
