@@ -116,6 +116,7 @@ pub struct FormEnrollmentRequest {
         crate::program_enrollments::destroy_v2,
         crate::program_enrollments::destroy_v3,
         crate::webhooks::enrollment,
+        crate::webhooks::certificate,
         crate::verified_program_enrollments::create,
     ),
     components(schemas(
@@ -126,6 +127,7 @@ pub struct FormEnrollmentRequest {
         ProgramIdRequest,
         FormEnrollmentRequest,
         crate::webhooks::EnrollmentWebhookRequest,
+        crate::webhooks::CertificateWebhookRequest,
         crate::webhooks::EnrollmentWebhookResponse,
         crate::webhooks::WebhookError
     ))

@@ -1,5 +1,5 @@
 //! Inbound webhooks from Open edX (courses spec 4.5): `POST /api/openedx_webhook/enrollment/`
-//! (the certificate webhook `/api/openedx_webhook/certificate/` joins this module).
+//! and `POST /api/openedx_webhook/certificate/`.
 //!
 //! **Who may call.** The original accepts a local OAuth2 access token of a staff user.
 //! Until mitx has its own OAuth2 provider, a service token (`mitx tokens create NAME
@@ -19,7 +19,9 @@ use axum::http::request::Parts;
 use axum::response::{IntoResponse, Response};
 use axum::routing::post;
 use axum::{Json, Router};
-use mitx_services::openedx_webhooks::{self, EnrollmentWebhookError};
+use mitx_services::openedx_webhooks::{
+    self, CertificateWebhookError, CertificateWebhookOutcome, EnrollmentWebhookError,
+};
 use mitx_services::store::service_tokens::SCOPE_OPENEDX_WEBHOOK;
 use serde::Serialize;
 use serde_json::{Value, json};
@@ -30,7 +32,9 @@ use crate::{ApiError, AppState};
 
 /// The routes of this module.
 pub fn routes() -> Router<AppState> {
-    Router::new().route("/api/openedx_webhook/enrollment/", post(enrollment))
+    Router::new()
+        .route("/api/openedx_webhook/enrollment/", post(enrollment))
+        .route("/api/openedx_webhook/certificate/", post(certificate))
 }
 
 /// A caller allowed to deliver Open edX webhooks: a service token with the scope
@@ -149,5 +153,52 @@ async fn enrollment(
             tracing::error!(cause = %mitx_services::cause_chain(&err), "enrollment webhook failed");
             error(StatusCode::BAD_REQUEST, err.to_string())
         }
+    }
+}
+
+/// The message of a certificate webhook body without `email` or `course_id`.
+pub const MISSING_CERTIFICATE_FIELDS: &str = "Both 'email' and 'course_id' are required.";
+
+/// Body of the certificate webhook.
+#[derive(Debug, serde::Deserialize, ToSchema)]
+pub struct CertificateWebhookRequest {
+    /// The learner's email (matched case-insensitively).
+    pub email: String,
+    /// The run's courseware id (exact).
+    pub course_id: String,
+}
+
+#[utoipa::path(post, operation_id = "openedx_webhook_certificate", path = "/api/openedx_webhook/certificate/", tag = "openedx-webhooks",
+    request_body(content = CertificateWebhookRequest, description = "JSON"),
+    responses(
+        (status = 200, description = "Empty body, whatever the outcome: an active certificate already existed, or the grade was fetched from edX and processed (a certificate needs a passed grade and an active verified enrollment; the certificate date is not waited for)"),
+        (status = 400, body = WebhookError, description = "Missing email or course_id, or a body that is not JSON"),
+        (status = 401, body = crate::openapi::Detail, description = "No service token, or an unknown or revoked one"),
+        (status = 403, body = crate::openapi::Detail, description = "A service token without the `openedx:webhook` scope"),
+        (status = 404, body = WebhookError, description = "Unknown user email or course run"),
+        (status = 405, body = crate::openapi::Detail, description = "A method other than POST")))]
+async fn certificate(
+    State(state): State<AppState>,
+    WebhookCaller(caller): WebhookCaller,
+    body: Bytes,
+) -> Response {
+    let parsed: Value = serde_json::from_slice(&body).unwrap_or(Value::Null);
+    let (Some(email), Some(course_id)) = (
+        text_field(&parsed, "email"),
+        text_field(&parsed, "course_id"),
+    ) else {
+        return error(StatusCode::BAD_REQUEST, MISSING_CERTIFICATE_FIELDS);
+    };
+    match openedx_webhooks::certificate_webhook(&state.services, &email, &course_id).await {
+        Ok(outcome) => {
+            let created = matches!(outcome, CertificateWebhookOutcome::Processed { created } if created > 0);
+            tracing::info!(caller = %caller.name, run = %course_id, ?outcome, created, "certificate webhook");
+            StatusCode::OK.into_response()
+        }
+        Err(
+            err @ (CertificateWebhookError::UserNotFound(_)
+            | CertificateWebhookError::RunNotFound(_)),
+        ) => error(StatusCode::NOT_FOUND, err.to_string()),
+        Err(CertificateWebhookError::Store(err)) => ApiError::from(err).into_response(),
     }
 }

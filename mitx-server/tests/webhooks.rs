@@ -217,3 +217,103 @@ async fn courses_s44_enrollment_webhook_authentication_method_and_fields() {
         db.cleanup().await.unwrap();
     }
 }
+
+/// Scenario 45: the certificate webhook fetches the grade and issues the certificate at
+/// once for a verified learner, the certificate date of an instructor-paced run
+/// notwithstanding; an audit learner gets none; both answers are 200 with an empty body.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn courses_s45_certificate_webhook_issues_without_waiting_for_the_date() {
+    const DATED: &str = "course-v1:MITx+14.100x+3T2026";
+    for db in databases().await {
+        load_demo(&db).await;
+        let server = start_server(&db, true, false, &[]).await;
+        let run = db
+            .store
+            .enrollment_run_by_courseware_id(DATED)
+            .await
+            .unwrap()
+            .unwrap();
+        assert!(!run.run.is_self_paced);
+        assert!(run.run.certificate_available_date.unwrap() > Utc::now());
+        let token = issue(&db, "edx-webhooks", 9, &[SCOPE_OPENEDX_WEBHOOK]).await;
+        let url = format!("{}/api/openedx_webhook/certificate/", server.base);
+        let mut names = Vec::new();
+        for (name, mode) in [
+            ("verifiedone", EnrollmentMode::Verified),
+            ("auditone", EnrollmentMode::Audit),
+        ] {
+            let user = testing::learner(&server.services, name).await;
+            mitx_services::enrollment::enroll(
+                &server.services,
+                user,
+                &run,
+                mitx_core::enrollment::EnrollRequest::new(mode, false),
+                None,
+                &|_, _| Ok(()),
+            )
+            .await
+            .unwrap();
+            let edx_name = db
+                .store
+                .edx_user(user)
+                .await
+                .unwrap()
+                .and_then(|u| u.edx_username)
+                .unwrap();
+            server.edx.set_grade(DATED, &edx_name, 0.8, true, Some("Pass"));
+            names.push((user, name));
+        }
+        let client = crate::client();
+        for (user, name) in &names {
+            let response = client
+                .post(&url)
+                .bearer_auth(&token)
+                .json(&json!({"email": format!("{name}@example.com"), "course_id": DATED}))
+                .send()
+                .await
+                .unwrap();
+            assert_eq!(response.status().as_u16(), 200);
+            assert_eq!(response.text().await.unwrap(), "");
+            let certificates = db.store.course_certificates_of_user(*user).await.unwrap();
+            let expected = usize::from(*name == "verifiedone");
+            assert_eq!(certificates.len(), expected, "{name}");
+        }
+        // Errors keep the original's texts.
+        let (status, body) = send(
+            reqwest::Method::POST,
+            &url,
+            Some(&token),
+            Some(&json!({"email": "nobody@example.com", "course_id": DATED})),
+        )
+        .await;
+        assert_eq!(status, 404);
+        assert_eq!(
+            body,
+            json!({"error": "User with email 'nobody@example.com' not found."})
+        );
+        let (status, body) = send(
+            reqwest::Method::POST,
+            &url,
+            Some(&token),
+            Some(&json!({"email": "verifiedone@example.com", "course_id": "course-v1:MITx+X+Y"})),
+        )
+        .await;
+        assert_eq!(status, 404);
+        assert_eq!(
+            body,
+            json!({"error": "Course run with id 'course-v1:MITx+X+Y' not found."})
+        );
+        let (status, body) =
+            send(reqwest::Method::POST, &url, Some(&token), Some(&json!({"email": "a@b.c"}))).await;
+        assert_eq!(status, 400);
+        assert_eq!(
+            body,
+            json!({"error": "Both 'email' and 'course_id' are required."})
+        );
+        let (status, _) = send(reqwest::Method::POST, &url, None, Some(&json!({}))).await;
+        assert_eq!(status, 401);
+        let (status, _) = send(reqwest::Method::GET, &url, Some(&token), None).await;
+        assert_eq!(status, 405);
+        db.cleanup().await.unwrap();
+    }
+}

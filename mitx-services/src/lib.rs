@@ -13,11 +13,8 @@ pub mod catalog;
 pub mod certificates;
 pub mod clock;
 pub mod config;
-<<<<<<< HEAD
 pub mod course_certificates;
-=======
 pub mod deferral;
->>>>>>> issue10-enroll
 pub mod discount_codes;
 pub mod edx;
 pub mod email;

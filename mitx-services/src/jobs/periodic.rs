@@ -47,15 +47,12 @@ impl PeriodicJob {
 pub const RETRY_FAILED_EDX_ENROLLMENTS: &str = "retry-failed-edx-enrollments";
 /// The edX user repair job.
 pub const REPAIR_FAULTY_EDX_USERS: &str = "repair-faulty-edx-users";
-<<<<<<< HEAD
 /// Course-run certificates from edX grades (courses spec 3.4).
 pub const GENERATE_COURSE_CERTIFICATES: &str = "generate-course-certificate";
 /// Program certificates nobody triggered (courses spec 3.7 b).
 pub const GENERATE_MISSING_PROGRAM_CERTIFICATES: &str = "generate-missing-program-certificates";
-=======
 /// The program-enrollment auto-upgrade (courses spec 2.8).
 pub const UPGRADE_ELIGIBLE_PROGRAM_ENROLLMENTS: &str = "upgrade-eligible-program-enrollments";
->>>>>>> issue10-enroll
 /// Deleting finished jobs and expired leases.
 pub const PURGE_FINISHED_JOBS: &str = "purge-finished-jobs";
 
@@ -109,39 +106,21 @@ pub fn schedule(settings: &Settings) -> Vec<PeriodicJob> {
                 hours: vec![],
                 weekdays: vec![],
             },
-<<<<<<< HEAD
             purpose: "fetch the grades of candidate runs from edX, store them and issue or delete course-run certificates",
             availability: Availability::Scheduled,
         },
-        later(
-            "upgrade-eligible-program-enrollments",
-            Schedule::daily(1, 0),
-            "upgrade eligible audit program enrollments",
-            "program-enrollment auto-upgrade (issue 10)",
-        ),
-        PeriodicJob {
-            name: GENERATE_MISSING_PROGRAM_CERTIFICATES,
-            schedule: Schedule::daily(2, 0),
-            purpose: "program certificates for verified program enrollments without one, in batches of 500",
-            availability: Availability::Scheduled,
-        },
-=======
-            "course-run certificates",
-            "certificates (issue 10)",
-        ),
         PeriodicJob {
             name: UPGRADE_ELIGIBLE_PROGRAM_ENROLLMENTS,
             schedule: Schedule::daily(1, 0),
             purpose: "upgrade audit program enrollments whose required courses (and elective minimum) have active verified enrollments",
             availability: Availability::Scheduled,
         },
-        later(
-            "generate-missing-program-certificates",
-            Schedule::daily(2, 0),
-            "missed program certificates, in batches of 500",
-            "certificates (issue 10)",
-        ),
->>>>>>> issue10-enroll
+        PeriodicJob {
+            name: GENERATE_MISSING_PROGRAM_CERTIFICATES,
+            schedule: Schedule::daily(2, 0),
+            purpose: "program certificates for verified program enrollments without one, in batches of 500",
+            availability: Availability::Scheduled,
+        },
         later(
             "process-google-sheets-requests",
             Schedule::EveryMinute {
@@ -268,7 +247,6 @@ pub async fn run(services: &Services, name: &str) -> Result<PeriodicReport, Peri
             let outcome = crate::edx::repair::repair_users(services).await?;
             Ok(report(outcome.summary(), outcome.failed))
         }
-<<<<<<< HEAD
         GENERATE_COURSE_CERTIFICATES => {
             let request = crate::course_certificates::GenerateRequest::default();
             let outcome =
@@ -284,11 +262,10 @@ pub async fn run(services: &Services, name: &str) -> Result<PeriodicReport, Peri
                 ),
                 stats.failed,
             ))
-=======
+        }
         UPGRADE_ELIGIBLE_PROGRAM_ENROLLMENTS => {
             let outcome = crate::program_upgrade::upgrade_eligible(services, false).await?;
             Ok(report(outcome.summary(false), 0))
->>>>>>> issue10-enroll
         }
         PURGE_FINISHED_JOBS => {
             let now = services.now();
