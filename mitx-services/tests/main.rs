@@ -9,4 +9,5 @@ mod catalog;
 mod edx_accounts;
 mod enrollments;
 mod queue;
+mod run_sync;
 mod users;

@@ -47,6 +47,8 @@ impl PeriodicJob {
 pub const RETRY_FAILED_EDX_ENROLLMENTS: &str = "retry-failed-edx-enrollments";
 /// The edX user repair job.
 pub const REPAIR_FAULTY_EDX_USERS: &str = "repair-faulty-edx-users";
+/// The course-run data sync (courses spec 4.6).
+pub const SYNC_COURSERUNS_DATA: &str = "sync-courseruns-data";
 /// Deleting finished jobs and expired leases.
 pub const PURGE_FINISHED_JOBS: &str = "purge-finished-jobs";
 
@@ -87,12 +89,12 @@ pub fn schedule(settings: &Settings) -> Vec<PeriodicJob> {
             purpose: "delete jobs finished more than MITX_JOBS_RETENTION_DAYS ago and expired leases",
             availability: Availability::Scheduled,
         },
-        later(
-            "sync-courseruns-data",
-            Schedule::daily(0, 10),
-            "pull titles and dates of live runs from edX",
-            "course-run data sync (issue 10)",
-        ),
+        PeriodicJob {
+            name: SYNC_COURSERUNS_DATA,
+            schedule: Schedule::daily(0, 10),
+            purpose: "pull titles, dates and pacing of live runs from the edX course list",
+            availability: Availability::Scheduled,
+        },
         later(
             "generate-course-certificate",
             Schedule::Cron {
@@ -228,6 +230,10 @@ pub async fn run(services: &Services, name: &str) -> Result<PeriodicReport, Peri
         REPAIR_FAULTY_EDX_USERS => {
             let outcome = crate::edx::repair::repair_users(services).await?;
             Ok(report(outcome.summary(), outcome.failed))
+        }
+        SYNC_COURSERUNS_DATA => {
+            let outcome = crate::edx::run_sync::sync_all_runs(services).await?;
+            Ok(report(outcome.summary(), u64::from(outcome.failures)))
         }
         PURGE_FINISHED_JOBS => {
             let now = services.now();
