@@ -27,7 +27,12 @@ async fn demo_run(services: &Services, edx: &FakeEdx) -> String {
     let runs = services.store().list_runs().await.unwrap();
     let row = runs
         .iter()
-        .find(|r| r.live && r.price.is_some() && r.start_date.is_some() && r.end_date.is_some())
+        .find(|r| {
+            r.live
+                && r.price.is_some()
+                && r.start_date.is_some()
+                && r.end_date.is_some_and(|e| e > chrono::Utc::now())
+        })
         .expect("a live run with a price");
     edx.put_course(json!({
         "id": row.courseware_id,

@@ -227,7 +227,12 @@ async fn sellable_run(w: &World) -> CourseRun {
         .await
         .unwrap()
         .into_iter()
-        .find(|r| r.active_product.is_some() && !r.run.is_b2b() && r.run.start_date.is_some())
+        .find(|r| {
+            r.active_product.is_some()
+                && !r.run.is_b2b()
+                && r.run.start_date.is_some()
+                && r.run.end_date.is_some_and(|e| e > now)
+        })
         .expect("a run with a product")
         .run;
     w.edx.put_course(json!({
