@@ -104,9 +104,13 @@ async fn cli_retire_run_dry_run_commit_and_again() {
 
         let (code, out, err) = run(&["catalog", "retire-run", "--run", &key, "--reason", "old"]);
         assert_eq!(code, 0, "{err}");
-        assert!(out.contains(&format!("Would retire {key}")), "{out}");
+        assert!(err.contains(&format!("Would retire {key}")), "{err}");
         assert!(
-            out.contains("end_date") && out.contains("would deactivate product"),
+            out.contains("end_date") && out.contains("inactive"),
+            "{out}"
+        );
+        assert!(
+            out.contains("would update the run's schedule in Studio"),
             "{out}"
         );
         assert!(err.contains("Dry run: nothing was changed"), "{err}");

@@ -16,7 +16,7 @@ use serde::Serialize;
 use tabled::Tabled;
 
 use crate::context::Context;
-use crate::output::{emit, note, opt, print_rows, print_table, print_value, spinner};
+use crate::output::{emit, note, opt, print_rows, print_value, spinner};
 
 /// Departments, courses, runs, programs and requirement trees.
 #[derive(Debug, Subcommand)]
@@ -626,80 +626,67 @@ async fn retire(ctx: &Context, args: RetireArgs) -> anyhow::Result<()> {
         audit: Audit::new(args.actor, Some(args.reason)),
     };
     let report = retire_run(services, &request).await?;
-    print_value(ctx, &report, |r| print_retirement(ctx, r))
+    if ctx.json {
+        return print_value(ctx, &report, |_| {});
+    }
+    print_retirement(ctx, &report)
 }
 
-fn print_retirement(ctx: &Context, report: &RetireReport) {
+fn print_retirement(ctx: &Context, report: &RetireReport) -> anyhow::Result<()> {
     if report.nothing_to_do {
         emit(format!("Nothing to do: {} is already retired.", report.run));
-        return;
+        return Ok(());
     }
-    #[derive(Tabled)]
+    #[derive(Serialize, Tabled)]
     struct Row {
-        field: &'static str,
+        what: String,
         before: String,
         after: String,
     }
-    let rows: Vec<Row> = report
+    let row = |what: String, before: &str, after: String| Row {
+        what,
+        before: before.to_owned(),
+        after,
+    };
+    let mut rows: Vec<Row> = report
         .changes
         .iter()
-        .map(|c| Row {
-            field: c.field,
-            before: c.before.clone(),
-            after: c.after.clone(),
-        })
+        .map(|c| row(c.field.to_owned(), &c.before, c.after.clone()))
         .collect();
-    let verb = |done: &str, would: &str| {
-        if report.committed {
-            done.to_owned()
-        } else {
-            would.to_owned()
-        }
-    };
-    emit(format!(
-        "{} {}",
-        verb("Retired", "Would retire"),
-        report.run
-    ));
-    if !rows.is_empty() {
-        print_table(&rows);
-    }
-    let mut lines = Vec::new();
     for id in &report.products_deactivated {
-        lines.push(format!(
-            "{} product {id}",
-            verb("deactivated", "would deactivate")
+        rows.push(row(format!("product {id}"), "active", "inactive".into()));
+    }
+    if !report.active_enrollments.is_empty() {
+        let after = if report.unenrolled.is_empty() {
+            "kept active (--allow-active-enrollments)".to_owned()
+        } else {
+            format!("{} unenrolled", report.unenrolled.len())
+        };
+        rows.push(row(
+            "enrollments".into(),
+            &format!("{} active", report.active_enrollments.len()),
+            after,
         ));
     }
-    if let Some(contract) = report.contract_detached {
-        lines.push(format!(
-            "{} contract {contract}",
-            verb("detached from", "would detach from")
-        ));
-    }
-    if !report.unenrolled.is_empty() {
-        lines.push(format!(
-            "{} {} enrollment(s)",
-            verb("unenrolled", "would unenroll"),
-            report.unenrolled.len()
-        ));
-    } else if !report.active_enrollments.is_empty() {
-        lines.push(format!(
-            "{} active enrollment(s) kept (--allow-active-enrollments)",
-            report.active_enrollments.len()
-        ));
-    }
-    lines.push(report.edx.describe().to_owned());
+    rows.push(row(
+        "open edx studio".into(),
+        "",
+        report.edx.describe().to_owned(),
+    ));
     if let Some(path) = &report.snapshot {
-        lines.push(format!("snapshot written to {}", path.display()));
+        rows.push(row("snapshot".into(), "", path.display().to_string()));
     }
-    for line in lines {
-        emit(format!("- {line}"));
+    if report.committed {
+        note(ctx, format!("Retired {}:", report.run));
+    } else {
+        note(ctx, format!("Would retire {}:", report.run));
     }
+    print_rows(ctx, &rows)?;
     if !report.committed {
         note(
             ctx,
             "Dry run: nothing was changed. Pass --commit to retire the run.",
         );
     }
+    Ok(())
 }
