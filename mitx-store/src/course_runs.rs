@@ -63,27 +63,31 @@ macro_rules! run_queries {
                 .collect()
         }
 
-        /// Updates the fields a sync or a retirement changes, only if the row still holds
-        /// `before`'s values; whether it did.
+        /// Updates the fields a sync or a retirement changes, only if the run still is
+        /// `before` (read again in the unit of work, row-locked on PostgreSQL; compared as
+        /// decoded values, so how a timestamp happens to be stored does not matter);
+        /// whether it did.
         pub(crate) async fn update_if_unchanged(
             conn: &mut Conn,
             before: &CourseRun,
             after: &CourseRun,
             now: DateTime<Utc>,
         ) -> Result<bool, StoreError> {
-            let done = sqlx::query(
+            let sql = sqlx::AssertSqlSafe(format!(
+                "SELECT {} FROM course_runs r {} WHERE r.id = $1{LOCK_RUN}",
+                enr::RUN_COLUMNS,
+                enr::RUN_JOINS
+            ));
+            let row = sqlx::query(sql).bind(before.id.0).fetch_optional(&mut *conn).await?;
+            let current = row.as_ref().map(enr::run_from_row).transpose()?;
+            if current.as_ref().map(|c| &c.run) != Some(before) {
+                return Ok(false);
+            }
+            sqlx::query(
                 "UPDATE course_runs SET title = $2, start_date = $3, end_date = $4, \
                  enrollment_start = $5, enrollment_end = $6, certificate_available_date = $7, \
                  upgrade_deadline = $8, expiration_date = $9, live = $10, is_self_paced = $11, \
-                 b2b_contract_id = $12, updated_on = $13 \
-                 WHERE id = $1 AND title = $14 AND start_date IS NOT DISTINCT FROM $15 \
-                 AND end_date IS NOT DISTINCT FROM $16 \
-                 AND enrollment_start IS NOT DISTINCT FROM $17 \
-                 AND enrollment_end IS NOT DISTINCT FROM $18 \
-                 AND certificate_available_date IS NOT DISTINCT FROM $19 \
-                 AND upgrade_deadline IS NOT DISTINCT FROM $20 \
-                 AND expiration_date IS NOT DISTINCT FROM $21 AND live = $22 \
-                 AND is_self_paced = $23 AND b2b_contract_id IS NOT DISTINCT FROM $24",
+                 b2b_contract_id = $12, updated_on = $13 WHERE id = $1",
             )
             .bind(before.id.0)
             .bind(&after.title)
@@ -98,21 +102,10 @@ macro_rules! run_queries {
             .bind(after.is_self_paced)
             .bind(after.b2b_contract.map(|c| c.0))
             .bind(now)
-            .bind(&before.title)
-            .bind(before.start_date)
-            .bind(before.end_date)
-            .bind(before.enrollment_start)
-            .bind(before.enrollment_end)
-            .bind(before.certificate_available_date)
-            .bind(before.upgrade_deadline)
-            .bind(before.expiration_date)
-            .bind(before.live)
-            .bind(before.is_self_paced)
-            .bind(before.b2b_contract.map(|c| c.0))
             .execute(&mut *conn)
             .await
             .map_err(StoreError::classify)?;
-            Ok(done.rows_affected() == 1)
+            Ok(true)
         }
     };
 }
@@ -121,6 +114,8 @@ pub(crate) mod sqlite {
     use super::*;
     use crate::enrollments::sqlite as enr;
     pub(crate) type Conn = sqlx::SqliteConnection;
+    /// The unit of work already holds SQLite's write lock.
+    const LOCK_RUN: &str = "";
     run_queries!();
 }
 
@@ -128,6 +123,8 @@ pub(crate) mod postgres {
     use super::*;
     use crate::enrollments::postgres as enr;
     pub(crate) type Conn = sqlx::PgConnection;
+    /// Only the run row (the joined product and contract rows stay unlocked).
+    const LOCK_RUN: &str = " FOR UPDATE OF r";
     run_queries!();
 }
 
@@ -152,8 +149,8 @@ impl Store {
 
 impl Tx {
     /// Saves a run's synced or retired fields (title, dates, live, self-paced, B2B
-    /// contract) if the row still holds `before` (compare-and-set); `false` when another
-    /// writer changed it first. A value the schema refuses (e.g. a title over 255
+    /// contract) if the run still is `before` (compare-and-set, read again in the unit of
+    /// work); `false` when another writer changed it first. A value the schema refuses (e.g. a title over 255
     /// characters) is [`StoreError::Conflict`].
     pub async fn save_course_run(
         &mut self,
