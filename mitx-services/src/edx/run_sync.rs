@@ -114,7 +114,7 @@ pub async fn sync_one_run(services: &Services, key: &str) -> Result<RunSyncRepor
 pub async fn sync_runs(services: &Services, runs: &[CourseRun]) -> RunSyncReport {
     let refs: Vec<&CourseRun> = runs.iter().collect();
     let batch = plan_sync_batch(&refs);
-    let tally = SyncTally::start(&batch);
+    let mut tally = SyncTally::start(&batch);
     let by_id: HashMap<CourseRunId, &CourseRun> = runs.iter().map(|r| (r.id, r)).collect();
     let mut report = RunSyncReport {
         candidates: runs.len(),
@@ -138,7 +138,6 @@ pub async fn sync_runs(services: &Services, runs: &[CourseRun]) -> RunSyncReport
         .iter()
         .filter_map(|id| by_id.get(id).copied())
         .collect();
-    let mut tally = tally;
     for chunk in requested.chunks(COURSE_LIST_BATCH) {
         sync_chunk(services, chunk, &mut tally, &mut report).await;
     }
