@@ -9,6 +9,7 @@ mod discounts;
 mod ops;
 mod price;
 mod products;
+mod run_sync;
 mod serve;
 mod support;
 mod tokens;

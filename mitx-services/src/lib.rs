@@ -52,8 +52,9 @@ pub use crate::error::{Fault, cause_chain};
 pub mod store {
     pub use mitx_store::{
         Backend, ConnectOptions, Store, StoreError, audit_log, b2b, catalog, catalog_api,
-        certificates, discounts, enrollments, gateway_users, jobs, migrate, money, openedx,
-        pricing_facts, products, program_enrollments, redact, service_tokens, transcript, users,
+        certificates, course_runs, discounts, enrollments, gateway_users, jobs, migrate, money,
+        openedx, pricing_facts, products, program_enrollments, redact, service_tokens, transcript,
+        users,
     };
 }
 

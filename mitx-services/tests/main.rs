@@ -12,4 +12,5 @@ mod edx_accounts;
 mod enrollments;
 mod program_upgrade;
 mod queue;
+mod run_sync;
 mod users;

@@ -184,7 +184,7 @@ fn audit_json(row: &RunEnrollment) -> Result<String, StoreError> {
 backend_queries! {
     use sqlx::Row;
 
-    const RUN_COLUMNS: &str = "r.id AS r_id, r.course_id, r.title AS r_title, r.courseware_id, \
+    pub(crate) const RUN_COLUMNS: &str = "r.id AS r_id, r.course_id, r.title AS r_title, r.courseware_id, \
         r.run_tag, r.start_date, r.end_date, r.enrollment_start, r.enrollment_end, \
         r.certificate_available_date, r.upgrade_deadline, r.expiration_date, r.live AS r_live, \
         r.is_self_paced, r.offers_audit, r.offers_verified, r.b2b_contract_id, r.is_source_run, \
@@ -192,7 +192,7 @@ backend_queries! {
         r.variant_industry, c.title AS c_title, c.readable_id AS c_readable_id, \
         p.id AS p_id, p.price AS p_price, k.organization_id AS b2b_organization_id";
 
-    const RUN_JOINS: &str = "JOIN courses c ON c.id = r.course_id LEFT JOIN products p \
+    pub(crate) const RUN_JOINS: &str = "JOIN courses c ON c.id = r.course_id LEFT JOIN products p \
         ON p.content_type = 'courserun' AND p.object_id = r.id AND p.is_active \
         LEFT JOIN contracts k ON k.id = r.b2b_contract_id";
 
@@ -200,7 +200,7 @@ backend_queries! {
         e.change_status, e.enrollment_mode, e.edx_enrolled, e.edx_emails_subscription, \
         e.edx_enrollment_retry_count, e.created_on AS e_created_on, e.updated_on AS e_updated_on";
 
-    fn run_from_row(row: &<Db as sqlx::Database>::Row) -> Result<EnrollmentRun, StoreError> {
+    pub(crate) fn run_from_row(row: &<Db as sqlx::Database>::Row) -> Result<EnrollmentRun, StoreError> {
         let courseware: String = row.try_get("courseware_id")?;
         let mut modes = Vec::new();
         if row.try_get::<bool, _>("offers_audit")? {

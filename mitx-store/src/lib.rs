@@ -18,6 +18,7 @@ pub mod b2b;
 pub mod catalog;
 pub mod catalog_api;
 pub mod certificates;
+pub mod course_runs;
 mod db;
 pub mod discounts;
 pub mod enrollments;

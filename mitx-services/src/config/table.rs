@@ -172,6 +172,20 @@ pub const SETTINGS: &[SettingSpec] = &[
         "OAuth client secret for refreshing learners' edX tokens",
     ),
     spec(
+        "OPENEDX_STUDIO_API_BASE_URL",
+        "",
+        "Open edX Studio base URL (course-run schedule updates of `mitx catalog retire-run`)",
+    ),
+    spec(
+        "OPENEDX_COURSES_SERVICE_WORKER_CLIENT_ID",
+        "",
+        "OAuth client whose JWT authenticates Studio calls (client_credentials)",
+    ),
+    secret(
+        "OPENEDX_COURSES_SERVICE_WORKER_CLIENT_SECRET",
+        "secret of the Studio JWT client",
+    ),
+    spec(
         "MITX_OPENEDX_TIMEOUT_SECONDS",
         "60",
         "timeout of each edX HTTP call",

@@ -53,6 +53,8 @@ pub const GENERATE_COURSE_CERTIFICATES: &str = "generate-course-certificate";
 pub const GENERATE_MISSING_PROGRAM_CERTIFICATES: &str = "generate-missing-program-certificates";
 /// The program-enrollment auto-upgrade (courses spec 2.8).
 pub const UPGRADE_ELIGIBLE_PROGRAM_ENROLLMENTS: &str = "upgrade-eligible-program-enrollments";
+/// The course-run data sync (courses spec 4.6).
+pub const SYNC_COURSERUNS_DATA: &str = "sync-courseruns-data";
 /// Deleting finished jobs and expired leases.
 pub const PURGE_FINISHED_JOBS: &str = "purge-finished-jobs";
 
@@ -93,12 +95,12 @@ pub fn schedule(settings: &Settings) -> Vec<PeriodicJob> {
             purpose: "delete jobs finished more than MITX_JOBS_RETENTION_DAYS ago and expired leases",
             availability: Availability::Scheduled,
         },
-        later(
-            "sync-courseruns-data",
-            Schedule::daily(0, 10),
-            "pull titles and dates of live runs from edX",
-            "course-run data sync (issue 10)",
-        ),
+        PeriodicJob {
+            name: SYNC_COURSERUNS_DATA,
+            schedule: Schedule::daily(0, 10),
+            purpose: "pull titles, dates and pacing of live runs from the edX course list",
+            availability: Availability::Scheduled,
+        },
         PeriodicJob {
             name: GENERATE_COURSE_CERTIFICATES,
             schedule: Schedule::Cron {
@@ -266,6 +268,10 @@ pub async fn run(services: &Services, name: &str) -> Result<PeriodicReport, Peri
         UPGRADE_ELIGIBLE_PROGRAM_ENROLLMENTS => {
             let outcome = crate::program_upgrade::upgrade_eligible(services, false).await?;
             Ok(report(outcome.summary(false), 0))
+        }
+        SYNC_COURSERUNS_DATA => {
+            let outcome = crate::edx::run_sync::sync_all_runs(services).await?;
+            Ok(report(outcome.summary(), u64::from(outcome.failures)))
         }
         PURGE_FINISHED_JOBS => {
             let now = services.now();
