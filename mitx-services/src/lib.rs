@@ -13,6 +13,7 @@ pub mod catalog;
 pub mod certificates;
 pub mod clock;
 pub mod config;
+pub mod credentials;
 pub mod discount_codes;
 pub mod edx;
 pub mod email;
@@ -24,6 +25,7 @@ pub mod leases;
 pub mod price_explain;
 pub mod products;
 pub mod program_enrollment;
+pub mod records;
 pub mod service_tokens;
 #[cfg(feature = "testing")]
 pub mod testing;
@@ -47,7 +49,8 @@ pub mod store {
     pub use mitx_store::{
         Backend, ConnectOptions, Store, StoreError, audit_log, b2b, catalog, catalog_api,
         certificates, discounts, enrollments, gateway_users, jobs, migrate, money, openedx,
-        pricing_facts, products, program_enrollments, redact, service_tokens, transcript, users,
+        pricing_facts, products, program_enrollments, records, redact, service_tokens, transcript,
+        users,
     };
 }
 
