@@ -26,7 +26,10 @@ use crate::{ApiError, AppState};
 /// The routes of this module.
 pub fn routes() -> Router<AppState> {
     Router::new()
-        .route("/api/v2/course_certificates/{uuid}/", get(course_certificate))
+        .route(
+            "/api/v2/course_certificates/{uuid}/",
+            get(course_certificate),
+        )
         .route(
             "/api/v2/program_certificates/{uuid}/",
             get(program_certificate),
@@ -127,11 +130,17 @@ async fn certificate_body(
     site: &str,
 ) -> Result<serde_json::Map<String, Value>, ApiError> {
     let mut body = serde_json::Map::new();
-    body.insert("user".into(), public_user(state, certificate.user_id).await?);
+    body.insert(
+        "user".into(),
+        public_user(state, certificate.user_id).await?,
+    );
     body.insert("uuid".into(), json!(certificate.uuid));
     body.insert("is_revoked".into(), json!(certificate.is_revoked));
     body.insert("issue_date".into(), json!(time(certificate.issue_date)));
-    body.insert("certificate_page".into(), certificate_page(certificate, site));
+    body.insert(
+        "certificate_page".into(),
+        certificate_page(certificate, site),
+    );
     body.insert(
         "verifiable_credential_json".into(),
         certificate
@@ -163,7 +172,10 @@ async fn course_certificate(
         .catalog_run_course_id(certificate.subject_id)
         .await?
         .ok_or_else(ApiError::not_found)?;
-    let courses = state.course_cache.courses(&state.store, &[course_id]).await?;
+    let courses = state
+        .course_cache
+        .courses(&state.store, &[course_id])
+        .await?;
     let course = courses.get(&course_id).ok_or_else(ApiError::not_found)?;
     let run = course
         .runs
@@ -206,7 +218,11 @@ async fn program_certificate(
 }
 
 /// The credential JSON of an active certificate as an attachment.
-async fn download(state: &AppState, kind: CertificateKind, raw: &str) -> Result<Response, ApiError> {
+async fn download(
+    state: &AppState,
+    kind: CertificateKind,
+    raw: &str,
+) -> Result<Response, ApiError> {
     let uuid = path_uuid(raw)?;
     let certificate = state
         .store

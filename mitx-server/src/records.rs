@@ -139,9 +139,10 @@ async fn record_json(
             continue;
         };
         let result = record_course_result(CourseId(*id), &facts, now);
-        let certificate = result.certificate.map_or(Value::Null, |c| {
-            json!({"uuid": c.uuid.to_string(), "link": c.link()})
-        });
+        let certificate = result.certificate.map_or(
+            Value::Null,
+            |c| json!({"uuid": c.uuid.to_string(), "link": c.link()}),
+        );
         let grade = match (result.grade, result.grade_rounded()) {
             (Some(g), Some(rounded)) => json!({
                 "grade": rounded.to_string().parse::<f64>().unwrap_or(0.0),
@@ -221,7 +222,9 @@ async fn own_record(
     if !records::has_record(&state.services, user, program).await? {
         return Err(ApiError::not_found());
     }
-    Ok(Json(record_json(state, headers, user, program, false).await?))
+    Ok(Json(
+        record_json(state, headers, user, program, false).await?,
+    ))
 }
 
 #[utoipa::path(get, operation_id = "learner_record_retrieve_by_id", path = "/api/records/program/{id}/", tag = "api",

@@ -591,13 +591,15 @@ async fn every_served_endpoint_matches_the_contract() {
         call(
             "GET",
             "/api/v2/verifiable_course_credential/{credential_id}/download/",
-            "/api/v2/verifiable_course_credential/0b0c0d0e-0000-4000-8000-000000000001/download/".into(),
+            "/api/v2/verifiable_course_credential/0b0c0d0e-0000-4000-8000-000000000001/download/"
+                .into(),
             404,
         ),
         call(
             "GET",
             "/api/v2/verifiable_program_credential/{credential_id}/download/",
-            "/api/v2/verifiable_program_credential/0b0c0d0e-0000-4000-8000-000000000002/download/".into(),
+            "/api/v2/verifiable_program_credential/0b0c0d0e-0000-4000-8000-000000000002/download/"
+                .into(),
             404,
         ),
         call(

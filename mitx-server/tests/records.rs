@@ -7,7 +7,7 @@ use chrono::Utc;
 use mitx_core::ids::{CourseId, CourseRunId, ProgramId, UserId};
 use mitx_services::certificates::set_revocation;
 use mitx_services::credentials;
-use mitx_services::jobs::{self, CredentialJob};
+use mitx_services::jobs::{self, CredentialJob, worker};
 use mitx_services::store::audit_log::Audit;
 use mitx_services::store::certificates::CertifiedFor;
 use mitx_services::store::jobs::JobFilter;
@@ -100,15 +100,32 @@ async fn certificates(db: &TestDb, user: UserId) -> Fixture {
     let future = (Utc::now() + chrono::Duration::days(1)).to_rfc3339();
     let u = user.0;
     for sql in [
-        format!("INSERT INTO course_run_enrollments (user_id, run_id, active, enrollment_mode, edx_enrolled, edx_emails_subscription, created_on, updated_on) VALUES ({u}, {run}, TRUE, 'verified', TRUE, TRUE, '2025-09-01T00:00:00Z', '2025-09-01T00:00:00Z')"),
-        format!("INSERT INTO course_run_grades (user_id, course_run_id, grade, letter_grade, passed, set_by_admin, created_on, updated_on) VALUES ({u}, {run}, 0.876, 'B', TRUE, FALSE, '{past}', '{past}')"),
-        format!("INSERT INTO course_run_certificates (user_id, course_run_id, uuid, is_revoked, issue_date, certificate_page_revision_id, created_on, updated_on) VALUES ({u}, {run}, '{CERT}', FALSE, '{past}', {revision}, '{past}', '{past}')"),
-        format!("INSERT INTO course_run_certificates (user_id, course_run_id, uuid, is_revoked, issue_date, created_on, updated_on) VALUES ({u}, {other}, '{FUTURE_CERT}', FALSE, '{future}', '{past}', '{past}')"),
-        format!("INSERT INTO program_certificates (user_id, program_id, uuid, is_revoked, issue_date, certificate_page_revision_id, created_on, updated_on) VALUES ({u}, {program}, '{PROGRAM_CERT}', FALSE, '{past}', {program_revision}, '{past}', '{past}')"),
+        format!(
+            "INSERT INTO course_run_enrollments (user_id, run_id, active, enrollment_mode, edx_enrolled, edx_emails_subscription, created_on, updated_on) VALUES ({u}, {run}, TRUE, 'verified', TRUE, TRUE, '2025-09-01T00:00:00Z', '2025-09-01T00:00:00Z')"
+        ),
+        format!(
+            "INSERT INTO course_run_grades (user_id, course_run_id, grade, letter_grade, passed, set_by_admin, created_on, updated_on) VALUES ({u}, {run}, 0.876, 'B', TRUE, FALSE, '{past}', '{past}')"
+        ),
+        format!(
+            "INSERT INTO course_run_certificates (user_id, course_run_id, uuid, is_revoked, issue_date, certificate_page_revision_id, created_on, updated_on) VALUES ({u}, {run}, '{CERT}', FALSE, '{past}', {revision}, '{past}', '{past}')"
+        ),
+        format!(
+            "INSERT INTO course_run_certificates (user_id, course_run_id, uuid, is_revoked, issue_date, created_on, updated_on) VALUES ({u}, {other}, '{FUTURE_CERT}', FALSE, '{future}', '{past}', '{past}')"
+        ),
+        format!(
+            "INSERT INTO program_certificates (user_id, program_id, uuid, is_revoked, issue_date, certificate_page_revision_id, created_on, updated_on) VALUES ({u}, {program}, '{PROGRAM_CERT}', FALSE, '{past}', {program_revision}, '{past}', '{past}')"
+        ),
     ] {
-        db.store.execute_raw(&sql).await.unwrap_or_else(|e| panic!("{sql}: {e}"));
+        db.store
+            .execute_raw(&sql)
+            .await
+            .unwrap_or_else(|e| panic!("{sql}: {e}"));
     }
-    Fixture { run, course, program }
+    Fixture {
+        run,
+        course,
+        program,
+    }
 }
 
 fn audit() -> Audit {
@@ -116,10 +133,18 @@ fn audit() -> Audit {
 }
 
 async fn anonymous_get(base: &str, path: &str) -> (u16, Value, reqwest::header::HeaderMap) {
-    let response = crate::client().get(format!("{base}{path}")).send().await.unwrap();
+    let response = crate::client()
+        .get(format!("{base}{path}"))
+        .send()
+        .await
+        .unwrap();
     let status = response.status().as_u16();
     let headers = response.headers().clone();
-    (status, response.json().await.unwrap_or(Value::Null), headers)
+    (
+        status,
+        response.json().await.unwrap_or(Value::Null),
+        headers,
+    )
 }
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
@@ -129,7 +154,11 @@ async fn courses_s36_s37_certificate_endpoints_hide_revoked_and_future_certifica
         assert_eq!(page_count(&summary, "created"), 2, "{summary}");
         // Importing again writes no revision; a changed page writes one.
         let again = import(&db, &catalog_with_pages("Pass all graded units.")).await;
-        assert_eq!(page_count(&again, "created") + page_count(&again, "updated"), 0, "{again}");
+        assert_eq!(
+            page_count(&again, "created") + page_count(&again, "updated"),
+            0,
+            "{again}"
+        );
         let server = start_server(&db, true, false, &[]).await;
         let me = Learner::new(&server.base, &jdoe());
         let user = me.id().await;
@@ -149,27 +178,50 @@ async fn courses_s36_s37_certificate_endpoints_hide_revoked_and_future_certifica
         // The pinned revision, not the page as edited since.
         assert_eq!(body["certificate_page"]["title"], "Certificate");
         assert_eq!(body["certificate_page"]["CEUs"], "1.5");
-        assert_eq!(body["certificate_page"]["signatory_items"][0]["name"], "Prof. Jane Roe");
+        assert_eq!(
+            body["certificate_page"]["signatory_items"][0]["name"],
+            "Prof. Jane Roe"
+        );
         assert!(body["certificate_page_revision"].is_i64());
         assert_eq!(body["verifiable_credential_json"], Value::Null);
 
         // Scenario 36: revoked ⇒ 404 JSON and `certificate: null`; un-revoked ⇒ 200 again.
-        set_revocation(&server.services, user, CertifiedFor::Run(CourseRunId(f.run)), true, &audit())
-            .await
-            .unwrap();
+        set_revocation(
+            &server.services,
+            user,
+            CertifiedFor::Run(CourseRunId(f.run)),
+            true,
+            &audit(),
+        )
+        .await
+        .unwrap();
         let (status, body, _) = anonymous_get(&server.base, &path).await;
         assert_eq!((status, body), (404, json!({"detail": "Not found."})));
         let (_, enrollments) = me.get("/api/v1/enrollments/").await;
-        let item = enrollments.as_array().unwrap().iter().find(|e| e["run"]["id"] == f.run).unwrap();
-        assert_eq!(item["certificate"], Value::Null);
-        set_revocation(&server.services, user, CertifiedFor::Run(CourseRunId(f.run)), false, &audit())
-            .await
+        let item = enrollments
+            .as_array()
+            .unwrap()
+            .iter()
+            .find(|e| e["run"]["id"] == f.run)
             .unwrap();
+        assert_eq!(item["certificate"], Value::Null);
+        set_revocation(
+            &server.services,
+            user,
+            CertifiedFor::Run(CourseRunId(f.run)),
+            false,
+            &audit(),
+        )
+        .await
+        .unwrap();
         assert_eq!(anonymous_get(&server.base, &path).await.0, 200);
 
         // Scenario 37: issued tomorrow ⇒ 404.
-        let (status, body, _) =
-            anonymous_get(&server.base, &format!("/api/v2/course_certificates/{FUTURE_CERT}/")).await;
+        let (status, body, _) = anonymous_get(
+            &server.base,
+            &format!("/api/v2/course_certificates/{FUTURE_CERT}/"),
+        )
+        .await;
         assert_eq!((status, body), (404, json!({"detail": "Not found."})));
         for bad in ["not-a-uuid", "0b0c0d0e-0000-4000-8000-0000000000ff"] {
             let (status, body, _) =
@@ -184,9 +236,15 @@ async fn courses_s36_s37_certificate_endpoints_hide_revoked_and_future_certifica
         assert_eq!(status, 200, "{body}");
         assert_eq!(body["program"]["id"], f.program);
         assert_eq!(body["certificate_page"]["product_name"], "Microeconomics");
-        set_revocation(&server.services, user, CertifiedFor::Program(ProgramId(f.program)), true, &audit())
-            .await
-            .unwrap();
+        set_revocation(
+            &server.services,
+            user,
+            CertifiedFor::Program(ProgramId(f.program)),
+            true,
+            &audit(),
+        )
+        .await
+        .unwrap();
         assert_eq!(anonymous_get(&server.base, &path).await.0, 404);
         let _ = server.stop.send(());
         db.cleanup().await.unwrap();
@@ -205,9 +263,16 @@ async fn courses_s50_learner_record_public_share_and_revoke() {
         // Without an active program enrollment: 404.
         let (status, body) = me.get(&record).await;
         assert_eq!(status, 404, "{body}");
-        let (status, body) = me.post(&format!("{record}share/"), &json!({"partnerSchool": null})).await;
+        let (status, body) = me
+            .post(&format!("{record}share/"), &json!({"partnerSchool": null}))
+            .await;
         assert_eq!(status, 404, "{body}");
-        let (status, _) = me.post("/api/v3/program_enrollments/", &json!({"program_id": f.program})).await;
+        let (status, _) = me
+            .post(
+                "/api/v3/program_enrollments/",
+                &json!({"program_id": f.program}),
+            )
+            .await;
         assert_eq!(status, 201);
 
         let (status, body) = me.get(&record).await;
@@ -215,35 +280,66 @@ async fn courses_s50_learner_record_public_share_and_revoke() {
         assert_eq!(body["user"]["name"], "Jane Doe");
         assert_eq!(body["user"]["email"], "jdoe@example.com");
         assert_eq!(body["program"]["readable_id"], PROGRAM);
-        assert_eq!(body["program"]["requirements"][0]["data"]["node_type"], "program_root");
+        assert_eq!(
+            body["program"]["requirements"][0]["data"]["node_type"],
+            "program_root"
+        );
         let courses = body["program"]["courses"].as_array().unwrap();
         let micro = courses.iter().find(|c| c["id"] == f.course).unwrap();
         assert_eq!(micro["reqtype"], "Required Courses");
         assert_eq!(micro["certificate"]["uuid"], CERT);
-        assert_eq!(micro["certificate"]["link"], format!("/certificate/{CERT}/"));
+        assert_eq!(
+            micro["certificate"]["link"],
+            format!("/certificate/{CERT}/")
+        );
         assert_eq!(micro["grade"]["grade"], 0.88);
         assert_eq!(micro["grade"]["letter_grade"], "B");
         assert!(courses.iter().any(|c| c["reqtype"] == "Elective Courses"));
         // The future-dated certificate of 14.310x does not count.
-        let other = courses.iter().find(|c| c["readable_id"] == "course-v1:MITx+14.310x").unwrap();
+        let other = courses
+            .iter()
+            .find(|c| c["readable_id"] == "course-v1:MITx+14.310x")
+            .unwrap();
         assert_eq!(other["certificate"], Value::Null);
         assert_eq!(body["sharing"], json!([]));
 
         // Revoked certificates never count.
-        set_revocation(&server.services, user, CertifiedFor::Run(CourseRunId(f.run)), true, &audit())
-            .await
-            .unwrap();
+        set_revocation(
+            &server.services,
+            user,
+            CertifiedFor::Run(CourseRunId(f.run)),
+            true,
+            &audit(),
+        )
+        .await
+        .unwrap();
         let (_, body) = me.get(&record).await;
-        let micro = body["program"]["courses"].as_array().unwrap().iter().find(|c| c["id"] == f.course).unwrap().clone();
+        let micro = body["program"]["courses"]
+            .as_array()
+            .unwrap()
+            .iter()
+            .find(|c| c["id"] == f.course)
+            .unwrap()
+            .clone();
         assert_eq!(micro["certificate"], Value::Null);
-        set_revocation(&server.services, user, CertifiedFor::Run(CourseRunId(f.run)), false, &audit())
-            .await
-            .unwrap();
+        set_revocation(
+            &server.services,
+            user,
+            CertifiedFor::Run(CourseRunId(f.run)),
+            false,
+            &audit(),
+        )
+        .await
+        .unwrap();
 
         // Scenario 50: sharing publicly twice ⇒ one active public share.
-        let (status, first) = me.post(&format!("{record}share/"), &json!({"partnerSchool": null})).await;
+        let (status, first) = me
+            .post(&format!("{record}share/"), &json!({"partnerSchool": null}))
+            .await;
         assert_eq!(status, 200, "{first}");
-        let (status, second) = me.post(&format!("{record}share/"), &json!({"partnerSchool": null})).await;
+        let (status, second) = me
+            .post(&format!("{record}share/"), &json!({"partnerSchool": null}))
+            .await;
         assert_eq!(status, 200);
         let shares = second["sharing"].as_array().unwrap();
         assert_eq!(shares.len(), 1, "{second}");
@@ -266,9 +362,13 @@ async fn courses_s50_learner_record_public_share_and_revoke() {
         let (status, body, _) = anonymous_get(&server.base, "/api/records/shared/nope/").await;
         assert_eq!((status, body), (404, json!([])));
         // Sharing again reactivates the same link.
-        let (_, again) = me.post(&format!("{record}share/"), &json!({"partnerSchool": null})).await;
+        let (_, again) = me
+            .post(&format!("{record}share/"), &json!({"partnerSchool": null}))
+            .await;
         assert_eq!(again["sharing"][0]["share_uuid"], share.as_str());
-        let (status, body) = me.post(&format!("{record}share/"), &json!({"partnerSchool": "x"})).await;
+        let (status, body) = me
+            .post(&format!("{record}share/"), &json!({"partnerSchool": "x"}))
+            .await;
         assert_eq!(status, 400, "{body}");
         let _ = server.stop.send(());
         db.cleanup().await.unwrap();
@@ -280,55 +380,140 @@ async fn records_partner_school_share_queues_one_email() {
     for db in databases().await {
         import(&db, &catalog_with_pages("Pass.")).await;
         for flag in ["false", "true"] {
-            let server = start_server(&db, true, false, &[("ENABLE_PROGRAM_SPECIFIC_PATHWAY_SCHOOLS", flag)]).await;
+            let server = start_server(
+                &db,
+                true,
+                false,
+                &[("ENABLE_PROGRAM_SPECIFIC_PATHWAY_SCHOOLS", flag)],
+            )
+            .await;
             let services = &server.services;
             let me = Learner::new(&server.base, &jdoe());
-            let user = me.id().await;
             let program = db.store.catalog_program_id(PROGRAM).await.unwrap().unwrap();
             if flag == "false" {
-                let (status, _) = me.post("/api/v3/program_enrollments/", &json!({"program_id": program})).await;
+                let (status, _) = me
+                    .post(
+                        "/api/v3/program_enrollments/",
+                        &json!({"program_id": program}),
+                    )
+                    .await;
                 assert_eq!(status, 201);
             }
             let name = format!("Pathway College {flag}");
-            let school = mitx_services::records::add_partner_school(services, &name, "admissions@pathway.edu", &audit())
-                .await
-                .unwrap();
+            let school = mitx_services::records::add_partner_school(
+                services,
+                &name,
+                "admissions@pathway.edu",
+                &audit(),
+            )
+            .await
+            .unwrap();
             let (status, schools) = me.get("/api/v1/partnerschools/").await;
             assert_eq!(status, 200);
-            assert!(schools.as_array().unwrap().iter().any(|s| s == &json!({"id": school.id, "name": name})));
+            assert!(
+                schools
+                    .as_array()
+                    .unwrap()
+                    .iter()
+                    .any(|s| s == &json!({"id": school.id, "name": name}))
+            );
             assert_eq!(me.get("/api/v1/partnerschools/?program=abc").await.0, 400);
             let record = format!("/api/records/program/{program}/");
             if flag == "true" {
                 // Program-specific: an unlinked school is not offered, and sharing with it is 404.
                 let (_, body) = me.get(&record).await;
-                assert!(!body["partner_schools"].as_array().unwrap().iter().any(|s| s["id"] == school.id));
-                let (status, body) = me.post(&format!("{record}share/"), &json!({"partnerSchool": school.id})).await;
-                assert_eq!((status, body), (404, json!({"detail": "Partner school not found."})));
-                mitx_services::records::link_partner_school(services, school.id, ProgramId(program), Some("dedp@pathway.edu"), &audit())
-                    .await
-                    .unwrap();
+                assert!(
+                    !body["partner_schools"]
+                        .as_array()
+                        .unwrap()
+                        .iter()
+                        .any(|s| s["id"] == school.id)
+                );
+                let (status, body) = me
+                    .post(
+                        &format!("{record}share/"),
+                        &json!({"partnerSchool": school.id}),
+                    )
+                    .await;
+                assert_eq!(
+                    (status, body),
+                    (404, json!({"detail": "Partner school not found."}))
+                );
+                mitx_services::records::link_partner_school(
+                    services,
+                    school.id,
+                    ProgramId(program),
+                    Some("dedp@pathway.edu"),
+                    &audit(),
+                )
+                .await
+                .unwrap();
             }
             let (_, body) = me.get(&record).await;
-            assert!(body["partner_schools"].as_array().unwrap().iter().any(|s| s["id"] == school.id), "{body}");
+            assert!(
+                body["partner_schools"]
+                    .as_array()
+                    .unwrap()
+                    .iter()
+                    .any(|s| s["id"] == school.id),
+                "{body}"
+            );
             let emails_before = email_jobs(&db).await.len();
-            let (status, body) = me.post(&format!("{record}share/"), &json!({"partnerSchool": school.id})).await;
+            let (status, body) = me
+                .post(
+                    &format!("{record}share/"),
+                    &json!({"partnerSchool": school.id}),
+                )
+                .await;
             assert_eq!(status, 200, "{body}");
-            assert!(body["sharing"].as_array().unwrap().iter().any(|s| s["partner_school"] == school.id));
+            assert!(
+                body["sharing"]
+                    .as_array()
+                    .unwrap()
+                    .iter()
+                    .any(|s| s["partner_school"] == school.id)
+            );
             // A repeat while the email waits queues none.
-            me.post(&format!("{record}share/"), &json!({"partnerSchool": school.id})).await;
+            me.post(
+                &format!("{record}share/"),
+                &json!({"partnerSchool": school.id}),
+            )
+            .await;
             let emails = email_jobs(&db).await;
             assert_eq!(emails.len(), emails_before + 1, "{emails:?}");
             let email: Value = serde_json::from_str(&emails[0].payload).unwrap();
             assert_eq!(email["template"], "record_share");
-            let to = if flag == "true" { "dedp@pathway.edu" } else { "admissions@pathway.edu" };
+            let to = if flag == "true" {
+                "dedp@pathway.edu"
+            } else {
+                "admissions@pathway.edu"
+            };
             assert_eq!(email["to"], to);
-            assert!(email["context"]["share_url"].as_str().unwrap().contains("/records/shared/"));
+            assert!(
+                email["context"]["share_url"]
+                    .as_str()
+                    .unwrap()
+                    .contains("/records/shared/")
+            );
             // Revoking keeps the school's share.
             let (_, body) = me.post(&format!("{record}revoke/"), &json!({})).await;
-            assert!(body["sharing"].as_array().unwrap().iter().any(|s| s["partner_school"] == school.id));
+            assert!(
+                body["sharing"]
+                    .as_array()
+                    .unwrap()
+                    .iter()
+                    .any(|s| s["partner_school"] == school.id)
+            );
             // A deactivated school can no longer be chosen.
-            mitx_services::records::set_partner_school_active(services, school.id, false, &audit()).await.unwrap();
-            let (status, _) = me.post(&format!("{record}share/"), &json!({"partnerSchool": school.id})).await;
+            mitx_services::records::set_partner_school_active(services, school.id, false, &audit())
+                .await
+                .unwrap();
+            let (status, _) = me
+                .post(
+                    &format!("{record}share/"),
+                    &json!({"partnerSchool": school.id}),
+                )
+                .await;
             assert_eq!(status, 404);
             let _ = server.stop.send(());
         }
@@ -338,7 +523,11 @@ async fn records_partner_school_share_queues_one_email() {
 
 async fn email_jobs(db: &TestDb) -> Vec<mitx_services::store::jobs::JobRecord> {
     db.store
-        .list_jobs(&JobFilter { status: None, name: Some(jobs::EMAIL_SEND.into()), limit: 100 })
+        .list_jobs(&JobFilter {
+            status: None,
+            name: Some(jobs::EMAIL_SEND.into()),
+            limit: 100,
+        })
         .await
         .unwrap()
 }
@@ -360,7 +549,10 @@ async fn fake_signer() -> FakeSigner {
         headers: HeaderMap,
         axum::Json(credential): axum::Json<Value>,
     ) -> Result<axum::Json<Value>, StatusCode> {
-        let auth = headers.get("authorization").and_then(|v| v.to_str().ok()).map(str::to_owned);
+        let auth = headers
+            .get("authorization")
+            .and_then(|v| v.to_str().ok())
+            .map(str::to_owned);
         received.lock().unwrap().push((auth, credential.clone()));
         if *failing.lock().unwrap() {
             return Err(StatusCode::INTERNAL_SERVER_ERROR);
@@ -379,18 +571,22 @@ async fn fake_signer() -> FakeSigner {
     tokio::spawn(async move {
         let _ = axum::serve(listener, app).await;
     });
-    FakeSigner { url: format!("http://{addr}/sign"), received, failing }
+    FakeSigner {
+        url: format!("http://{addr}/sign"),
+        received,
+        failing,
+    }
 }
 
-async fn run_jobs(services: &mitx_services::Services) -> mitx_services::jobs::worker::WorkerReport {
-    let options = mitx_services::jobs::worker::WorkerOptions {
+async fn run_jobs(services: &mitx_services::Services) -> worker::WorkerReport {
+    let options = worker::WorkerOptions {
         concurrency: 1,
         once: true,
         schedule: false,
         lease: std::time::Duration::from_secs(60),
         poll: std::time::Duration::from_millis(20),
     };
-    mitx_services::jobs::worker::run(services, &options, std::future::pending())
+    worker::run(services, &options, std::future::pending())
         .await
         .unwrap()
 }
@@ -398,12 +594,19 @@ async fn run_jobs(services: &mitx_services::Services) -> mitx_services::jobs::wo
 async fn course_certificate_id(db: &TestDb) -> i64 {
     let row: Vec<i64> = db
         .store
-        .certificates_needing_credentials(mitx_services::store::certificates::CertificateKind::Course, None, true)
+        .certificates_needing_credentials(
+            mitx_services::store::certificates::CertificateKind::Course,
+            None,
+            true,
+        )
         .await
         .unwrap();
     let view = db
         .store
-        .certificate_by_uuid(mitx_services::store::certificates::CertificateKind::Course, CERT)
+        .certificate_by_uuid(
+            mitx_services::store::certificates::CertificateKind::Course,
+            CERT,
+        )
         .await
         .unwrap()
         .unwrap();
@@ -434,8 +637,11 @@ async fn credentials_external_signer_gets_the_credential_and_failures_retry() {
         certificates(&db, user).await;
         let id = course_certificate_id(&db).await;
         // The job a new certificate queues; the signer fails first: retried, certificate intact.
-        let job = CredentialJob { program: false, certificate_id: id };
-        let report = mitx_services::credentials::backfill(
+        let job = CredentialJob {
+            program: false,
+            certificate_id: id,
+        };
+        let report = credentials::backfill(
             services,
             &[mitx_services::store::certificates::CertificateKind::Course],
             None,
@@ -454,7 +660,10 @@ async fn credentials_external_signer_gets_the_credential_and_failures_retry() {
         // The signer recovers: the job issues on its next attempt.
         *signer.failing.lock().unwrap() = false;
         let outcome = credentials::issue(services, &job).await.unwrap();
-        assert!(matches!(outcome, credentials::IssueOutcome::Linked(ref u) if u == CERT), "{outcome:?}");
+        assert!(
+            matches!(outcome, credentials::IssueOutcome::Linked(ref u) if u == CERT),
+            "{outcome:?}"
+        );
         let received = signer.received.lock().unwrap().clone();
         let (auth, sent) = received.last().unwrap().clone();
         assert_eq!(auth.as_deref(), Some("Bearer signer-token"));
@@ -468,7 +677,7 @@ async fn credentials_external_signer_gets_the_credential_and_failures_retry() {
                 ],
                 "id": format!("urn:uuid:{CERT}"),
                 "type": ["VerifiableCredential", "OpenBadgeCredential"],
-                "name": "Principles of Microeconomics",
+                "name": "Microeconomics",
                 "issuer": {"id": "did:key:z6MkExampleIssuer", "type": ["Profile"], "name": "MIT Learn"},
                 "validFrom": "2026-01-15T10:00:00Z",
                 "credentialSubject": {
@@ -480,8 +689,8 @@ async fn credentials_external_signer_gets_the_credential_and_failures_retry() {
                         "id": format!("https://learn.example.edu/courses/{COURSE}"),
                         "type": ["Achievement"],
                         "achievementType": "Course",
-                        "name": "Principles of Microeconomics",
-                        "description": "Jane Doe has successfully completed all modules and earned a Course Certificate in Principles of Microeconomics.",
+                        "name": "Microeconomics",
+                        "description": "Jane Doe has successfully completed all modules and earned a Course Certificate in Microeconomics.",
                         "criteria": {"narrative": "Pass all graded units."},
                     },
                 },
@@ -489,7 +698,10 @@ async fn credentials_external_signer_gets_the_credential_and_failures_retry() {
             "{sent:#}"
         );
         let (_, body, _) = anonymous_get(&server.base, &path).await;
-        assert_eq!(body["verifiable_credential_json"]["proof"]["proofValue"], "zFake");
+        assert_eq!(
+            body["verifiable_credential_json"]["proof"]["proofValue"],
+            "zFake"
+        );
         // Idempotent: a second run with a linked credential does nothing.
         let calls = signer.received.lock().unwrap().len();
         let again = credentials::issue(services, &job).await.unwrap();
@@ -507,7 +719,12 @@ async fn credentials_external_signer_gets_the_credential_and_failures_retry() {
             format!("attachment; filename=\"credential_{CERT}.json\"").as_str()
         );
         assert_eq!(
-            anonymous_get(&server.base, &format!("/api/v2/verifiable_program_credential/{CERT}/download/")).await.0,
+            anonymous_get(
+                &server.base,
+                &format!("/api/v2/verifiable_program_credential/{CERT}/download/")
+            )
+            .await
+            .0,
             404
         );
         let _ = server.stop.send(());
@@ -521,7 +738,9 @@ fn openssl_verifies(public_key: &[u8; 32], message: &[u8], signature: &[u8]) -> 
     use std::process::Command;
     let dir = mitx_services::testing::temp_dir("openssl");
     // SubjectPublicKeyInfo DER of an Ed25519 key: fixed prefix + 32 key bytes.
-    let mut der = vec![0x30, 0x2a, 0x30, 0x05, 0x06, 0x03, 0x2b, 0x65, 0x70, 0x03, 0x21, 0x00];
+    let mut der = vec![
+        0x30, 0x2a, 0x30, 0x05, 0x06, 0x03, 0x2b, 0x65, 0x70, 0x03, 0x21, 0x00,
+    ];
     der.extend_from_slice(public_key);
     std::fs::write(dir.join("pub.der"), &der).unwrap();
     std::fs::write(dir.join("msg"), message).unwrap();
@@ -541,7 +760,9 @@ fn openssl_verifies(public_key: &[u8; 32], message: &[u8], signature: &[u8]) -> 
 
 fn b64url(text: &str) -> Vec<u8> {
     use base64::Engine as _;
-    base64::engine::general_purpose::URL_SAFE_NO_PAD.decode(text).unwrap()
+    base64::engine::general_purpose::URL_SAFE_NO_PAD
+        .decode(text)
+        .unwrap()
 }
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
@@ -554,13 +775,25 @@ async fn credentials_self_signed_verify_independently_and_follow_revocation() {
         let user = me.id().await;
         let f = certificates(&db, user).await;
         let id = course_certificate_id(&db).await;
-        let job = CredentialJob { program: false, certificate_id: id };
-        mitx_services::credentials::backfill(services, &[mitx_services::store::certificates::CertificateKind::Course], Some(f.run), false, false)
-            .await
-            .unwrap();
+        let job = CredentialJob {
+            program: false,
+            certificate_id: id,
+        };
+        credentials::backfill(
+            services,
+            &[mitx_services::store::certificates::CertificateKind::Course],
+            Some(f.run),
+            false,
+            false,
+        )
+        .await
+        .unwrap();
         let report = run_jobs(services).await;
         assert_eq!(report.done, 1, "{report:?}");
-        assert!(matches!(credentials::issue(services, &job).await.unwrap(), credentials::IssueOutcome::Skipped(_)));
+        assert!(matches!(
+            credentials::issue(services, &job).await.unwrap(),
+            credentials::IssueOutcome::Skipped(_)
+        ));
         let (status, credential, _) = anonymous_get(
             &server.base,
             &format!("/api/v2/verifiable_course_credential/{CERT}/download/"),
@@ -568,7 +801,12 @@ async fn credentials_self_signed_verify_independently_and_follow_revocation() {
         .await;
         assert_eq!(status, 200, "{credential}");
         assert_eq!(credential["type"], "EnvelopedVerifiableCredential");
-        let jwt = credential["id"].as_str().unwrap().strip_prefix("data:application/vc+jwt,").unwrap().to_owned();
+        let jwt = credential["id"]
+            .as_str()
+            .unwrap()
+            .strip_prefix("data:application/vc+jwt,")
+            .unwrap()
+            .to_owned();
         let parts: Vec<&str> = jwt.split('.').collect();
         let header: Value = serde_json::from_slice(&b64url(parts[0])).unwrap();
         let payload: Value = serde_json::from_slice(&b64url(parts[1])).unwrap();
@@ -595,31 +833,69 @@ async fn credentials_self_signed_verify_independently_and_follow_revocation() {
             let url = format!("{}/api/v2/verifiable_credentials/verify/", server.base);
             async move {
                 let response = crate::client().post(url).json(&body).send().await.unwrap();
-                (response.status().as_u16(), response.json::<Value>().await.unwrap())
+                (
+                    response.status().as_u16(),
+                    response.json::<Value>().await.unwrap(),
+                )
             }
         };
         let (status, verdict) = verify(credential.clone()).await;
         assert_eq!(status, 200);
         assert_eq!(verdict["status"], "valid", "{verdict}");
         assert_eq!(verdict["verified"], true);
-        assert_eq!(verdict["certificate"], json!({"type": "course", "uuid": CERT}));
-        set_revocation(services, user, CertifiedFor::Run(CourseRunId(f.run)), true, &audit()).await.unwrap();
+        assert_eq!(
+            verdict["certificate"],
+            json!({"type": "course", "uuid": CERT})
+        );
+        set_revocation(
+            services,
+            user,
+            CertifiedFor::Run(CourseRunId(f.run)),
+            true,
+            &audit(),
+        )
+        .await
+        .unwrap();
         let (_, verdict) = verify(json!({"jwt": jwt})).await;
-        assert_eq!((verdict["status"].as_str(), verdict["verified"].as_bool()), (Some("revoked"), Some(false)), "{verdict}");
-        set_revocation(services, user, CertifiedFor::Run(CourseRunId(f.run)), false, &audit()).await.unwrap();
-        assert_eq!(verify(Value::String(jwt.clone())).await.1["status"], "valid");
+        assert_eq!(
+            (verdict["status"].as_str(), verdict["verified"].as_bool()),
+            (Some("revoked"), Some(false)),
+            "{verdict}"
+        );
+        set_revocation(
+            services,
+            user,
+            CertifiedFor::Run(CourseRunId(f.run)),
+            false,
+            &audit(),
+        )
+        .await
+        .unwrap();
+        assert_eq!(
+            verify(Value::String(jwt.clone())).await.1["status"],
+            "valid"
+        );
         // A tampered payload or a foreign key is invalid.
         let tampered = format!("{}.{}.{}", parts[0], parts[0], parts[2]);
-        assert_eq!(verify(json!({"jwt": tampered})).await.1["status"], "invalid");
+        assert_eq!(
+            verify(json!({"jwt": tampered})).await.1["status"],
+            "invalid"
+        );
         assert_eq!(verify(json!({"nothing": 1})).await.1["status"], "invalid");
         let (status, body) = {
             let response = crate::client()
-                .post(format!("{}/api/v2/verifiable_credentials/verify/", server.base))
+                .post(format!(
+                    "{}/api/v2/verifiable_credentials/verify/",
+                    server.base
+                ))
                 .body("{not json")
                 .send()
                 .await
                 .unwrap();
-            (response.status().as_u16(), response.json::<Value>().await.unwrap())
+            (
+                response.status().as_u16(),
+                response.json::<Value>().await.unwrap(),
+            )
         };
         assert_eq!(status, 400, "{body}");
         let _ = server.stop.send(());

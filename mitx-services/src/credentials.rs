@@ -271,7 +271,11 @@ pub enum SignError {
 }
 
 /// POSTs the credential to the external signer; its answer.
-async fn sign_remotely(settings: &CredentialSettings, url: &str, credential: &Value) -> Result<Value, SignError> {
+async fn sign_remotely(
+    settings: &CredentialSettings,
+    url: &str,
+    credential: &Value,
+) -> Result<Value, SignError> {
     crate::install_crypto_provider();
     let client = reqwest::Client::builder()
         .timeout(SIGNER_TIMEOUT)
@@ -298,13 +302,19 @@ async fn sign_remotely(settings: &CredentialSettings, url: &str, credential: &Va
 /// Runs a [`CredentialJob`]: builds, signs, stores and links the credential. A linked
 /// credential, a page that asks for none, or no signer configured end the job with a
 /// note; a signer failure is retried (the certificate is never touched).
-pub(crate) async fn run_issue_job(services: &Services, _ctx: &JobContext, job: &JobRecord) -> JobOutcome {
+pub(crate) async fn run_issue_job(
+    services: &Services,
+    _ctx: &JobContext,
+    job: &JobRecord,
+) -> JobOutcome {
     let payload: CredentialJob = match jobs::payload(job) {
         Ok(p) => p,
         Err(outcome) => return outcome,
     };
     match issue(services, &payload).await {
-        Ok(IssueOutcome::Linked(uuid)) => JobOutcome::Done(Some(format!("credential {uuid} linked"))),
+        Ok(IssueOutcome::Linked(uuid)) => {
+            JobOutcome::Done(Some(format!("credential {uuid} linked")))
+        }
         Ok(IssueOutcome::Skipped(why)) => JobOutcome::Done(Some(format!("skipped: {why}"))),
         Err(IssueError::Sign(SignError::Transient(why))) => JobOutcome::Retry(why),
         Err(IssueError::Store(err)) if err.is_transient() => JobOutcome::Retry(err.to_string()),
@@ -333,13 +343,28 @@ pub enum IssueError {
 }
 
 /// Issues the credential of one certificate (the job's work).
-pub async fn issue(services: &Services, payload: &CredentialJob) -> Result<IssueOutcome, IssueError> {
-    let kind = if payload.program { CertificateKind::Program } else { CertificateKind::Course };
-    let Some(facts) = services.store().credential_facts(kind, payload.certificate_id).await? else {
-        return Ok(IssueOutcome::Skipped("the certificate no longer exists".into()));
+pub async fn issue(
+    services: &Services,
+    payload: &CredentialJob,
+) -> Result<IssueOutcome, IssueError> {
+    let kind = if payload.program {
+        CertificateKind::Program
+    } else {
+        CertificateKind::Course
+    };
+    let Some(facts) = services
+        .store()
+        .credential_facts(kind, payload.certificate_id)
+        .await?
+    else {
+        return Ok(IssueOutcome::Skipped(
+            "the certificate no longer exists".into(),
+        ));
     };
     if facts.certificate.credential.is_some() {
-        return Ok(IssueOutcome::Skipped("a credential is already linked".into()));
+        return Ok(IssueOutcome::Skipped(
+            "a credential is already linked".into(),
+        ));
     }
     let Some(page) = credential_page(&facts) else {
         return Ok(IssueOutcome::Skipped(
@@ -360,7 +385,10 @@ pub async fn issue(services: &Services, payload: &CredentialJob) -> Result<Issue
                 .ok_or_else(|| SignError::Invalid("no urn:uuid id".into()))?;
             (signed, uuid.to_string())
         }
-        (None, Some(signer)) => (envelope(&signer.sign_jwt(&credential)), facts.certificate.uuid.clone()),
+        (None, Some(signer)) => (
+            envelope(&signer.sign_jwt(&credential)),
+            facts.certificate.uuid.clone(),
+        ),
         (None, None) => {
             return Ok(IssueOutcome::Skipped(
                 "no signer configured (VERIFIABLE_CREDENTIAL_SIGNER_URL or MITX_CREDENTIAL_SIGNING_KEY)".into(),
@@ -374,7 +402,9 @@ pub async fn issue(services: &Services, payload: &CredentialJob) -> Result<Issue
         .await?;
     if !linked {
         tx.rollback().await?;
-        return Ok(IssueOutcome::Skipped("a credential was linked meanwhile".into()));
+        return Ok(IssueOutcome::Skipped(
+            "a credential was linked meanwhile".into(),
+        ));
     }
     tx.commit().await?;
     Ok(IssueOutcome::Linked(uuid))
@@ -417,8 +447,19 @@ pub async fn backfill(
             if force && tx.unlink_verifiable_credential(*kind, id, now).await? {
                 report.unlinked += 1;
             }
-            let job = CredentialJob { program: *kind == CertificateKind::Program, certificate_id: id };
-            if jobs::enqueue(&mut tx, jobs::CREDENTIAL_ISSUE, &job, Some(job.dedupe_key()), now).await? {
+            let job = CredentialJob {
+                program: *kind == CertificateKind::Program,
+                certificate_id: id,
+            };
+            if jobs::enqueue(
+                &mut tx,
+                jobs::CREDENTIAL_ISSUE,
+                &job,
+                Some(job.dedupe_key()),
+                now,
+            )
+            .await?
+            {
                 report.queued += 1;
             } else {
                 report.already_queued += 1;
@@ -500,7 +541,9 @@ pub fn verify_jwt(jwt: &str) -> Result<Value, String> {
         return Err("not a compact JWS".into());
     };
     let decode_json = |part: &str| -> Result<Value, String> {
-        let bytes = b64.decode(part).map_err(|e| format!("bad base64url: {e}"))?;
+        let bytes = b64
+            .decode(part)
+            .map_err(|e| format!("bad base64url: {e}"))?;
         serde_json::from_slice(&bytes).map_err(|e| format!("bad JSON: {e}"))
     };
     let header = decode_json(header)?;
@@ -512,7 +555,9 @@ pub fn verify_jwt(jwt: &str) -> Result<Value, String> {
         .and_then(Value::as_str)
         .ok_or("no kid in the header")?;
     let key = did_key_public_key(kid).ok_or("kid is not an Ed25519 did:key")?;
-    let signature = b64.decode(signature).map_err(|e| format!("bad signature encoding: {e}"))?;
+    let signature = b64
+        .decode(signature)
+        .map_err(|e| format!("bad signature encoding: {e}"))?;
     let signed = &jwt[..jwt.len() - jwt.rsplit('.').next().map_or(0, |s| s.len() + 1)];
     ring::signature::UnparsedPublicKey::new(&ring::signature::ED25519, key)
         .verify(signed.as_bytes(), &signature)
@@ -542,7 +587,10 @@ pub async fn verify(services: &Services, presented: &Value) -> Result<Verificati
         Ok(c) => c,
         Err(why) => return Ok(Verification::invalid(why)),
     };
-    let credential_id = credential.get("id").and_then(Value::as_str).map(str::to_owned);
+    let credential_id = credential
+        .get("id")
+        .and_then(Value::as_str)
+        .map(str::to_owned);
     let issuer = credential
         .pointer("/issuer/id")
         .and_then(Value::as_str)
@@ -567,7 +615,9 @@ pub async fn verify(services: &Services, presented: &Value) -> Result<Verificati
         return Ok(verdict);
     }
     let Some(uuid) = credential_id.as_deref().and_then(credential_uuid) else {
-        verdict.errors.push("the credential has no urn:uuid id".into());
+        verdict
+            .errors
+            .push("the credential has no urn:uuid id".into());
         return Ok(verdict);
     };
     let uuid = uuid.to_string();
@@ -581,7 +631,9 @@ pub async fn verify(services: &Services, presented: &Value) -> Result<Verificati
     }
     let Some((kind, certificate)) = found else {
         verdict.status = "unknown";
-        verdict.errors.push("no certificate holds this credential".into());
+        verdict
+            .errors
+            .push("no certificate holds this credential".into());
         return Ok(verdict);
     };
     verdict.certificate = Some(json!({"type": kind.name(), "uuid": certificate.uuid}));
@@ -612,7 +664,9 @@ mod tests {
     #[test]
     fn did_key_of_an_ed25519_key_starts_with_z6mk_and_round_trips() {
         // RFC 8032 test 1.
-        let seed = SigningSeed::parse("9d61b19deffd5a60ba844af492ec2cc44449c5697b326919703bac031cae7f60").unwrap();
+        let seed =
+            SigningSeed::parse("9d61b19deffd5a60ba844af492ec2cc44449c5697b326919703bac031cae7f60")
+                .unwrap();
         let signer = Signer::new(&seed).unwrap();
         let public = signer.public_key();
         assert_eq!(

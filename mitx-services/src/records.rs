@@ -48,7 +48,11 @@ pub async fn eligible_schools(
     services: &Services,
     program: ProgramId,
 ) -> Result<Vec<PartnerSchool>, StoreError> {
-    if services.settings().credentials.program_specific_pathway_schools {
+    if services
+        .settings()
+        .credentials
+        .program_specific_pathway_schools
+    {
         services.store().program_partner_schools(program).await
     } else {
         services.store().partner_schools(true).await
@@ -109,7 +113,12 @@ pub async fn share(
         ),
     };
     let recipients = match &school_row {
-        Some(s) => services.store().partner_school_recipients(s.id, program).await?,
+        Some(s) => {
+            services
+                .store()
+                .partner_school_recipients(s.id, program)
+                .await?
+        }
         None => Vec::new(),
     };
     let learner = services.store().find_user(&UserKey::Id(user.0)).await?;
@@ -131,7 +140,11 @@ pub async fn share(
             }
             RecordShare {
                 is_active: true,
-                updated_on: if existing.is_active { existing.updated_on } else { now },
+                updated_on: if existing.is_active {
+                    existing.updated_on
+                } else {
+                    now
+                },
                 ..existing
             }
         }
@@ -193,7 +206,9 @@ pub async fn revoke(
     }
     let now = services.now();
     let mut tx = services.db().begin().await?;
-    let n = tx.deactivate_public_record_shares(user, program, now).await?;
+    let n = tx
+        .deactivate_public_record_shares(user, program, now)
+        .await?;
     tx.commit().await?;
     Ok(n)
 }
@@ -206,7 +221,9 @@ fn check_email(email: &str) -> Result<(), RecordError> {
     if valid {
         Ok(())
     } else {
-        Err(RecordError::Invalid(format!("'{email}' is not an email address")))
+        Err(RecordError::Invalid(format!(
+            "'{email}' is not an email address"
+        )))
     }
 }
 
@@ -300,8 +317,16 @@ pub async fn link_partner_school(
     audit: &Audit,
 ) -> Result<bool, RecordError> {
     let now = services.now();
-    if services.store().catalog_programs(&[program.0]).await?.is_empty() {
-        return Err(RecordError::Invalid(format!("no program with id {}", program.0)));
+    if services
+        .store()
+        .catalog_programs(&[program.0])
+        .await?
+        .is_empty()
+    {
+        return Err(RecordError::Invalid(format!(
+            "no program with id {}",
+            program.0
+        )));
     }
     let mut tx = services.db().begin().await?;
     let row = tx

@@ -331,7 +331,8 @@ impl Store {
         courses: &[CourseId],
     ) -> Result<BTreeMap<CourseId, PageRevisionId>, StoreError> {
         let ids: Vec<i64> = courses.iter().map(|c| c.0).collect();
-        let found = with_db!(conn: self, conn, q => q::latest_revisions(conn, "course_id", &ids).await)?;
+        let found =
+            with_db!(conn: self, conn, q => q::latest_revisions(conn, "course_id", &ids).await)?;
         Ok(found
             .into_iter()
             .map(|(k, v)| (CourseId(k), PageRevisionId(v)))
@@ -344,7 +345,8 @@ impl Store {
         programs: &[ProgramId],
     ) -> Result<BTreeMap<ProgramId, PageRevisionId>, StoreError> {
         let ids: Vec<i64> = programs.iter().map(|c| c.0).collect();
-        let found = with_db!(conn: self, conn, q => q::latest_revisions(conn, "program_id", &ids).await)?;
+        let found =
+            with_db!(conn: self, conn, q => q::latest_revisions(conn, "program_id", &ids).await)?;
         Ok(found
             .into_iter()
             .map(|(k, v)| (ProgramId(k), PageRevisionId(v)))
@@ -371,7 +373,8 @@ impl Tx {
         courses: &[CourseId],
     ) -> Result<BTreeMap<CourseId, PageRevisionId>, StoreError> {
         let ids: Vec<i64> = courses.iter().map(|c| c.0).collect();
-        let found = with_db!(tx: self, conn, q => q::latest_revisions(conn, "course_id", &ids).await)?;
+        let found =
+            with_db!(tx: self, conn, q => q::latest_revisions(conn, "course_id", &ids).await)?;
         Ok(found
             .into_iter()
             .map(|(k, v)| (CourseId(k), PageRevisionId(v)))
@@ -384,7 +387,8 @@ impl Tx {
         programs: &[ProgramId],
     ) -> Result<BTreeMap<ProgramId, PageRevisionId>, StoreError> {
         let ids: Vec<i64> = programs.iter().map(|c| c.0).collect();
-        let found = with_db!(tx: self, conn, q => q::latest_revisions(conn, "program_id", &ids).await)?;
+        let found =
+            with_db!(tx: self, conn, q => q::latest_revisions(conn, "program_id", &ids).await)?;
         Ok(found
             .into_iter()
             .map(|(k, v)| (ProgramId(k), PageRevisionId(v)))

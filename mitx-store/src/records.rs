@@ -287,7 +287,10 @@ backend_queries! {
 
 impl Store {
     /// Partner schools by name (all, or only active ones).
-    pub async fn partner_schools(&self, only_active: bool) -> Result<Vec<PartnerSchool>, StoreError> {
+    pub async fn partner_schools(
+        &self,
+        only_active: bool,
+    ) -> Result<Vec<PartnerSchool>, StoreError> {
         with_db!(conn: self, conn, q => q::schools(conn, only_active).await)
     }
 
@@ -297,7 +300,10 @@ impl Store {
     }
 
     /// Active partner schools linked to `program`, by name.
-    pub async fn program_partner_schools(&self, program: ProgramId) -> Result<Vec<PartnerSchool>, StoreError> {
+    pub async fn program_partner_schools(
+        &self,
+        program: ProgramId,
+    ) -> Result<Vec<PartnerSchool>, StoreError> {
         with_db!(conn: self, conn, q => q::program_schools(conn, program.0).await)
     }
 
@@ -308,12 +314,20 @@ impl Store {
 
     /// Where a record of `program` shared with `school` is mailed: the link addresses,
     /// else the school's own address.
-    pub async fn partner_school_recipients(&self, school: i64, program: ProgramId) -> Result<Vec<String>, StoreError> {
+    pub async fn partner_school_recipients(
+        &self,
+        school: i64,
+        program: ProgramId,
+    ) -> Result<Vec<String>, StoreError> {
         with_db!(conn: self, conn, q => q::recipients(conn, school, program.0).await)
     }
 
     /// The learner's active shares of a program record.
-    pub async fn record_shares(&self, user: UserId, program: ProgramId) -> Result<Vec<RecordShare>, StoreError> {
+    pub async fn record_shares(
+        &self,
+        user: UserId,
+        program: ProgramId,
+    ) -> Result<Vec<RecordShare>, StoreError> {
         with_db!(conn: self, conn, q => q::shares(conn, user.0, program.0).await)
     }
 
@@ -323,7 +337,10 @@ impl Store {
     }
 
     /// The learner's course-run certificates, revoked ones included.
-    pub async fn record_certificates(&self, user: UserId) -> Result<Vec<RecordCertificate>, StoreError> {
+    pub async fn record_certificates(
+        &self,
+        user: UserId,
+    ) -> Result<Vec<RecordCertificate>, StoreError> {
         with_db!(conn: self, conn, q => q::certificates(conn, user.0).await)
     }
 }
@@ -335,38 +352,75 @@ impl Tx {
     }
 
     /// Adds an active partner school; its id.
-    pub async fn insert_partner_school(&mut self, name: &str, email: &str, now: DateTime<Utc>) -> Result<i64, StoreError> {
+    pub async fn insert_partner_school(
+        &mut self,
+        name: &str,
+        email: &str,
+        now: DateTime<Utc>,
+    ) -> Result<i64, StoreError> {
         with_db!(tx: self, conn, q => q::insert_school(conn, name, email, now).await)
     }
 
     /// Sets a school's `is_active`; `false` when it already had that value.
-    pub async fn set_partner_school_active(&mut self, id: i64, active: bool, now: DateTime<Utc>) -> Result<bool, StoreError> {
+    pub async fn set_partner_school_active(
+        &mut self,
+        id: i64,
+        active: bool,
+        now: DateTime<Utc>,
+    ) -> Result<bool, StoreError> {
         with_db!(tx: self, conn, q => q::set_school_active(conn, id, active, now).await)
     }
 
     /// Links a school to a program with a recipient address; `false` when that link exists.
-    pub async fn link_partner_school_program(&mut self, school: i64, program: ProgramId, email: &str, now: DateTime<Utc>) -> Result<bool, StoreError> {
+    pub async fn link_partner_school_program(
+        &mut self,
+        school: i64,
+        program: ProgramId,
+        email: &str,
+        now: DateTime<Utc>,
+    ) -> Result<bool, StoreError> {
         with_db!(tx: self, conn, q => q::link(conn, school, program.0, email, now).await)
     }
 
     /// The learner's share of `program` with `school` (none: the public link), active or
     /// not, locked for the change that follows.
-    pub async fn record_share_for(&mut self, user: UserId, program: ProgramId, school: Option<i64>) -> Result<Option<RecordShare>, StoreError> {
+    pub async fn record_share_for(
+        &mut self,
+        user: UserId,
+        program: ProgramId,
+        school: Option<i64>,
+    ) -> Result<Option<RecordShare>, StoreError> {
         with_db!(tx: self, conn, q => q::find_share(conn, user.0, program.0, school).await)
     }
 
     /// Reactivates an inactive share; `false` when it was active.
-    pub async fn activate_record_share(&mut self, share_uuid: &str, now: DateTime<Utc>) -> Result<bool, StoreError> {
+    pub async fn activate_record_share(
+        &mut self,
+        share_uuid: &str,
+        now: DateTime<Utc>,
+    ) -> Result<bool, StoreError> {
         with_db!(tx: self, conn, q => q::activate_share(conn, share_uuid, now).await)
     }
 
     /// Inserts an active share.
-    pub async fn insert_record_share(&mut self, share_uuid: &str, user: UserId, program: ProgramId, school: Option<i64>, now: DateTime<Utc>) -> Result<(), StoreError> {
+    pub async fn insert_record_share(
+        &mut self,
+        share_uuid: &str,
+        user: UserId,
+        program: ProgramId,
+        school: Option<i64>,
+        now: DateTime<Utc>,
+    ) -> Result<(), StoreError> {
         with_db!(tx: self, conn, q => q::insert_share(conn, share_uuid, user.0, program.0, school, now).await)
     }
 
     /// Deactivates the learner's public shares of `program` (school shares stay); how many.
-    pub async fn deactivate_public_record_shares(&mut self, user: UserId, program: ProgramId, now: DateTime<Utc>) -> Result<u64, StoreError> {
+    pub async fn deactivate_public_record_shares(
+        &mut self,
+        user: UserId,
+        program: ProgramId,
+        now: DateTime<Utc>,
+    ) -> Result<u64, StoreError> {
         with_db!(tx: self, conn, q => q::deactivate_public(conn, user.0, program.0, now).await)
     }
 }

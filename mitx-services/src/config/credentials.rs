@@ -88,7 +88,8 @@ impl CredentialSettings {
             issuer_did: env.optional("VERIFIABLE_CREDENTIAL_DID")?,
             learn_base_url: env.required_url("MIT_LEARN_BASE_URL")?,
             signing_key,
-            program_specific_pathway_schools: env.flag("ENABLE_PROGRAM_SPECIFIC_PATHWAY_SCHOOLS")?,
+            program_specific_pathway_schools: env
+                .flag("ENABLE_PROGRAM_SPECIFIC_PATHWAY_SCHOOLS")?,
         })
     }
 }
@@ -104,7 +105,10 @@ mod tests {
         assert_eq!(seed.0[0], 0x9d);
         let b64 = "nWGxne/9WmC6hEr0kuwsxERJxWl7MmkZcDusAxyuf2A=";
         assert_eq!(SigningSeed::parse(b64), Some(seed.clone()));
-        assert_eq!(SigningSeed::parse(b64.trim_end_matches('=')), Some(seed.clone()));
+        assert_eq!(
+            SigningSeed::parse(b64.trim_end_matches('=')),
+            Some(seed.clone())
+        );
         assert_eq!(format!("{seed:?}"), "SigningSeed(***)");
         assert_eq!(SigningSeed::parse("abcd"), None);
     }
