@@ -617,12 +617,15 @@ async fn every_served_endpoint_matches_the_contract() {
                 200,
             )
         },
-        call(
-            "POST",
-            "/api/records/program/{id}/revoke/",
-            format!("/api/records/program/{program}/revoke/"),
-            200,
-        ),
+        Call {
+            body: Some(json!({})),
+            ..call(
+                "POST",
+                "/api/records/program/{id}/revoke/",
+                format!("/api/records/program/{program}/revoke/"),
+                200,
+            )
+        },
         call(
             "GET",
             "/api/records/shared/{uuid}/",
