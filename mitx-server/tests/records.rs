@@ -534,16 +534,19 @@ async fn email_jobs(db: &TestDb) -> Vec<mitx_services::store::jobs::JobRecord> {
 
 /// A fake external signer speaking the signer's wire format: the credential as the JSON
 /// body, `Authorization: Bearer`, the signed credential (with a proof) as the answer.
+/// What the fake signer received: the Authorization header and the body.
+type Received = Arc<Mutex<Vec<(Option<String>, Value)>>>;
+
 struct FakeSigner {
     url: String,
-    received: Arc<Mutex<Vec<(Option<String>, Value)>>>,
+    received: Received,
     failing: Arc<Mutex<bool>>,
 }
 
 async fn fake_signer() -> FakeSigner {
     use axum::extract::State;
     use axum::http::{HeaderMap, StatusCode};
-    type Shared = (Arc<Mutex<Vec<(Option<String>, Value)>>>, Arc<Mutex<bool>>);
+    type Shared = (Received, Arc<Mutex<bool>>);
     async fn sign(
         State((received, failing)): State<Shared>,
         headers: HeaderMap,

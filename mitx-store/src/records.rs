@@ -191,7 +191,7 @@ backend_queries! {
     }
 
     pub(crate) async fn insert_school(conn: &mut Conn, name: &str, email: &str, now: DateTime<Utc>) -> Result<i64, StoreError> {
-        Ok(sqlx::query_scalar(
+        sqlx::query_scalar(
             "INSERT INTO partner_schools (name, email, is_active, created_on, updated_on) \
              VALUES ($1, $2, TRUE, $3, $3) RETURNING id",
         )
@@ -200,7 +200,7 @@ backend_queries! {
         .bind(now)
         .fetch_one(&mut *conn)
         .await
-        .map_err(StoreError::classify)?)
+        .map_err(StoreError::classify)
     }
 
     pub(crate) async fn set_school_active(conn: &mut Conn, id: i64, active: bool, now: DateTime<Utc>) -> Result<bool, StoreError> {
