@@ -9,6 +9,7 @@ mod discounts;
 mod ops;
 mod price;
 mod products;
+mod records;
 mod serve;
 mod support;
 mod tokens;
