@@ -78,7 +78,10 @@ async fn records_partner_schools_add_link_list_and_deactivate() {
         assert_eq!(again["linked"], false);
         let list = mitx_json(url, &["records", "partner-schools", "list"]);
         assert_eq!(list[0]["name"], "Pathway College");
-        assert_eq!(list[0]["programs"][0]["email"], "dedp@pathway.edu");
+        assert_eq!(
+            list[0]["programs"],
+            "program-v1:MITx+DEDP (dedp@pathway.edu)"
+        );
         let (code, _, err) = mitx(
             url,
             &[

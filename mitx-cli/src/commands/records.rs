@@ -8,7 +8,7 @@ use mitx_services::records;
 use mitx_services::store::audit_log::Audit;
 
 use crate::context::Context;
-use crate::output::{note, print_value};
+use crate::output::{note, print_rows, print_value};
 
 /// Learner records.
 #[derive(Debug, Subcommand)]
@@ -81,6 +81,18 @@ pub enum PartnerSchoolsCommand {
     },
 }
 
+/// A school as `list` shows it.
+#[derive(Debug, serde::Serialize, tabled::Tabled)]
+struct SchoolRow {
+    id: i64,
+    name: String,
+    email: String,
+    #[tabled(rename = "active")]
+    is_active: bool,
+    /// Linked programs and their recipients, `readable_id (email)`.
+    programs: String,
+}
+
 /// Who and why, for the audit log.
 #[derive(Debug, Args)]
 pub struct AuditArgs {
@@ -113,33 +125,25 @@ pub async fn run(cmd: RecordsCommand, ctx: &Context) -> anyhow::Result<()> {
         PartnerSchoolsCommand::List => {
             let schools = services.store().partner_schools(false).await?;
             let links = services.store().partner_school_links().await?;
-            let rows: Vec<serde_json::Value> = schools
-                .iter()
+            let rows: Vec<SchoolRow> = schools
+                .into_iter()
                 .map(|s| {
-                    let programs: Vec<serde_json::Value> = links
+                    let programs = links
                         .iter()
                         .filter(|l| l.partner_school_id == s.id)
-                        .map(|l| serde_json::json!({"program": l.program_readable_id, "email": l.email}))
-                        .collect();
-                    serde_json::json!({"id": s.id, "name": s.name, "email": s.email, "is_active": s.is_active, "programs": programs})
+                        .map(|l| format!("{} ({})", l.program_readable_id, l.email))
+                        .collect::<Vec<_>>()
+                        .join(", ");
+                    SchoolRow {
+                        id: s.id,
+                        name: s.name,
+                        email: s.email,
+                        is_active: s.is_active,
+                        programs,
+                    }
                 })
                 .collect();
-            print_value(ctx, &rows, |rows| {
-                for row in rows {
-                    println!(
-                        "{}\t{}\t{}\t{}\t{}",
-                        row["id"],
-                        row["name"].as_str().unwrap_or_default(),
-                        row["email"].as_str().unwrap_or_default(),
-                        if row["is_active"] == true {
-                            "active"
-                        } else {
-                            "inactive"
-                        },
-                        row["programs"]
-                    );
-                }
-            })
+            print_rows(ctx, &rows)
         }
         PartnerSchoolsCommand::Deactivate { id, audit } => set_active(ctx, id, false, &audit).await,
         PartnerSchoolsCommand::Activate { id, audit } => set_active(ctx, id, true, &audit).await,
