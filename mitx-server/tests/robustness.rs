@@ -70,7 +70,10 @@ const ROUTES: &[(&str, &str)] = &[
     ("GET", "/api/v2/course_certificates/{id}/"),
     ("GET", "/api/v2/program_certificates/{id}/"),
     ("GET", "/api/v2/verifiable_course_credential/{id}/download/"),
-    ("GET", "/api/v2/verifiable_program_credential/{id}/download/"),
+    (
+        "GET",
+        "/api/v2/verifiable_program_credential/{id}/download/",
+    ),
     ("POST", "/api/v2/verifiable_credentials/verify/"),
     // Learner records.
     ("GET", "/api/records/program/{id}/"),
