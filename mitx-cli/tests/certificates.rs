@@ -138,3 +138,146 @@ async fn revoke_and_unrevoke_hide_and_restore_a_certificate() {
         db.cleanup().await.unwrap();
     }
 }
+
+/// Three self-paced runs of one course, for the load-shaped tests.
+fn load_catalog(runs: usize) -> serde_json::Value {
+    let runs: Vec<serde_json::Value> = (1..=runs)
+        .map(|i| {
+            serde_json::json!({
+                "courseware_id": format!("course-v1:LOAD+K1+R{i}"),
+                "run_tag": format!("R{i}"),
+                "title": format!("Load run {i}"),
+                "start_date": "2026-01-01T00:00:00Z",
+                "end_date": "2027-01-01T00:00:00Z",
+                "enrollment_start": "2025-12-01T00:00:00Z",
+                "live": true,
+                "is_self_paced": true,
+                "modes": ["audit", "verified"],
+                "price": "100.00"
+            })
+        })
+        .collect();
+    serde_json::json!({
+        "version": 1,
+        "courses": [{"readable_id": "course-v1:LOAD+K1", "title": "Load", "live": true, "runs": runs}]
+    })
+}
+
+/// The "Done when": a worker killed with SIGKILL in the middle of certificate
+/// generation leaves no half-written batch (every stored grade has its certificate and
+/// its audit row, and the counts are whole batches), and the next run completes the rest
+/// with no duplicates.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_generation_killed_mid_batch_leaves_whole_batches_and_the_next_run_completes() {
+    use mitx_services::testing::{self, FakeEdx};
+
+    const LEARNERS: i64 = 1500;
+    const RUNS: usize = 3;
+    const BATCH: i64 = 25;
+    for db in all_dbs().await {
+        let services = testing::services(&db, testing::settings(&[]));
+        let data = serde_json::from_value(load_catalog(RUNS)).unwrap();
+        mitx_services::catalog::import(&services, &data, false)
+            .await
+            .unwrap();
+        let mut runs = Vec::new();
+        for i in 1..=RUNS {
+            let key = format!("course-v1:LOAD+K1+R{i}");
+            let run = services
+                .store()
+                .enrollment_run_by_courseware_id(&key)
+                .await
+                .unwrap()
+                .unwrap();
+            runs.push(run.run.id);
+        }
+        db.store
+            .certificate_load_fixture("kill", LEARNERS, &runs, Utc::now())
+            .await
+            .unwrap();
+        let edx = FakeEdx::start().await.unwrap();
+        edx.set_grade_page_size(1000);
+        for i in 1..=RUNS {
+            let key = format!("course-v1:LOAD+K1+R{i}");
+            for n in 1..=LEARNERS {
+                edx.set_grade(&key, &format!("kill{n}"), 0.9, true, Some("Pass"));
+            }
+        }
+        let mut envs = edx.env();
+        envs.push(("MITX_CERTIFICATE_BATCH_SIZE", BATCH.to_string()));
+        let total = LEARNERS * RUNS as i64;
+        let count = |table: &'static str| {
+            let store = db.store.clone();
+            async move { store.count(table).await.unwrap() }
+        };
+
+        let root = crate::support::repo_root();
+        let mut child = crate::support::command(
+            &root,
+            &db.url,
+            &["--quiet", "certificates", "generate"],
+            &envs,
+        )
+        .stdout(std::process::Stdio::null())
+        .stderr(std::process::Stdio::null())
+        .spawn()
+        .unwrap();
+        let deadline = std::time::Instant::now() + std::time::Duration::from_secs(60);
+        loop {
+            let created = count("course_run_certificates").await;
+            if created >= total / 4 {
+                break;
+            }
+            assert!(
+                std::time::Instant::now() < deadline,
+                "no progress: {created}"
+            );
+            tokio::time::sleep(std::time::Duration::from_millis(2)).await;
+        }
+        child.kill().unwrap(); // SIGKILL
+        child.wait().unwrap();
+        let certificates = count("course_run_certificates").await;
+        let grades = count("course_run_grades").await;
+        let audits = count("course_run_grade_audits").await;
+        assert!(
+            certificates < total,
+            "the generation finished before it was killed ({certificates}); make the load larger"
+        );
+        assert_eq!(
+            grades, certificates,
+            "every stored grade has its certificate"
+        );
+        assert_eq!(audits, grades, "every stored grade has its audit row");
+        assert_eq!(
+            certificates % BATCH,
+            0,
+            "only whole batches: {certificates}"
+        );
+
+        let (code, _, err) = crate::support::mitx_env(
+            &root,
+            &db.url,
+            &["--quiet", "certificates", "generate"],
+            &envs,
+        );
+        assert_eq!(code, 0, "{err}");
+        assert_eq!(count("course_run_certificates").await, total);
+        assert_eq!(count("course_run_grades").await, total);
+        assert_eq!(
+            count("course_run_grade_audits").await,
+            total,
+            "no grade written twice"
+        );
+        // And once more: nothing new.
+        let (code, _, err) = crate::support::mitx_env(
+            &root,
+            &db.url,
+            &["--quiet", "certificates", "generate"],
+            &envs,
+        );
+        assert_eq!(code, 0, "{err}");
+        assert_eq!(count("course_run_certificates").await, total);
+        assert_eq!(count("course_run_grade_audits").await, total);
+        db.cleanup().await.unwrap();
+    }
+}

@@ -81,6 +81,10 @@ fn ops_config_show_and_help_never_print_secrets() {
         ("OPENEDX_SERVICE_WORKER_API_TOKEN", "edx-token-3"),
         ("OPENEDX_API_CLIENT_SECRET", "edx-client-secret-4"),
         (
+            "OPENEDX_COURSES_SERVICE_WORKER_CLIENT_SECRET",
+            "edx-courses-secret-6",
+        ),
+        (
             "MITOL_PAYMENT_GATEWAY_CYBERSOURCE_SECURITY_KEY",
             "cybersource-key-5",
         ),
@@ -99,6 +103,7 @@ fn ops_config_show_and_help_never_print_secrets() {
         "cybersource-key-5",
         "5eed5eed5eed",
         "signer-token-6",
+        "edx-courses-secret-6",
     ];
     let assert_clean = |what: &str, text: &str| {
         for word in words {

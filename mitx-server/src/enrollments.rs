@@ -22,10 +22,12 @@ use axum::response::{IntoResponse, Response};
 use axum::routing::{delete, get};
 use axum::{Json, Router};
 use chrono::Utc;
+use mitx_core::enrollment::DashboardApi;
 use mitx_core::enrollment::{
     ChangeStatus, EnrollmentNotFound, UnenrollEmail, WindowCheck, addressable_enrollment,
 };
 use mitx_core::ids::{CourseRunId, EnrollmentId, UserId};
+use mitx_services::edx::sync;
 use mitx_services::enrollment::{self, EnrollmentError};
 use mitx_services::store::enrollments::{EnrollmentRecord, EnrollmentRun, EnrollmentWithRun};
 use serde_json::{Value, json};
@@ -98,6 +100,16 @@ async fn list(
     filters: &ListFilters,
 ) -> Result<Json<Value>, ApiError> {
     let (exclude_b2b, org_id) = filters.check()?;
+    let api = match version {
+        Version::V1 => Some(DashboardApi::V1),
+        Version::V2 => Some(DashboardApi::V2),
+        Version::V3 => None,
+    };
+    if let Some(api) = api {
+        sync::sync_on_dashboard_load(&state.services, user, api)
+            .await
+            .map_err(|err| ApiError::from_fault(err.fault(), &err))?;
+    }
     let site = base_url(state, headers);
     let ctx = Ctx::new(state, &site, Utc::now());
     let rows: Vec<EnrollmentWithRun> = state
@@ -210,7 +222,7 @@ async fn retrieve_v3(
 }
 
 /// One item, reading what it needs.
-async fn render_one(
+pub(crate) async fn render_one(
     state: &AppState,
     headers: &HeaderMap,
     user: UserId,

@@ -28,6 +28,8 @@ pub mod program_enrollments;
 pub mod records;
 pub mod rejections;
 pub mod users;
+pub mod verified_program_enrollments;
+pub mod webhooks;
 
 use std::sync::Arc;
 
@@ -109,6 +111,8 @@ pub fn router(state: AppState) -> Router {
         .merge(internal::routes())
         .merge(certificates::routes())
         .merge(records::routes())
+        .merge(webhooks::routes())
+        .merge(verified_program_enrollments::routes())
         .route_layer(from_fn(metrics::mark_route))
         .fallback(rejections::unknown_route)
         .layer(api_no_store)

@@ -125,6 +125,9 @@ pub struct FormEnrollmentRequest {
         crate::records::revoke,
         crate::records::shared_record,
         crate::records::partner_schools,
+        crate::webhooks::enrollment,
+        crate::webhooks::certificate,
+        crate::verified_program_enrollments::create,
     ),
     components(schemas(
         Detail,
@@ -132,7 +135,11 @@ pub struct FormEnrollmentRequest {
         RunIdRequest,
         ReceiveEmailsRequest,
         ProgramIdRequest,
-        FormEnrollmentRequest
+        FormEnrollmentRequest,
+        crate::webhooks::EnrollmentWebhookRequest,
+        crate::webhooks::CertificateWebhookRequest,
+        crate::webhooks::EnrollmentWebhookResponse,
+        crate::webhooks::WebhookError
     ))
 )]
 pub struct ApiDoc;

@@ -693,6 +693,17 @@ async fn every_served_endpoint_matches_the_contract() {
             "/api/v3/enrollments/{other_enrollment}/".into(),
             204,
         ),
+        // The learner holds no enrollment in an unknown program (the statuses are tested in
+        // verified_program_enrollments.rs).
+        Call {
+            body: Some(json!(["program-v1:MITx+NOPE"])),
+            ..call(
+                "POST",
+                "/api/v2/verified_program_enrollments/{courserun_id}/",
+                "/api/v2/verified_program_enrollments/course-v1:MITx+Nope+1T2026/".into(),
+                404,
+            )
+        },
     ];
     // The form enrollment answers a redirect (no JSON schema).
     let form = client

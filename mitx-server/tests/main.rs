@@ -20,6 +20,7 @@ mod b2b;
 mod cache;
 mod catalog;
 mod contract;
+mod dashboard_sync;
 mod edge;
 mod enrollments;
 mod health;
@@ -30,6 +31,8 @@ mod robustness;
 mod service_tokens;
 mod unit_of_work;
 mod users;
+mod verified_program_enrollments;
+mod webhooks;
 
 /// An HTTP client builder (the TLS provider installed first, as the binaries do).
 pub fn client_builder() -> reqwest::ClientBuilder {

@@ -81,6 +81,10 @@ const ROUTES: &[(&str, &str)] = &[
     ("POST", "/api/records/program/{id}/revoke/"),
     ("GET", "/api/records/shared/{id}/"),
     ("GET", "/api/v1/partnerschools/"),
+    ("POST", "/api/v2/verified_program_enrollments/{id}/"),
+    // Open edX webhooks.
+    ("POST", "/api/openedx_webhook/enrollment/"),
+    ("POST", "/api/openedx_webhook/certificate/"),
     // The OpenAPI document.
     ("GET", "/api/schema/"),
     // Prometheus metrics.

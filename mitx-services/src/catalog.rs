@@ -1,8 +1,10 @@
-//! Catalog import validation and requirement checks.
+//! Catalog import validation and requirement checks; retiring a run ([`retire`]).
 //!
 //! A catalog document is validated whole before anything is written: every problem is
 //! reported with the record's path (`courses[3].runs[1] (course-v1:...)`) and the reason,
 //! and a document with any problem is refused (the store is never called).
+
+pub mod retire;
 
 use std::collections::{BTreeSet, HashMap, HashSet};
 

@@ -117,13 +117,91 @@ pub async fn enroll(
     acting: Option<UserId>,
     check: RowCheck<'_>,
 ) -> Result<Enrollment, EnrollmentError> {
+    enroll_alongside(
+        services,
+        user,
+        run,
+        request,
+        acting,
+        check,
+        &Alongside::default(),
+    )
+    .await
+}
+
+/// Writes an operator workflow adds to the unit of work that saves an enrollment change
+/// (deferrals: the audit-log row with the operator's reason, the repointed paid run).
+#[derive(Clone, Copy, Debug, Default)]
+pub(crate) struct Alongside<'a> {
+    /// An `audit_log` row about the saved row: who, why, and the action name.
+    pub audit: Option<(&'a mitx_store::audit_log::Audit, &'a str)>,
+    /// Repoint the learner's fulfilled paid-run rows from the first run to the second.
+    pub repoint_paid_run: Option<(CourseRunId, CourseRunId)>,
+    /// Record a fulfilled zero-value order for this product of the run and its paid run.
+    pub zero_value_order: Option<mitx_core::ids::ProductId>,
+}
+
+impl Alongside<'_> {
+    fn is_empty(&self) -> bool {
+        self.audit.is_none() && self.repoint_paid_run.is_none() && self.zero_value_order.is_none()
+    }
+
+    /// Writes them in `tx`: `before` and `after` are the row's states around the change.
+    async fn write(
+        &self,
+        tx: &mut Tx,
+        user: UserId,
+        before: Option<&RunEnrollment>,
+        after: &EnrollmentRecord,
+        now: DateTime<Utc>,
+    ) -> Result<(), StoreError> {
+        use mitx_store::audit_log::{AuditChange, audit_json};
+        if let Some((from, to)) = self.repoint_paid_run {
+            tx.repoint_paid_course_runs(user, from, to, now).await?;
+        }
+        if let Some(product) = self.zero_value_order {
+            tx.create_zero_value_order(user, after.enrollment.run, product, now)
+                .await?;
+        }
+        if let Some((audit, action)) = self.audit {
+            tx.record_audit(
+                &AuditChange {
+                    audit,
+                    action,
+                    entity: "course_run_enrollment",
+                    entity_id: after.id.0.to_string(),
+                    before: before.and_then(audit_json),
+                    after: audit_json(&after.enrollment),
+                },
+                now,
+            )
+            .await?;
+        }
+        Ok(())
+    }
+}
+
+/// [`enroll`] with `alongside` written in the same unit of work as the row (also when the
+/// row needed no change).
+pub(crate) async fn enroll_alongside(
+    services: &Services,
+    user: UserId,
+    run: &EnrollmentRun,
+    request: EnrollRequest,
+    acting: Option<UserId>,
+    check: RowCheck<'_>,
+    alongside: &Alongside<'_>,
+) -> Result<Enrollment, EnrollmentError> {
     let lease = leases::acquire(
         services,
         leases::enrollment_lease(user, run.run.id),
         leases::LEASE_WAIT,
     )
     .await?;
-    let result = enroll_leased(services, user, run, request, acting, check, &lease).await;
+    let result = enroll_leased(
+        services, user, run, request, acting, check, alongside, &lease,
+    )
+    .await;
     settle_lease(services, lease, result).await
 }
 
@@ -162,6 +240,7 @@ async fn enroll_leased(
     request: EnrollRequest,
     acting: Option<UserId>,
     check: RowCheck<'_>,
+    alongside: &Alongside<'_>,
     lease: &Lease,
 ) -> Result<Leased<Enrollment>, EnrollmentError> {
     let store = services.store();
@@ -170,7 +249,17 @@ async fn enroll_leased(
     if let Some(record) = existing.as_ref()
         && is_repeat_enrollment(Some(&record.enrollment), &request)
     {
-        return Ok(Leased::Held(Enrollment::Enrolled(record.clone())));
+        if alongside.is_empty() {
+            return Ok(Leased::Held(Enrollment::Enrolled(record.clone())));
+        }
+        let now = services.now();
+        let mut tx = services.db().begin().await?;
+        alongside
+            .write(&mut tx, user, Some(&record.enrollment), record, now)
+            .await?;
+        lease.release_in(&mut tx).await?;
+        tx.commit().await?;
+        return Ok(Leased::Released(Enrollment::Enrolled(record.clone())));
     }
     let edx = edx_enroll(services, user, run, request.mode, None).await;
     for _ in 0..MAX_REPLANS {
@@ -216,6 +305,15 @@ async fn enroll_leased(
                 return Err(err.into());
             }
         };
+        alongside
+            .write(
+                &mut tx,
+                user,
+                existing.as_ref().map(|e| &e.enrollment),
+                &record,
+                now,
+            )
+            .await?;
         for effect in &plan.effects {
             match effect {
                 EnrollEffect::AuditLog => {}
@@ -523,6 +621,35 @@ pub async fn unenroll(
     change_status: ChangeStatus,
     email: UnenrollEmail,
 ) -> Result<EnrollmentRecord, EnrollmentError> {
+    let unenrolling = Unenrolling {
+        change_status,
+        email,
+        keep_failed: services.settings().edx.ignore_failures,
+        acting: Some(user),
+    };
+    unenroll_alongside(services, user, id, unenrolling, &Alongside::default()).await
+}
+
+/// How [`unenroll_alongside`] unenrolls.
+#[derive(Clone, Copy, Debug)]
+pub(crate) struct Unenrolling {
+    pub change_status: ChangeStatus,
+    pub email: UnenrollEmail,
+    /// Deactivate locally even when edX refuses.
+    pub keep_failed: bool,
+    /// Who acts (`None`: an operator command).
+    pub acting: Option<UserId>,
+}
+
+/// [`unenroll`] with the keep-failed choice of the caller and `alongside` written in the
+/// same unit of work as the row.
+pub(crate) async fn unenroll_alongside(
+    services: &Services,
+    user: UserId,
+    id: EnrollmentId,
+    unenrolling: Unenrolling,
+    alongside: &Alongside<'_>,
+) -> Result<EnrollmentRecord, EnrollmentError> {
     let (record, run) = own_enrollment(services, user, id).await?;
     let run_id = record.enrollment.run;
     let lease = leases::acquire(
@@ -531,7 +658,7 @@ pub async fn unenroll(
         leases::LEASE_WAIT,
     )
     .await?;
-    let result = unenroll_leased(services, user, id, &run, change_status, email, &lease).await;
+    let result = unenroll_leased(services, user, id, &run, unenrolling, alongside, &lease).await;
     settle_lease(services, lease, result).await
 }
 
@@ -540,10 +667,16 @@ async fn unenroll_leased(
     user: UserId,
     id: EnrollmentId,
     run: &EnrollmentRun,
-    change_status: ChangeStatus,
-    email: UnenrollEmail,
+    unenrolling: Unenrolling,
+    alongside: &Alongside<'_>,
     lease: &Lease,
 ) -> Result<Leased<EnrollmentRecord>, EnrollmentError> {
+    let Unenrolling {
+        change_status,
+        email,
+        keep_failed: keep,
+        acting,
+    } = unenrolling;
     // Read again under the lease: a concurrent request may have unenrolled meanwhile.
     let record = services.store().enrollment_by_id(id).await?;
     addressable_enrollment(user, record.as_ref().map(|r| &r.enrollment))?;
@@ -551,7 +684,6 @@ async fn unenroll_leased(
         return Err(EnrollmentNotFound.into());
     };
     let edx = edx_unenroll(services, user, run, &record.enrollment).await;
-    let keep = services.settings().edx.ignore_failures;
     for _ in 0..MAX_REPLANS {
         let now = services.now();
         let plan = match plan_unenroll(&record.enrollment, change_status, edx, keep, email) {
@@ -569,7 +701,7 @@ async fn unenroll_leased(
         .await?;
         let mut tx = services.db().begin().await?;
         let saved = tx
-            .save_enrollment(Some(&record), &plan.enrollment, Some(user), now)
+            .save_enrollment(Some(&record), &plan.enrollment, acting, now)
             .await?;
         let saved = match saved {
             SavedEnrollment::Saved(saved) => saved,
@@ -581,6 +713,9 @@ async fn unenroll_leased(
                 continue;
             }
         };
+        alongside
+            .write(&mut tx, user, Some(&record.enrollment), &saved, now)
+            .await?;
         for effect in &plan.effects {
             match effect {
                 UnenrollEffect::AuditLog => {}

@@ -13,7 +13,9 @@ pub mod catalog;
 pub mod certificates;
 pub mod clock;
 pub mod config;
+pub mod course_certificates;
 pub mod credentials;
+pub mod deferral;
 pub mod discount_codes;
 pub mod edx;
 pub mod email;
@@ -22,14 +24,18 @@ pub mod error;
 pub mod gateway_user;
 pub mod jobs;
 pub mod leases;
+pub mod openedx_webhooks;
 pub mod price_explain;
 pub mod products;
+pub mod program_certificates;
 pub mod program_enrollment;
+pub mod program_upgrade;
 pub mod records;
 pub mod service_tokens;
 #[cfg(feature = "testing")]
 pub mod testing;
 pub mod users;
+pub mod verified_program_enrollment;
 
 use std::sync::Arc;
 
@@ -48,9 +54,9 @@ pub use crate::error::{Fault, cause_chain};
 pub mod store {
     pub use mitx_store::{
         Backend, ConnectOptions, Store, StoreError, audit_log, b2b, catalog, catalog_api,
-        certificates, discounts, enrollments, gateway_users, jobs, migrate, money, openedx,
-        pricing_facts, products, program_enrollments, records, redact, service_tokens, transcript,
-        users,
+        certificates, course_runs, discounts, enrollments, gateway_users, jobs, migrate, money,
+        openedx, pricing_facts, products, program_enrollments, records, redact, service_tokens,
+        transcript, users,
     };
 }
 

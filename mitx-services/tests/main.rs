@@ -6,7 +6,11 @@
 mod support;
 
 mod catalog;
+mod certificates;
+mod deferral;
 mod edx_accounts;
 mod enrollments;
+mod program_upgrade;
 mod queue;
+mod run_sync;
 mod users;

@@ -184,7 +184,7 @@ fn audit_json(row: &RunEnrollment) -> Result<String, StoreError> {
 backend_queries! {
     use sqlx::Row;
 
-    const RUN_COLUMNS: &str = "r.id AS r_id, r.course_id, r.title AS r_title, r.courseware_id, \
+    pub(crate) const RUN_COLUMNS: &str = "r.id AS r_id, r.course_id, r.title AS r_title, r.courseware_id, \
         r.run_tag, r.start_date, r.end_date, r.enrollment_start, r.enrollment_end, \
         r.certificate_available_date, r.upgrade_deadline, r.expiration_date, r.live AS r_live, \
         r.is_self_paced, r.offers_audit, r.offers_verified, r.b2b_contract_id, r.is_source_run, \
@@ -192,7 +192,7 @@ backend_queries! {
         r.variant_industry, c.title AS c_title, c.readable_id AS c_readable_id, \
         p.id AS p_id, p.price AS p_price, k.organization_id AS b2b_organization_id";
 
-    const RUN_JOINS: &str = "JOIN courses c ON c.id = r.course_id LEFT JOIN products p \
+    pub(crate) const RUN_JOINS: &str = "JOIN courses c ON c.id = r.course_id LEFT JOIN products p \
         ON p.content_type = 'courserun' AND p.object_id = r.id AND p.is_active \
         LEFT JOIN contracts k ON k.id = r.b2b_contract_id";
 
@@ -200,7 +200,7 @@ backend_queries! {
         e.change_status, e.enrollment_mode, e.edx_enrolled, e.edx_emails_subscription, \
         e.edx_enrollment_retry_count, e.created_on AS e_created_on, e.updated_on AS e_updated_on";
 
-    fn run_from_row(row: &<Db as sqlx::Database>::Row) -> Result<EnrollmentRun, StoreError> {
+    pub(crate) fn run_from_row(row: &<Db as sqlx::Database>::Row) -> Result<EnrollmentRun, StoreError> {
         let courseware: String = row.try_get("courseware_id")?;
         let mut modes = Vec::new();
         if row.try_get::<bool, _>("offers_audit")? {
@@ -574,6 +574,120 @@ backend_queries! {
         Ok(())
     }
 
+    pub(crate) async fn user_id_by_email(conn: &mut Conn, email: &str) -> Result<Option<i64>, StoreError> {
+        Ok(sqlx::query_scalar(
+            "SELECT id FROM users WHERE lower(email) = lower($1) ORDER BY id LIMIT 1",
+        )
+        .bind(email)
+        .fetch_optional(&mut *conn)
+        .await?)
+    }
+
+    pub(crate) async fn repoint_paid_runs(
+        conn: &mut Conn,
+        user: i64,
+        from: i64,
+        to: i64,
+        now: DateTime<Utc>,
+    ) -> Result<u64, StoreError> {
+        let done = sqlx::query(
+            "UPDATE paid_course_runs SET course_run_id = $3, updated_on = $4 \
+             WHERE user_id = $1 AND course_run_id = $2 \
+             AND order_id IN (SELECT id FROM orders WHERE state = 'fulfilled')",
+        )
+        .bind(user)
+        .bind(from)
+        .bind(to)
+        .bind(now)
+        .execute(&mut *conn)
+        .await
+        .map_err(StoreError::classify)?;
+        Ok(done.rows_affected())
+    }
+
+    /// A fulfilled zero-value order for the product's latest version with its line and the
+    /// paid-run row; the order id, or `None` when the product has no version.
+    pub(crate) async fn zero_value_order(
+        conn: &mut Conn,
+        user: i64,
+        run: i64,
+        product: i64,
+        now: DateTime<Utc>,
+    ) -> Result<Option<i64>, StoreError> {
+        let version: Option<i64> = sqlx::query_scalar(
+            "SELECT id FROM product_versions WHERE product_id = $1 ORDER BY id DESC LIMIT 1",
+        )
+        .bind(product)
+        .fetch_optional(&mut *conn)
+        .await?;
+        let Some(version) = version else { return Ok(None) };
+        let order: i64 = sqlx::query_scalar(
+            "INSERT INTO orders (state, purchaser_id, total_price_paid, created_on, updated_on) \
+             VALUES ('fulfilled', $1, 0, $2, $2) RETURNING id",
+        )
+        .bind(user)
+        .bind(now)
+        .fetch_one(&mut *conn)
+        .await
+        .map_err(StoreError::classify)?;
+        sqlx::query(
+            "INSERT INTO order_lines (order_id, product_version_id, quantity, \
+             purchased_content_type, purchased_object_id, created_on, updated_on) \
+             VALUES ($1, $2, 1, 'courserun', $3, $4, $4)",
+        )
+        .bind(order)
+        .bind(version)
+        .bind(run)
+        .bind(now)
+        .execute(&mut *conn)
+        .await
+        .map_err(StoreError::classify)?;
+        sqlx::query(
+            "INSERT INTO paid_course_runs (user_id, course_run_id, order_id, created_on, updated_on) \
+             VALUES ($1, $2, $3, $4, $4)",
+        )
+        .bind(user)
+        .bind(run)
+        .bind(order)
+        .bind(now)
+        .execute(&mut *conn)
+        .await
+        .map_err(StoreError::classify)?;
+        Ok(Some(order))
+    }
+
+    pub(crate) async fn insert_paid_run(
+        conn: &mut Conn,
+        user: i64,
+        run: i64,
+        order_state: &str,
+        now: DateTime<Utc>,
+    ) -> Result<i64, StoreError> {
+        let order = sqlx::query(
+            "INSERT INTO orders (state, purchaser_id, created_on, updated_on) \
+             VALUES ($1, $2, $3, $3) RETURNING id",
+        )
+        .bind(order_state)
+        .bind(user)
+        .bind(now)
+        .fetch_one(&mut *conn)
+        .await
+        .map_err(StoreError::classify)?;
+        let order: i64 = order.try_get("id")?;
+        sqlx::query(
+            "INSERT INTO paid_course_runs (user_id, course_run_id, order_id, created_on, updated_on) \
+             VALUES ($1, $2, $3, $4, $4)",
+        )
+        .bind(user)
+        .bind(run)
+        .bind(order)
+        .bind(now)
+        .execute(&mut *conn)
+        .await
+        .map_err(StoreError::classify)?;
+        Ok(order)
+    }
+
     pub(crate) async fn form_facts(
         conn: &mut Conn,
         user: i64,
@@ -597,9 +711,45 @@ backend_queries! {
             already_paid: row.try_get("paid")?,
         })
     }
+
+    pub(crate) async fn all_runs(conn: &mut Conn) -> Result<Vec<EnrollmentRun>, StoreError> {
+        let sql = sqlx::AssertSqlSafe(format!(
+            "SELECT {RUN_COLUMNS} FROM course_runs r {RUN_JOINS} ORDER BY r.id"
+        ));
+        let rows = sqlx::query(sql).fetch_all(&mut *conn).await?;
+        rows.iter().map(run_from_row).collect()
+    }
+
+    /// The rows of `users` in `run` (active or not); `users` is bounded by the caller's
+    /// batch size, well under both backends' bind limits.
+    pub(crate) async fn in_run_for_users(
+        conn: &mut Conn,
+        run: i64,
+        users: &[i64],
+    ) -> Result<Vec<EnrollmentRecord>, StoreError> {
+        if users.is_empty() {
+            return Ok(Vec::new());
+        }
+        let mut query = sqlx::QueryBuilder::<Db>::new(format!(
+            "SELECT {ENROLLMENT_COLUMNS} FROM course_run_enrollments e WHERE e.run_id = "
+        ));
+        query.push_bind(run).push(" AND e.user_id IN (");
+        let mut list = query.separated(", ");
+        for user in users {
+            list.push_bind(*user);
+        }
+        query.push(")");
+        let rows = query.build().fetch_all(&mut *conn).await?;
+        rows.iter().map(enrollment_from_row).collect()
+    }
 }
 
 impl Store {
+    /// Every run with its course facts, by id (the certificate job's candidates).
+    pub async fn all_enrollment_runs(&self) -> Result<Vec<EnrollmentRun>, StoreError> {
+        with_db!(conn: self, conn, q => q::all_runs(conn).await)
+    }
+
     /// The run with this id and its course facts, if it exists.
     pub async fn enrollment_run(
         &self,
@@ -614,6 +764,13 @@ impl Store {
         key: &str,
     ) -> Result<Option<EnrollmentRun>, StoreError> {
         with_db!(conn: self, conn, q => q::run_by_courseware_id(conn, key).await)
+    }
+
+    /// The id of the user with this email, compared case-insensitively (the edX webhooks
+    /// name learners by email, courses spec 4.5).
+    pub async fn user_id_by_email(&self, email: &str) -> Result<Option<UserId>, StoreError> {
+        let id = with_db!(conn: self, conn, q => q::user_id_by_email(conn, email.trim()).await)?;
+        Ok(id.map(UserId))
     }
 
     /// The enrollment with its run, learner and edX username, in one read.
@@ -687,6 +844,24 @@ impl Store {
 }
 
 impl Tx {
+    /// The rows of `users` in `run` (active or not).
+    pub async fn enrollments_in_run(
+        &mut self,
+        run: CourseRunId,
+        users: &[UserId],
+    ) -> Result<Vec<EnrollmentRecord>, StoreError> {
+        let ids: Vec<i64> = users.iter().map(|u| u.0).collect();
+        with_db!(tx: self, conn, q => q::in_run_for_users(conn, run.0, &ids).await)
+    }
+
+    /// Every row of the user (active or not), by id, read in the unit of work.
+    pub async fn user_enrollments(
+        &mut self,
+        user: UserId,
+    ) -> Result<Vec<EnrollmentRecord>, StoreError> {
+        with_db!(tx: self, conn, q => q::all_for_user(conn, user.0).await)
+    }
+
     /// Puts the edX retry counter of matching rows that edX does not have back to zero;
     /// how many rows changed.
     pub async fn reset_edx_retry_counts(
@@ -755,6 +930,35 @@ impl Tx {
             })
     }
 
+    /// Repoints the user's PaidCourseRun rows of fulfilled orders from run `from` to run
+    /// `to` (courses spec 2.9 step 8); how many rows moved.
+    pub async fn repoint_paid_course_runs(
+        &mut self,
+        user: UserId,
+        from: CourseRunId,
+        to: CourseRunId,
+        now: DateTime<Utc>,
+    ) -> Result<u64, StoreError> {
+        with_db!(tx: self, conn, q => q::repoint_paid_runs(conn, user.0, from.0, to.0, now).await)
+    }
+
+    /// Records a fulfilled zero-value order for the run's product (its latest version), its
+    /// line and the learner's PaidCourseRun (courses spec 2.7: a 100% program discount);
+    /// the order's id. A product without a version is not found.
+    pub async fn create_zero_value_order(
+        &mut self,
+        user: UserId,
+        run: CourseRunId,
+        product: ProductId,
+        now: DateTime<Utc>,
+    ) -> Result<i64, StoreError> {
+        let order = with_db!(tx: self, conn, q => q::zero_value_order(conn, user.0, run.0, product.0, now).await)?;
+        order.ok_or_else(|| StoreError::NotFound {
+            entity: "product version",
+            key: product.0.to_string(),
+        })
+    }
+
     /// Deletes the user's PaidCourseRun rows for the run (courses spec 2.3 step 4).
     pub async fn delete_paid_course_runs(
         &mut self,
@@ -762,5 +966,25 @@ impl Tx {
         run: CourseRunId,
     ) -> Result<(), StoreError> {
         with_db!(tx: self, conn, q => q::delete_paid_runs(conn, user.0, run.0).await)
+    }
+}
+
+#[cfg(feature = "testing")]
+impl crate::Database {
+    /// Test fixture: an order in `order_state` purchased by `user` with a paid-run row for
+    /// `run`, in one transaction; the order's id.
+    pub async fn insert_paid_course_run_fixture(
+        &self,
+        user: UserId,
+        run: CourseRunId,
+        order_state: &str,
+        now: DateTime<Utc>,
+    ) -> Result<i64, StoreError> {
+        let mut tx = self.begin().await?;
+        let order = with_db!(tx: &mut tx, conn, q => {
+            q::insert_paid_run(conn, user.0, run.0, order_state, now).await?
+        });
+        tx.commit().await?;
+        Ok(order)
     }
 }

@@ -8,9 +8,11 @@
 //! `program_enrollment_audits` row in the same transaction.
 
 use chrono::{DateTime, Utc};
-use mitx_core::catalog::{Availability, EnrollmentMode, Program, ReadableId, RequirementNode};
+use mitx_core::catalog::{
+    Availability, EnrollmentMode, Operator, Program, ReadableId, RequirementKind, RequirementNode,
+};
 use mitx_core::enrollment::{ChangeStatus, ProgramEnrollment};
-use mitx_core::ids::{ProgramId, UserId};
+use mitx_core::ids::{CourseId, ProgramId, RequirementNodeId, UserId};
 
 use crate::{Store, StoreError, Tx, backend_queries, with_db};
 
@@ -61,6 +63,60 @@ fn change_of(text: Option<String>) -> Result<Option<ChangeStatus>, StoreError> {
 
 fn audit_json(row: &ProgramEnrollment) -> Result<String, StoreError> {
     serde_json::to_string(row).map_err(|e| StoreError::corrupt("program_enrollments", "audit", e))
+}
+
+/// One `program_requirements` row.
+struct FlatNode {
+    id: i64,
+    program: i64,
+    parent: Option<i64>,
+    node_type: String,
+    operator: Option<String>,
+    operator_value: Option<String>,
+    course: Option<i64>,
+    required_program: Option<i64>,
+    title: String,
+    elective: bool,
+}
+
+/// The core tree under `node` (rows are in sibling order already).
+fn build_tree(node: &FlatNode, all: &[&FlatNode]) -> Result<RequirementNode, StoreError> {
+    let corrupt = |what: &str| StoreError::corrupt("program_requirements", "node_type", what);
+    let kind = match node.node_type.as_str() {
+        "program_root" => RequirementKind::ProgramRoot,
+        "operator" => RequirementKind::Operator {
+            operator: Operator::parse(
+                node.operator.as_deref().unwrap_or_default(),
+                node.operator_value.as_deref(),
+            )
+            .map_err(|e| StoreError::corrupt("program_requirements", "operator", e))?,
+        },
+        "course" => RequirementKind::Course {
+            course: CourseId(
+                node.course
+                    .ok_or_else(|| corrupt("course without course_id"))?,
+            ),
+        },
+        "program" => RequirementKind::Program {
+            required_program: ProgramId(
+                node.required_program
+                    .ok_or_else(|| corrupt("program without required_program_id"))?,
+            ),
+        },
+        other => return Err(corrupt(other)),
+    };
+    let children = all
+        .iter()
+        .filter(|n| n.parent == Some(node.id))
+        .map(|child| build_tree(child, all))
+        .collect::<Result<Vec<_>, _>>()?;
+    Ok(RequirementNode {
+        id: Some(RequirementNodeId(node.id)),
+        kind,
+        title: node.title.clone(),
+        elective_flag: node.elective,
+        children,
+    })
 }
 
 backend_queries! {
@@ -264,6 +320,98 @@ backend_queries! {
         Ok(())
     }
 
+    /// Active audit program enrollments with a larger id than `after`, by id.
+    pub(crate) async fn audit_enrollments(
+        conn: &mut Conn,
+        after: i64,
+        limit: i64,
+    ) -> Result<Vec<ProgramEnrollmentRecord>, StoreError> {
+        let sql = sqlx::AssertSqlSafe(format!(
+            "SELECT {ENROLLMENT_COLUMNS} FROM program_enrollments e \
+             WHERE e.active AND e.enrollment_mode = 'audit' AND e.id > $1 ORDER BY e.id LIMIT $2"
+        ));
+        let rows = sqlx::query(sql).bind(after).bind(limit.max(1)).fetch_all(&mut *conn).await?;
+        rows.iter().map(enrollment_from_row).collect()
+    }
+
+    /// Courses in which the user holds an active verified run enrollment.
+    pub(crate) async fn verified_courses(conn: &mut Conn, user: i64) -> Result<Vec<i64>, StoreError> {
+        Ok(sqlx::query_scalar(
+            "SELECT DISTINCT r.course_id FROM course_run_enrollments e \
+             JOIN course_runs r ON r.id = e.run_id \
+             WHERE e.user_id = $1 AND e.active AND e.enrollment_mode = 'verified' ORDER BY 1",
+        )
+        .bind(user)
+        .fetch_all(&mut *conn)
+        .await?)
+    }
+
+    /// The program's requirements tree (an empty root when it has none).
+    pub(crate) async fn tree(conn: &mut Conn, program: i64) -> Result<RequirementNode, StoreError> {
+        let rows = sqlx::query(
+            "SELECT id, parent_id, node_type, operator, operator_value, course_id, \
+             required_program_id, title, elective_flag FROM program_requirements \
+             WHERE program_id = $1 ORDER BY position, id",
+        )
+        .bind(program)
+        .fetch_all(&mut *conn)
+        .await?;
+        let mut nodes = Vec::with_capacity(rows.len());
+        for row in &rows {
+            let kind = match row.try_get::<String, _>("node_type")?.as_str() {
+                "program_root" => RequirementKind::ProgramRoot,
+                "course" => RequirementKind::Course {
+                    course: CourseId(row.try_get::<Option<i64>, _>("course_id")?.unwrap_or_default()),
+                },
+                "program" => RequirementKind::Program {
+                    required_program: ProgramId(
+                        row.try_get::<Option<i64>, _>("required_program_id")?.unwrap_or_default(),
+                    ),
+                },
+                _ => {
+                    let operator: Option<String> = row.try_get("operator")?;
+                    let value: Option<String> = row.try_get("operator_value")?;
+                    RequirementKind::Operator {
+                        operator: Operator::parse(operator.as_deref().unwrap_or_default(), value.as_deref())
+                            .map_err(|e| StoreError::corrupt("program_requirements", "operator", e))?,
+                    }
+                }
+            };
+            let id: i64 = row.try_get("id")?;
+            let parent: Option<i64> = row.try_get("parent_id")?;
+            let node = RequirementNode {
+                id: Some(RequirementNodeId(id)),
+                kind,
+                title: row.try_get("title")?,
+                elective_flag: row.try_get("elective_flag")?,
+                children: Vec::new(),
+            };
+            nodes.push((id, parent, node));
+        }
+        fn build(nodes: &[(i64, Option<i64>, RequirementNode)], parent: i64, depth: usize) -> Vec<RequirementNode> {
+            if depth > 64 {
+                return Vec::new();
+            }
+            nodes
+                .iter()
+                .filter(|(_, p, _)| *p == Some(parent))
+                .map(|(id, _, node)| {
+                    let mut node = node.clone();
+                    node.children = build(nodes, *id, depth + 1);
+                    node
+                })
+                .collect()
+        }
+        Ok(match nodes.iter().find(|(_, p, _)| p.is_none()) {
+            Some((id, _, root)) => {
+                let mut root = root.clone();
+                root.children = build(&nodes, *id, 1);
+                root
+            }
+            None => RequirementNode::root(),
+        })
+    }
+
     pub(crate) async fn set_live(conn: &mut Conn, program: i64, live: bool) -> Result<(), StoreError> {
         sqlx::query("UPDATE programs SET live = $2 WHERE id = $1")
             .bind(program)
@@ -305,9 +453,54 @@ backend_queries! {
         .map_err(StoreError::classify)?;
         Ok(())
     }
+
+    /// Every program with its requirements tree (two reads; trees are small).
+    pub(crate) async fn with_requirements(conn: &mut Conn) -> Result<Vec<Program>, StoreError> {
+        let sql = sqlx::AssertSqlSafe(format!(
+            "SELECT {PROGRAM_COLUMNS} FROM programs p ORDER BY p.id"
+        ));
+        let rows = sqlx::query(sql).fetch_all(&mut *conn).await?;
+        let mut programs = rows.iter().map(program_from_row).collect::<Result<Vec<_>, _>>()?;
+        let nodes = sqlx::query(
+            "SELECT id, program_id, parent_id, node_type, operator, operator_value, course_id, \
+             required_program_id, title, elective_flag FROM program_requirements \
+             ORDER BY program_id, position, id",
+        )
+        .fetch_all(&mut *conn)
+        .await?;
+        let mut flat = Vec::with_capacity(nodes.len());
+        for row in &nodes {
+            flat.push(FlatNode {
+                id: row.try_get("id")?,
+                program: row.try_get("program_id")?,
+                parent: row.try_get("parent_id")?,
+                node_type: row.try_get("node_type")?,
+                operator: row.try_get("operator")?,
+                operator_value: row.try_get("operator_value")?,
+                course: row.try_get("course_id")?,
+                required_program: row.try_get("required_program_id")?,
+                title: row.try_get("title")?,
+                elective: row.try_get("elective_flag")?,
+            });
+        }
+        for program in &mut programs {
+            let own: Vec<&FlatNode> = flat.iter().filter(|n| n.program == program.id.0).collect();
+            if let Some(root) = own.iter().find(|n| n.parent.is_none()) {
+                program.requirements = build_tree(root, &own)?;
+            }
+        }
+        Ok(programs)
+    }
+
 }
 
 impl Store {
+    /// Every program with its requirements tree and offered modes (departments are not
+    /// loaded): what certificate eligibility evaluates.
+    pub async fn programs_with_requirements(&self) -> Result<Vec<Program>, StoreError> {
+        with_db!(conn: self, conn, q => q::with_requirements(conn).await)
+    }
+
     /// The program with this id (without departments or requirements), if it exists.
     pub async fn enrollment_program(
         &self,
@@ -340,6 +533,45 @@ impl Store {
         program: ProgramId,
     ) -> Result<bool, StoreError> {
         with_db!(conn: self, conn, q => q::has_fulfilled_paid(conn, user.0, program.0).await)
+    }
+}
+
+impl Store {
+    /// Active audit program enrollments with an id above `after`, by id, at most `limit`
+    /// (the auto-upgrade's candidates, courses spec 2.8).
+    pub async fn audit_program_enrollments(
+        &self,
+        after: i64,
+        limit: i64,
+    ) -> Result<Vec<ProgramEnrollmentRecord>, StoreError> {
+        with_db!(conn: self, conn, q => q::audit_enrollments(conn, after, limit).await)
+    }
+
+    /// The courses in which the user holds an active verified run enrollment, by id.
+    pub async fn verified_course_ids(&self, user: UserId) -> Result<Vec<CourseId>, StoreError> {
+        let ids = with_db!(conn: self, conn, q => q::verified_courses(conn, user.0).await)?;
+        Ok(ids.into_iter().map(CourseId).collect())
+    }
+
+    /// The program's requirements tree with course and program ids (an empty root when it
+    /// has none).
+    pub async fn program_requirement_tree(
+        &self,
+        program: ProgramId,
+    ) -> Result<RequirementNode, StoreError> {
+        with_db!(conn: self, conn, q => q::tree(conn, program.0).await)
+    }
+
+    /// The program with its requirements tree (departments are not loaded).
+    pub async fn program_with_requirements(
+        &self,
+        program: ProgramId,
+    ) -> Result<Option<Program>, StoreError> {
+        let Some(mut found) = self.enrollment_program(program).await? else {
+            return Ok(None);
+        };
+        found.requirements = self.program_requirement_tree(program).await?;
+        Ok(Some(found))
     }
 }
 

@@ -24,8 +24,12 @@ pub const SECRET_BYTES: usize = 20;
 /// Reading the catalog through the internal ETL feed (`/api/internal/courses/`).
 pub const SCOPE_CATALOG_READ: &str = "catalog:read";
 
+/// Calling the Open edX webhooks (`/api/openedx_webhook/...`, courses spec 4.5): stands in
+/// for the original's staff OAuth2 bearer until mitx has its own OAuth2 provider.
+pub const SCOPE_OPENEDX_WEBHOOK: &str = "openedx:webhook";
+
 /// The scopes a token may carry.
-pub const KNOWN_SCOPES: &[&str] = &[SCOPE_CATALOG_READ];
+pub const KNOWN_SCOPES: &[&str] = &[SCOPE_CATALOG_READ, SCOPE_OPENEDX_WEBHOOK];
 
 /// Longest token name.
 pub const MAX_NAME_CHARS: usize = 100;

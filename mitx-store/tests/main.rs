@@ -9,6 +9,7 @@ mod support;
 
 mod b2b;
 mod catalog;
+mod course_runs;
 mod discounts;
 mod migrations;
 mod products;

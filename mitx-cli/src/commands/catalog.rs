@@ -1,11 +1,14 @@
-//! `mitx catalog import|export|list|create|check-requirements`.
+//! `mitx catalog import|export|list|create|check-requirements|retire-run`.
 
 use std::path::PathBuf;
 
 use anyhow::{Context as _, bail};
 use chrono::{DateTime, Utc};
-use clap::{Args, Subcommand, ValueEnum};
+use clap::{ArgGroup, Args, Subcommand, ValueEnum};
+use mitx_services::catalog::retire::{RetireReport, RetireRequest, retire_run};
 use mitx_services::catalog::{self, ImportError, check_requirements};
+use mitx_services::core::catalog::RetireOptions;
+use mitx_services::store::audit_log::Audit;
 use mitx_services::store::catalog::{
     CatalogData, CourseRecord, ImportSummary, ProgramRecord, RequirementRecord, RunRecord,
 };
@@ -13,7 +16,7 @@ use serde::Serialize;
 use tabled::Tabled;
 
 use crate::context::Context;
-use crate::output::{emit, note, opt, print_rows, spinner};
+use crate::output::{emit, note, opt, print_rows, print_value, spinner};
 
 /// Departments, courses, runs, programs and requirement trees.
 #[derive(Debug, Subcommand)]
@@ -63,6 +66,58 @@ pub enum CatalogCommand {
         #[arg(long)]
         program: Option<String>,
     },
+    /// Retire a run (`retire_courserun`): push its enrollment and run windows into the past
+    /// (locally and in Open edX Studio), take it off live, deactivate its products and detach
+    /// it from its B2B contract. A dry run unless --commit: prints exactly what would change
+    /// and changes nothing (no edX call). Refuses while learners are enrolled unless
+    /// --unenroll or --allow-active-enrollments. Retiring a retired run has nothing to do.
+    #[command(
+        after_help = "Example:\n  mitx catalog retire-run --run course-v1:MITx+6.001x+1T2025 --reason \"replaced by 1T2026\"\n  mitx catalog retire-run --run course-v1:MITx+6.001x+1T2025 --commit --unenroll --email --snapshot-dir /var/backups/mitx --reason \"replaced by 1T2026\""
+    )]
+    RetireRun(Box<RetireArgs>),
+}
+
+/// Options of `catalog retire-run`.
+#[derive(Debug, Args)]
+#[command(group(ArgGroup::new("target").required(true).args(["run", "key"])))]
+pub struct RetireArgs {
+    /// The run: courseware id or id.
+    #[arg(long)]
+    run: Option<String>,
+    /// The run, given without --run.
+    #[arg(value_name = "RUN")]
+    key: Option<String>,
+    /// Change things; without it nothing is changed (dry run).
+    #[arg(long)]
+    commit: bool,
+    /// Unenroll the active learners first (through the usual unenrollment, edX included).
+    #[arg(long)]
+    unenroll: bool,
+    /// Retire the run although learners are still enrolled (they stay enrolled).
+    #[arg(long)]
+    allow_active_enrollments: bool,
+    /// With --unenroll: send the learners the unenrollment email.
+    #[arg(long, requires = "unenroll")]
+    email: bool,
+    /// Keep the run attached to its B2B contract.
+    #[arg(long)]
+    keep_contract: bool,
+    /// Keep the run's products active.
+    #[arg(long)]
+    keep_products: bool,
+    /// Do not update the run in Open edX Studio.
+    #[arg(long)]
+    skip_edx: bool,
+    /// Write a JSON snapshot of the run here before changing anything (if it cannot be
+    /// written, nothing is changed).
+    #[arg(long, value_name = "DIR")]
+    snapshot_dir: Option<PathBuf>,
+    /// Why (stored in the audit log).
+    #[arg(long)]
+    reason: String,
+    /// Who is doing it (stored in the audit log).
+    #[arg(long, env = "USER", default_value = "unknown")]
+    actor: String,
 }
 
 /// What `catalog list` lists.
@@ -212,6 +267,7 @@ pub async fn run(cmd: CatalogCommand, ctx: &Context) -> anyhow::Result<()> {
             Ok(())
         }
         CatalogCommand::List { what } => list(ctx, what).await,
+        CatalogCommand::RetireRun(args) => retire(ctx, *args).await,
         CatalogCommand::Create(create) => create_one(ctx, *create).await,
         CatalogCommand::CheckRequirements { program } => {
             let data = ctx.migrated_store().await?.export_catalog().await?;
@@ -554,4 +610,86 @@ async fn create_one(ctx: &Context, create: CreateCommand) -> anyhow::Result<()> 
         }
     }
     apply(ctx, &data, false).await
+}
+
+async fn retire(ctx: &Context, args: RetireArgs) -> anyhow::Result<()> {
+    let services = ctx.migrated().await?;
+    let request = RetireRequest {
+        run: args.run.or(args.key).unwrap_or_default(),
+        commit: args.commit,
+        unenroll: args.unenroll,
+        allow_active_enrollments: args.allow_active_enrollments,
+        email: args.email,
+        options: RetireOptions {
+            keep_products: args.keep_products,
+            keep_contract: args.keep_contract,
+        },
+        skip_edx: args.skip_edx,
+        snapshot_dir: args.snapshot_dir,
+        audit: Audit::new(args.actor, Some(args.reason)),
+    };
+    let report = retire_run(services, &request).await?;
+    if ctx.json {
+        return print_value(ctx, &report, |_| {});
+    }
+    print_retirement(ctx, &report)
+}
+
+fn print_retirement(ctx: &Context, report: &RetireReport) -> anyhow::Result<()> {
+    if report.nothing_to_do {
+        emit(format!("Nothing to do: {} is already retired.", report.run));
+        return Ok(());
+    }
+    #[derive(Serialize, Tabled)]
+    struct Row {
+        what: String,
+        before: String,
+        after: String,
+    }
+    let row = |what: String, before: &str, after: String| Row {
+        what,
+        before: before.to_owned(),
+        after,
+    };
+    let mut rows: Vec<Row> = report
+        .changes
+        .iter()
+        .map(|c| row(c.field.to_owned(), &c.before, c.after.clone()))
+        .collect();
+    for id in &report.products_deactivated {
+        rows.push(row(format!("product {id}"), "active", "inactive".into()));
+    }
+    if !report.active_enrollments.is_empty() {
+        let after = if report.unenrolled.is_empty() {
+            "kept active (--allow-active-enrollments)".to_owned()
+        } else {
+            format!("{} unenrolled", report.unenrolled.len())
+        };
+        rows.push(row(
+            "enrollments".into(),
+            &format!("{} active", report.active_enrollments.len()),
+            after,
+        ));
+    }
+    rows.push(row(
+        "open edx studio".into(),
+        "",
+        report.edx.describe().to_owned(),
+    ));
+    if let Some(path) = &report.snapshot {
+        rows.push(row("snapshot".into(), "", path.display().to_string()));
+    }
+    if report.committed {
+        note(ctx, format!("Retired {}:", report.run));
+    } else {
+        note(ctx, format!("Would retire {}:", report.run));
+    }
+    print_rows(ctx, &rows)?;
+    if !report.committed {
+        note(
+            ctx,
+            "Dry run: nothing was changed. Pass --commit to retire the run.",
+        );
+    }
+    Ok(())
 }

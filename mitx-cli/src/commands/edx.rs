@@ -1,10 +1,12 @@
-//! `mitx edx`: repairing the Open edX side of enrollments (courses spec 4.4, 2.11).
+//! `mitx edx`: repairing the Open edX side of enrollments (courses spec 4.4, 2.11) and
+//! pulling run data from edX (4.6).
 
 use anyhow::{anyhow, bail};
-use clap::{Args, Subcommand};
+use clap::{ArgGroup, Args, Subcommand};
 use mitx_core::enrollment::MAX_ENROLLMENT_RETRIES;
 use mitx_core::ids::{CourseRunId, UserId};
 use mitx_services::Services;
+use mitx_services::edx::run_sync::{self, RunSyncReport};
 use mitx_services::edx::sync;
 use mitx_services::enrollment::{self, RetryLine, RetryScope};
 use mitx_services::store::audit_log::Audit;
@@ -42,6 +44,25 @@ pub enum EdxCommand {
         #[arg(long)]
         user: String,
     },
+    /// Pull titles, dates, enrollment windows and pacing of runs from the edX course list
+    /// (`sync_courserun`; the daily job `sync-courseruns-data`). Prints "Sync complete: X
+    /// updated, Y failures"; exits 1 when there is any failure (each is listed on stderr).
+    #[command(
+        after_help = "Example:\n  mitx edx sync-run --all\n  mitx edx sync-run --run course-v1:MITx+6.001x+1T2026\n  mitx --json edx sync-run --all"
+    )]
+    SyncRun(SyncRunArgs),
+}
+
+/// Options of `sync-run`.
+#[derive(Debug, Args)]
+#[command(group(ArgGroup::new("which").required(true).args(["run", "all"])))]
+pub struct SyncRunArgs {
+    /// Only this run (courseware id or id), live or not.
+    #[arg(long)]
+    run: Option<String>,
+    /// Every live, unexpired run (B2B included; run tags starting with `fake-` excluded).
+    #[arg(long)]
+    all: bool,
 }
 
 /// Options of `retry-enrollments`.
@@ -130,6 +151,7 @@ pub async fn run(cmd: EdxCommand, ctx: &Context) -> anyhow::Result<()> {
     match cmd {
         EdxCommand::RetryEnrollments(args) => retry(ctx, services, args).await,
         EdxCommand::ResetRetries(args) => reset(ctx, services, args).await,
+        EdxCommand::SyncRun(args) => sync_run(ctx, services, args).await,
         EdxCommand::SyncEnrollments { user } => {
             let user = user_id(services, &user).await?;
             let report = sync::sync_enrollments(services, user).await?;
@@ -269,4 +291,31 @@ async fn reset(ctx: &Context, services: &Services, args: ResetArgs) -> anyhow::R
         format!("Reset the edX retry counter of {changed} enrollment(s)."),
     );
     print_value(ctx, &serde_json::json!({ "reset": changed }), |_| {})
+}
+
+async fn sync_run(ctx: &Context, services: &Services, args: SyncRunArgs) -> anyhow::Result<()> {
+    let bar = crate::output::spinner(ctx, "syncing runs with edX");
+    let report: RunSyncReport = match &args.run {
+        Some(key) => run_sync::sync_one_run(services, key).await?,
+        None => run_sync::sync_all_runs(services).await?,
+    };
+    bar.finish_and_clear();
+    for failure in &report.failed {
+        note(
+            ctx,
+            format!(
+                "failed: {}: {}",
+                failure.run.as_deref().unwrap_or("(course list)"),
+                failure.reason
+            ),
+        );
+    }
+    print_value(ctx, &report, |r| crate::output::emit(r.summary()))?;
+    if report.failures > 0 {
+        bail!(
+            "{} failure(s) in the run sync (listed above)",
+            report.failures
+        );
+    }
+    Ok(())
 }

@@ -6,6 +6,7 @@ pub mod config;
 pub mod db;
 pub mod discounts;
 pub mod edx;
+pub mod enrollments;
 pub mod jobs;
 pub mod price;
 pub mod products;
@@ -86,6 +87,12 @@ pub enum Command {
         after_help = "Example:\n  mitx edx retry-enrollments --dry-run\n  mitx edx sync-enrollments --user jdoe"
     )]
     Edx(edx::EdxCommand),
+    /// Operator changes of enrollments: defer a seat, upgrade eligible program enrollments.
+    #[command(
+        subcommand,
+        after_help = "Example:\n  mitx enrollments defer --user jdoe --from-run course-v1:MITx+6.00.1x+1T2026 --to-run course-v1:MITx+6.00.1x+1T2027 --reason 'ticket 4242'\n  mitx enrollments upgrade-programs --dry-run"
+    )]
+    Enrollments(enrollments::EnrollmentsCommand),
     /// Course-run and program certificates: revoke and unrevoke.
     #[command(
         subcommand,
@@ -117,5 +124,6 @@ pub async fn run(command: Command, ctx: &Context) -> anyhow::Result<()> {
         Command::Worker(cmd) => worker::run(cmd, ctx).await,
         Command::Jobs(cmd) => jobs::run(cmd, ctx).await,
         Command::Edx(cmd) => edx::run(cmd, ctx).await,
+        Command::Enrollments(cmd) => enrollments::run(cmd, ctx).await,
     }
 }

@@ -25,12 +25,12 @@ use crate::output::{emit, note, print_rows, print_value};
 pub enum TokensCommand {
     /// Create a service token and print its secret (shown once, never again).
     #[command(
-        after_help = "Example:\n  mitx tokens create mit-learn-etl --scope catalog:read --reason 'Learn catalog pull'\n  TOKEN=$(mitx --quiet tokens create etl-staging --scope catalog:read)\n\nClients send the secret as `Authorization: Bearer <secret>`. Known scopes: catalog:read."
+        after_help = "Example:\n  mitx tokens create mit-learn-etl --scope catalog:read --reason 'Learn catalog pull'\n  TOKEN=$(mitx --quiet tokens create etl-staging --scope catalog:read)\n\nClients send the secret as `Authorization: Bearer <secret>`. Known scopes: catalog:read, openedx:webhook."
     )]
     Create {
         /// A unique name saying who uses the token (1-100 letters, digits, '-_.:@').
         name: String,
-        /// A scope to grant (repeatable); known: catalog:read.
+        /// A scope to grant (repeatable); known: catalog:read, openedx:webhook.
         #[arg(long = "scope", required = true, value_name = "SCOPE")]
         scopes: Vec<String>,
         /// Why (recorded in the audit log).
@@ -213,6 +213,6 @@ mod tests {
         assert!(is_well_formed_token(&a), "{a}");
         assert_ne!(a, b);
         // The help texts name the known scopes; they must follow the list.
-        assert_eq!(KNOWN_SCOPES, ["catalog:read"]);
+        assert_eq!(KNOWN_SCOPES, ["catalog:read", "openedx:webhook"]);
     }
 }

@@ -6,6 +6,7 @@ mod ids;
 mod primary;
 mod program;
 mod requirements;
+mod retire;
 mod run;
 
 pub use course::{Course, canonical_runs_per_tag, first_unexpired_run};
@@ -13,6 +14,10 @@ pub use ids::{CatalogIdError, CoursewareId, ReadableId, slugify};
 pub use primary::{PrimaryLanguageConflict, PrimaryLanguageFacts, primary_language_conflicts};
 pub use program::{Availability, CertificateType, Program};
 pub use requirements::{Operator, RequirementError, RequirementKind, RequirementNode};
+pub use retire::{
+    FieldChange, RetireOptions, RetirePlan, RetireRefusal, check_active_enrollments,
+    plan_retirement, retirement_cutoff,
+};
 pub use run::{CourseRun, RunValidationError, VariantIndustry, VariantLength};
 
 use serde::{Deserialize, Serialize};

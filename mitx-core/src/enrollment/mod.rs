@@ -21,6 +21,7 @@ mod run_sync;
 mod types;
 mod unenroll;
 mod verified_program;
+mod webhook;
 
 pub use auto_upgrade::{plan_program_upgrade, qualifies_for_program_upgrade};
 pub use deferral::{
@@ -71,3 +72,4 @@ pub use verified_program::{
     ProgramCandidate, VerifiedProgramAction, VerifiedProgramEnrollError, VerifiedProgramPlan,
     VerifiedProgramRequest, plan_verified_program_enrollment,
 };
+pub use webhook::{WebhookEnrollmentPlan, plan_webhook_enrollment};

@@ -21,6 +21,12 @@ pub struct EdxSettings {
     pub client_id: Option<String>,
     /// `OPENEDX_API_CLIENT_SECRET`.
     pub client_secret: Option<String>,
+    /// `OPENEDX_STUDIO_API_BASE_URL` (Studio course management; `None`: not configured).
+    pub studio_base_url: Option<String>,
+    /// `OPENEDX_COURSES_SERVICE_WORKER_CLIENT_ID` (the JWT client of Studio calls).
+    pub courses_client_id: Option<String>,
+    /// `OPENEDX_COURSES_SERVICE_WORKER_CLIENT_SECRET`.
+    pub courses_client_secret: Option<String>,
     /// `MITX_OPENEDX_TIMEOUT_SECONDS`.
     pub timeout: Duration,
     /// `IGNORE_EDX_FAILURES`.
@@ -42,6 +48,12 @@ impl std::fmt::Debug for EdxSettings {
             .field("oauth_provider", &self.oauth_provider)
             .field("client_id", &self.client_id)
             .field("client_secret", &hidden(&self.client_secret))
+            .field("studio_base_url", &self.studio_base_url)
+            .field("courses_client_id", &self.courses_client_id)
+            .field(
+                "courses_client_secret",
+                &hidden(&self.courses_client_secret),
+            )
             .field("timeout", &self.timeout)
             .field("ignore_failures", &self.ignore_failures)
             .finish()
@@ -58,6 +70,9 @@ impl EdxSettings {
             oauth_provider: env.text("OPENEDX_OAUTH_PROVIDER")?,
             client_id: env.optional("OPENEDX_API_CLIENT_ID")?,
             client_secret: env.optional("OPENEDX_API_CLIENT_SECRET")?,
+            studio_base_url: env.url("OPENEDX_STUDIO_API_BASE_URL")?,
+            courses_client_id: env.optional("OPENEDX_COURSES_SERVICE_WORKER_CLIENT_ID")?,
+            courses_client_secret: env.optional("OPENEDX_COURSES_SERVICE_WORKER_CLIENT_SECRET")?,
             timeout: env.seconds("MITX_OPENEDX_TIMEOUT_SECONDS", 1..=600)?,
             ignore_failures: env.flag("IGNORE_EDX_FAILURES")?,
         })

@@ -32,6 +32,8 @@ pub struct ServerSettings {
     pub catalog_cache_ttl: Duration,
     /// `MITX_METRICS_TOKEN`.
     pub metrics_token: Option<String>,
+    /// `SYNC_ON_DASHBOARD_LOAD`: the v1/v2 enrollment lists reconcile with edX first.
+    pub sync_on_dashboard_load: bool,
 }
 
 impl std::fmt::Debug for ServerSettings {
@@ -50,6 +52,7 @@ impl std::fmt::Debug for ServerSettings {
             .field("catalog_cache_max_bytes", &self.catalog_cache_max_bytes)
             .field("catalog_cache_ttl", &self.catalog_cache_ttl)
             .field("metrics_token", &self.metrics_token.as_ref().map(|_| "***"))
+            .field("sync_on_dashboard_load", &self.sync_on_dashboard_load)
             .finish()
     }
 }
@@ -93,6 +96,7 @@ impl ServerSettings {
             ),
             catalog_cache_ttl: env.seconds("MITX_CATALOG_CACHE_TTL_SECONDS", 1..=86_400)?,
             metrics_token: env.optional("MITX_METRICS_TOKEN")?,
+            sync_on_dashboard_load: env.flag("SYNC_ON_DASHBOARD_LOAD")?,
         })
     }
 }

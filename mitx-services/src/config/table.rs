@@ -128,6 +128,11 @@ pub const SETTINGS: &[SettingSpec] = &[
         "MITX_METRICS_TOKEN",
         "when set, GET /metrics requires `Authorization: Bearer <token>`",
     ),
+    spec(
+        "SYNC_ON_DASHBOARD_LOAD",
+        "false",
+        "the v1 and v2 enrollment lists reconcile the learner's enrollments with edX first (courses spec 2.11)",
+    ),
     // Open edX
     spec(
         "OPENEDX_API_BASE_URL",
@@ -165,6 +170,20 @@ pub const SETTINGS: &[SettingSpec] = &[
     secret(
         "OPENEDX_API_CLIENT_SECRET",
         "OAuth client secret for refreshing learners' edX tokens",
+    ),
+    spec(
+        "OPENEDX_STUDIO_API_BASE_URL",
+        "",
+        "Open edX Studio base URL (course-run schedule updates of `mitx catalog retire-run`)",
+    ),
+    spec(
+        "OPENEDX_COURSES_SERVICE_WORKER_CLIENT_ID",
+        "",
+        "OAuth client whose JWT authenticates Studio calls (client_credentials)",
+    ),
+    secret(
+        "OPENEDX_COURSES_SERVICE_WORKER_CLIENT_SECRET",
+        "secret of the Studio JWT client",
     ),
     spec(
         "MITX_OPENEDX_TIMEOUT_SECONDS",
@@ -296,12 +315,17 @@ pub const SETTINGS: &[SettingSpec] = &[
         "false",
         "learner records offer only the partner schools linked to the program (else every active school)",
     ),
-    // Commerce (used by later workflows; read and shown now)
     spec(
         "CERTIFICATE_CREATION_WINDOW_IN_DAYS",
         "31",
         "certificate job looks at runs whose certificate date is within this many days",
     ),
+    spec(
+        "MITX_CERTIFICATE_BATCH_SIZE",
+        "1000",
+        "learners per certificate unit of work (grades, certificates and their jobs commit together)",
+    ),
+    // Commerce (used by later workflows; read and shown now)
     spec(
         "ECOMMERCE_DEFAULT_PAYMENT_GATEWAY",
         "CyberSource",

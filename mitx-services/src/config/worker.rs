@@ -23,6 +23,10 @@ pub struct WorkerSettings {
     pub repair_edx_users_every: Duration,
     /// `DISABLE_USER_REPAIR_TASK`.
     pub disable_user_repair: bool,
+    /// `CERTIFICATE_CREATION_WINDOW_IN_DAYS`.
+    pub certificate_window_days: u32,
+    /// `MITX_CERTIFICATE_BATCH_SIZE`: learners per certificate unit of work.
+    pub certificate_batch_size: usize,
 }
 
 impl WorkerSettings {
@@ -39,6 +43,14 @@ impl WorkerSettings {
                 .seconds("RETRY_FAILED_EDX_ENROLLMENT_FREQUENCY", 60..=604_800)?,
             repair_edx_users_every: env.seconds("REPAIR_OPENEDX_USERS_FREQUENCY", 60..=604_800)?,
             disable_user_repair: env.flag("DISABLE_USER_REPAIR_TASK")?,
+            certificate_window_days: u32::try_from(
+                env.number("CERTIFICATE_CREATION_WINDOW_IN_DAYS", 0..=36_500)?,
+            )
+            .unwrap_or(36_500),
+            certificate_batch_size: usize::try_from(
+                env.number("MITX_CERTIFICATE_BATCH_SIZE", 1..=10_000)?,
+            )
+            .unwrap_or(10_000),
         })
     }
 }

@@ -8,7 +8,8 @@
 
 use std::time::Duration;
 
-use mitx_core::enrollment::{EdxEnrollment, EdxFailure};
+use mitx_core::Timestamp;
+use mitx_core::enrollment::{EdxCourseItem, EdxEnrollment, EdxFailure};
 use serde::{Deserialize, Serialize};
 use serde_json::Value;
 
@@ -157,6 +158,39 @@ struct EnrollmentPage {
 
 /// How many cursor pages a listing follows at most (a loop guard).
 const MAX_PAGES: usize = 1000;
+
+/// One learner's grade in a course run as edX reports it (`GET /api/grades/v1/courses/{K}/`).
+#[derive(Clone, Debug, PartialEq, Deserialize, Serialize)]
+pub struct GradeRecord {
+    /// The learner's edX username (mapped to a local user through the edX linkage).
+    pub username: String,
+    /// The learner's email on edX (informational).
+    #[serde(default)]
+    pub email: Option<String>,
+    /// The course key.
+    #[serde(default)]
+    pub course_id: Option<String>,
+    /// Passed.
+    #[serde(default)]
+    pub passed: bool,
+    /// The grade, a fraction (normally 0–1).
+    pub percent: f64,
+    /// edX's letter grade (free text, e.g. `Pass`).
+    #[serde(default)]
+    pub letter_grade: Option<String>,
+}
+
+/// The grades endpoint answers a bare array or a `{results, next}` page.
+#[derive(Deserialize)]
+#[serde(untagged)]
+enum GradePage {
+    Paged {
+        results: Vec<GradeRecord>,
+        #[serde(default)]
+        next: Option<String>,
+    },
+    Bare(Vec<GradeRecord>),
+}
 
 /// The Open edX client: cheap to clone.
 #[derive(Clone, Debug)]
@@ -325,6 +359,62 @@ impl EdxClient {
         Ok(out)
     }
 
+    /// Every learner's grade in the run `course_key` (`GET /api/grades/v1/courses/{K}/`,
+    /// following `next` pages), with the service token.
+    pub async fn run_grades(&self, course_key: &str) -> Result<Vec<GradeRecord>, EdxError> {
+        self.grades(course_key, None).await
+    }
+
+    /// One learner's grade in the run (`?username=U`; the first element is used).
+    pub async fn user_grade(
+        &self,
+        course_key: &str,
+        username: &str,
+    ) -> Result<Option<GradeRecord>, EdxError> {
+        Ok(self
+            .grades(course_key, Some(username))
+            .await?
+            .into_iter()
+            .next())
+    }
+
+    async fn grades(
+        &self,
+        course_key: &str,
+        username: Option<&str>,
+    ) -> Result<Vec<GradeRecord>, EdxError> {
+        let base = self.base()?;
+        let token = self.service_token()?;
+        let mut url = reqwest::Url::parse(&format!(
+            "{base}/api/grades/v1/courses/{}/",
+            encode_path_segment(course_key)
+        ))
+        .map_err(|e| EdxError::Decode(e.to_string()))?;
+        if let Some(username) = username {
+            url.query_pairs_mut().append_pair("username", username);
+        }
+        let mut out = Vec::new();
+        let mut next = Some(url.to_string());
+        let mut pages = 0;
+        while let Some(page_url) = next.take() {
+            pages += 1;
+            if pages > MAX_PAGES {
+                return Err(EdxError::Decode("the grade listing never ends".into()));
+            }
+            let body = self
+                .send(self.http.get(&page_url).bearer_auth(token))
+                .await?;
+            match Self::decode::<GradePage>(&body)? {
+                GradePage::Paged { results, next: n } => {
+                    out.extend(results);
+                    next = n.filter(|n| !n.is_empty());
+                }
+                GradePage::Bare(results) => out.extend(results),
+            }
+        }
+        Ok(out)
+    }
+
     /// Enrolls (or changes the mode of) `username` in `course_id` with the service token
     /// (`POST /api/enrollment/v1/enrollment`, `force_enrollment`); an answer that is still
     /// inactive is posted once more. The post is idempotent in edX, so mitx posts directly
@@ -419,6 +509,21 @@ impl EdxClient {
     }
 }
 
+/// A course key as one URL path segment: edX keys (`course-v1:MITx+6.001x+1T2026`) keep
+/// their `:` and `+`; anything that would end or change the segment is escaped.
+fn encode_path_segment(key: &str) -> String {
+    let mut out = String::with_capacity(key.len());
+    for byte in key.bytes() {
+        match byte {
+            b'A'..=b'Z' | b'a'..=b'z' | b'0'..=b'9' | b'-' | b'_' | b'.' | b'~' | b':' | b'+' => {
+                out.push(char::from(byte));
+            }
+            other => out.push_str(&format!("%{other:02X}")),
+        }
+    }
+    out
+}
+
 /// Whether an OAuth error answer says the refresh token is dead (`invalid_grant`).
 pub fn is_invalid_grant(err: &EdxError) -> bool {
     matches!(err, EdxError::Http { status: 400, .. })
@@ -426,4 +531,203 @@ pub fn is_invalid_grant(err: &EdxError) -> bool {
             .json_body()
             .and_then(|b| b.get("error").and_then(Value::as_str).map(str::to_owned))
             .is_some_and(|e| e == "invalid_grant")
+}
+
+/// How many course keys one course-list call asks for (courses spec 4.3).
+pub const COURSE_LIST_BATCH: usize = 100;
+
+/// One item of the course list that could not be read: its key (when it had one) and why.
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub struct BadCourseItem {
+    /// The item's `id`, if present.
+    pub id: Option<String>,
+    /// Why it could not be read.
+    pub reason: String,
+}
+
+/// One item of the course list, read or not.
+pub type CourseListItem = Result<EdxCourseItem, BadCourseItem>;
+
+#[derive(Deserialize)]
+struct CoursePage {
+    #[serde(default)]
+    results: Vec<Value>,
+    #[serde(default)]
+    pagination: Option<CoursePagination>,
+}
+
+#[derive(Deserialize)]
+struct CoursePagination {
+    #[serde(default)]
+    next: Option<String>,
+}
+
+fn course_item(value: Value) -> CourseListItem {
+    let id = value.get("id").and_then(Value::as_str).map(str::to_owned);
+    serde_json::from_value::<EdxCourseItem>(value).map_err(|e| BadCourseItem {
+        id,
+        reason: format!("unreadable course item: {e}"),
+    })
+}
+
+/// The schedule of a Studio course-run update.
+#[derive(Clone, Debug, PartialEq, Eq, Serialize)]
+pub struct StudioSchedule {
+    /// Start.
+    pub start: Timestamp,
+    /// End.
+    pub end: Timestamp,
+    /// Enrollment opens.
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub enrollment_start: Option<Timestamp>,
+    /// Enrollment closes.
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub enrollment_end: Option<Timestamp>,
+}
+
+/// The body of `PUT api/v1/course_runs/{K}/` (courses spec 4.3 "Studio run").
+#[derive(Clone, Debug, PartialEq, Eq, Serialize)]
+pub struct StudioRunUpdate {
+    /// Run title.
+    pub title: String,
+    /// `self_paced` or `instructor_paced`.
+    pub pacing_type: &'static str,
+    /// Sent only when the run has a start and an end.
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub schedule: Option<StudioSchedule>,
+}
+
+impl StudioRunUpdate {
+    /// The update that gives Studio the run's title, pacing and dates.
+    pub fn of_run(run: &mitx_core::catalog::CourseRun) -> StudioRunUpdate {
+        StudioRunUpdate {
+            title: run.title.clone(),
+            pacing_type: if run.is_self_paced {
+                "self_paced"
+            } else {
+                "instructor_paced"
+            },
+            schedule: match (run.start_date, run.end_date) {
+                (Some(start), Some(end)) => Some(StudioSchedule {
+                    start,
+                    end,
+                    enrollment_start: run.enrollment_start,
+                    enrollment_end: run.enrollment_end,
+                }),
+                _ => None,
+            },
+        }
+    }
+}
+
+#[derive(Deserialize)]
+struct JwtResponse {
+    access_token: String,
+}
+
+impl EdxClient {
+    fn service_username(&self) -> Result<&str, EdxError> {
+        self.settings
+            .service_username
+            .as_deref()
+            .ok_or(EdxError::NotConfigured("OPENEDX_SERVICE_WORKER_USERNAME"))
+    }
+
+    /// The course-list items of up to [`COURSE_LIST_BATCH`] keys (`GET
+    /// /api/courses/v1/courses/?course_keys=…&username=…&page_size=100&page=1`, following
+    /// `pagination.next`), with the service token. Keys edX does not know are simply absent.
+    pub async fn course_list(&self, keys: &[&str]) -> Result<Vec<CourseListItem>, EdxError> {
+        let base = self.base()?;
+        let token = self.service_token()?;
+        let username = self.service_username()?;
+        let mut url = reqwest::Url::parse(&format!("{base}/api/courses/v1/courses/"))
+            .map_err(|e| EdxError::Decode(e.to_string()))?;
+        url.query_pairs_mut()
+            .append_pair("course_keys", &keys.join(","))
+            .append_pair("username", username)
+            .append_pair("page_size", &COURSE_LIST_BATCH.to_string())
+            .append_pair("page", "1");
+        let mut out = Vec::new();
+        let mut next = Some(url.to_string());
+        let mut pages = 0;
+        while let Some(page_url) = next.take() {
+            pages += 1;
+            if pages > MAX_PAGES {
+                return Err(EdxError::Decode("the course list never ends".into()));
+            }
+            let body = self
+                .send(self.http.get(&page_url).bearer_auth(token))
+                .await?;
+            let page: CoursePage = Self::decode(&body)?;
+            out.extend(page.results.into_iter().map(course_item));
+            next = page
+                .pagination
+                .and_then(|p| p.next)
+                .filter(|n| !n.is_empty());
+        }
+        Ok(out)
+    }
+
+    /// One course's detail (`GET /api/courses/v1/courses/{K}/?username=…`), with the service
+    /// token.
+    pub async fn course_detail(&self, key: &str) -> Result<EdxCourseItem, EdxError> {
+        let base = self.base()?;
+        let token = self.service_token()?;
+        let username = self.service_username()?;
+        let mut url = reqwest::Url::parse(&format!("{base}/api/courses/v1/courses/{key}/"))
+            .map_err(|e| EdxError::Decode(e.to_string()))?;
+        url.query_pairs_mut().append_pair("username", username);
+        let body = self.send(self.http.get(url).bearer_auth(token)).await?;
+        Self::decode(&body)
+    }
+
+    /// A JWT for Studio calls (`POST /oauth2/access_token` on the LMS,
+    /// `grant_type=client_credentials`, `token_type=jwt`).
+    async fn studio_jwt(&self) -> Result<String, EdxError> {
+        let url = format!("{}/oauth2/access_token", self.base()?);
+        let client_id =
+            self.settings
+                .courses_client_id
+                .as_deref()
+                .ok_or(EdxError::NotConfigured(
+                    "OPENEDX_COURSES_SERVICE_WORKER_CLIENT_ID",
+                ))?;
+        let client_secret =
+            self.settings
+                .courses_client_secret
+                .as_deref()
+                .ok_or(EdxError::NotConfigured(
+                    "OPENEDX_COURSES_SERVICE_WORKER_CLIENT_SECRET",
+                ))?;
+        let form = [
+            ("grant_type", "client_credentials"),
+            ("client_id", client_id),
+            ("client_secret", client_secret),
+            ("token_type", "jwt"),
+        ];
+        let token: JwtResponse = Self::decode(&self.send(self.http.post(url).form(&form)).await?)?;
+        Ok(token.access_token)
+    }
+
+    /// Updates a run in Studio (`PUT {studio}/api/v1/course_runs/{K}/`, `Authorization: JWT
+    /// …`).
+    pub async fn update_studio_run(
+        &self,
+        key: &str,
+        update: &StudioRunUpdate,
+    ) -> Result<(), EdxError> {
+        let studio = self
+            .settings
+            .studio_base_url
+            .as_deref()
+            .ok_or(EdxError::NotConfigured("OPENEDX_STUDIO_API_BASE_URL"))?;
+        let token = self.studio_jwt().await?;
+        let url = format!("{studio}/api/v1/course_runs/{key}/");
+        let request = self
+            .http
+            .put(url)
+            .header("Authorization", format!("JWT {token}"))
+            .json(update);
+        self.send(request).await.map(drop)
+    }
 }

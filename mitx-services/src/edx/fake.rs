@@ -40,6 +40,16 @@ pub struct EdxCalls {
     pub email_settings: u64,
     /// Token refreshes.
     pub token_refreshes: u64,
+    /// Grade listings (each page counts).
+    pub grade_pages: u64,
+    /// Course-list pages (run sync).
+    pub course_lists: u64,
+    /// Course details.
+    pub course_details: u64,
+    /// Studio JWTs issued (client_credentials).
+    pub jwt_tokens: u64,
+    /// Studio course-run updates (`PUT api/v1/course_runs/{K}/`).
+    pub studio_updates: u64,
 }
 
 /// One enrollment the fake holds.
@@ -65,6 +75,10 @@ struct FakeState {
     access_tokens: HashMap<String, String>,
     /// refresh token → username
     refresh_tokens: HashMap<String, String>,
+    /// course key → username → grade record (the wire object)
+    grades: BTreeMap<String, BTreeMap<String, Value>>,
+    /// Grade listing page size.
+    grade_page_size: usize,
     /// Answer every call with this status instead.
     failing: Option<u16>,
     /// Wait this long before answering.
@@ -73,6 +87,14 @@ struct FakeState {
     page_size: usize,
     calls: EdxCalls,
     token_counter: u64,
+    /// Course key → course-list item (run sync and Studio).
+    courses: BTreeMap<String, Value>,
+    /// The number of keys of each course-list call's first page.
+    course_list_keys: Vec<usize>,
+    /// Studio JWTs issued.
+    jwts: HashSet<String>,
+    /// Studio updates received: (course key, body).
+    studio_updates: Vec<(String, Value)>,
 }
 
 type Shared = Arc<Mutex<FakeState>>;
@@ -99,11 +121,16 @@ impl FakeEdx {
     pub const CLIENT_ID: &'static str = "fake-client";
     /// Its secret.
     pub const CLIENT_SECRET: &'static str = "fake-secret";
+    /// The Studio JWT client (client_credentials) the fake accepts.
+    pub const COURSES_CLIENT_ID: &'static str = "fake-courses-client";
+    /// Its secret.
+    pub const COURSES_CLIENT_SECRET: &'static str = "fake-courses-secret";
 
     /// Starts a fake on `127.0.0.1` with a free port.
     pub async fn start() -> std::io::Result<FakeEdx> {
         let state: Shared = Arc::new(Mutex::new(FakeState {
             page_size: 100,
+            grade_page_size: 100,
             ..FakeState::default()
         }));
         let app = Router::new()
@@ -113,6 +140,8 @@ impl FakeEdx {
             .route("/api/enrollment/v1/enrollment", post(enroll))
             .route("/api/change_email_settings", post(email_settings))
             .route("/oauth2/access_token", post(token))
+            .route("/api/grades/v1/courses/{course_key}/", get(grades))
+            .merge(courses::routes())
             .with_state(state.clone());
         let listener = tokio::net::TcpListener::bind("127.0.0.1:0").await?;
         let addr = listener.local_addr()?;
@@ -146,6 +175,9 @@ impl FakeEdx {
             oauth_provider: "mitxpro-oauth2".into(),
             client_id: Some(Self::CLIENT_ID.into()),
             client_secret: Some(Self::CLIENT_SECRET.into()),
+            studio_base_url: Some(self.studio_url()),
+            courses_client_id: Some(Self::COURSES_CLIENT_ID.into()),
+            courses_client_secret: Some(Self::COURSES_CLIENT_SECRET.into()),
             timeout: Duration::from_secs(10),
             ignore_failures,
         }
@@ -162,7 +194,21 @@ impl FakeEdx {
             ("OPENEDX_SERVICE_WORKER_USERNAME", "mitx-service".into()),
             ("OPENEDX_API_CLIENT_ID", Self::CLIENT_ID.into()),
             ("OPENEDX_API_CLIENT_SECRET", Self::CLIENT_SECRET.into()),
+            ("OPENEDX_STUDIO_API_BASE_URL", self.studio_url()),
+            (
+                "OPENEDX_COURSES_SERVICE_WORKER_CLIENT_ID",
+                Self::COURSES_CLIENT_ID.into(),
+            ),
+            (
+                "OPENEDX_COURSES_SERVICE_WORKER_CLIENT_SECRET",
+                Self::COURSES_CLIENT_SECRET.into(),
+            ),
         ]
+    }
+
+    /// The fake Studio's base URL (`{base}/studio`).
+    pub fn studio_url(&self) -> String {
+        format!("{}/studio", self.base_url())
     }
 
     /// Answer every call with `status` (e.g. 503), or normally again with `None`.
@@ -232,10 +278,65 @@ impl FakeEdx {
         );
     }
 
+    /// Sets the grade edX reports for `username` in `course` (replacing an earlier one).
+    pub fn set_grade(
+        &self,
+        course: &str,
+        username: &str,
+        percent: f64,
+        passed: bool,
+        letter_grade: Option<&str>,
+    ) {
+        let record = json!({
+            "username": username,
+            "email": format!("{username}@example.com"),
+            "course_id": course,
+            "passed": passed,
+            "percent": percent,
+            "letter_grade": letter_grade,
+        });
+        lock(&self.state)
+            .grades
+            .entry(course.to_owned())
+            .or_default()
+            .insert(username.to_owned(), record);
+    }
+
+    /// Grade listing page size.
+    pub fn set_grade_page_size(&self, size: usize) {
+        lock(&self.state).grade_page_size = size.max(1);
+    }
+
     /// Issues (access, refresh) tokens for `username`, as the OAuth flow would.
     pub fn issue_tokens(&self, username: &str) -> (String, String) {
         let mut state = lock(&self.state);
         issue(&mut state, username)
+    }
+
+    /// Puts a course-list item (`{id, name, start, end, enrollment_start, enrollment_end,
+    /// certificate_available_date, pacing}`) into the fake's course catalog.
+    pub fn put_course(&self, item: Value) {
+        let key = item
+            .get("id")
+            .and_then(Value::as_str)
+            .unwrap_or_default()
+            .to_owned();
+        lock(&self.state).courses.insert(key, item);
+    }
+
+    /// The course-list item of `key`, if the fake has it (Studio updates change it).
+    pub fn course(&self, key: &str) -> Option<Value> {
+        lock(&self.state).courses.get(key).cloned()
+    }
+
+    /// How many keys each course-list call asked for (first pages only).
+    pub fn course_list_keys(&self) -> Vec<usize> {
+        lock(&self.state).course_list_keys.clone()
+    }
+
+    /// The Studio course-run updates received: (course key, body).
+    pub fn studio_updates(&self) -> Vec<(String, Value)> {
+        lock(&self.state).studio_updates.clone()
     }
 
     /// Stops the fake: later calls cannot connect.
@@ -360,6 +461,55 @@ async fn lti_fix(
         .to_lowercase();
     lock(&state).lti_emails.remove(&email);
     (StatusCode::OK, Json(json!({}))).into_response()
+}
+
+#[derive(Deserialize)]
+struct GradeQuery {
+    username: Option<String>,
+    page: Option<usize>,
+}
+
+/// `GET /api/grades/v1/courses/{K}/`: `?username=U` answers a bare array with that
+/// learner's record (empty when none); otherwise `{results, next}` pages by `?page=n`.
+async fn grades(
+    State(state): State<Shared>,
+    headers: HeaderMap,
+    axum::extract::Path(course_key): axum::extract::Path<String>,
+    Query(query): Query<GradeQuery>,
+) -> Response {
+    lock(&state).calls.grade_pages += 1;
+    if let Err(response) = gate(&state, &headers, true).await {
+        return response;
+    }
+    let host = headers
+        .get("host")
+        .and_then(|h| h.to_str().ok())
+        .unwrap_or("127.0.0.1")
+        .to_owned();
+    let s = lock(&state);
+    let empty = BTreeMap::new();
+    let course = s.grades.get(&course_key).unwrap_or(&empty);
+    if let Some(username) = &query.username {
+        let one: Vec<&Value> = course.get(username).into_iter().collect();
+        return (StatusCode::OK, Json(json!(one))).into_response();
+    }
+    let page = query.page.unwrap_or(1).max(1);
+    let size = s.grade_page_size;
+    let all: Vec<&Value> = course.values().collect();
+    let start = ((page - 1) * size).min(all.len());
+    let end = (start + size).min(all.len());
+    let next = (end < all.len()).then(|| {
+        format!(
+            "http://{host}/api/grades/v1/courses/{}/?page={}",
+            encode(&course_key),
+            page + 1
+        )
+    });
+    (
+        StatusCode::OK,
+        Json(json!({"results": &all[start..end], "next": next, "previous": null})),
+    )
+        .into_response()
 }
 
 #[derive(Deserialize)]
@@ -521,6 +671,9 @@ async fn token(
     headers: HeaderMap,
     Form(form): Form<HashMap<String, String>>,
 ) -> Response {
+    if form.get("grant_type").map(String::as_str) == Some("client_credentials") {
+        return courses::jwt_token(state, headers, form).await;
+    }
     lock(&state).calls.token_refreshes += 1;
     if let Err(response) = gate(&state, &headers, false).await {
         return response;
@@ -550,4 +703,228 @@ async fn token(
         ),
     )
         .into_response()
+}
+
+/// The course catalog of the fake: the course list and detail of the run sync (courses spec
+/// 4.3 "course list", "course detail"), Studio's JWT and its course-run update ("Studio
+/// run"). Kept in a block of its own so other partner routes merge cleanly.
+mod courses {
+    use axum::extract::Path;
+    use axum::routing::put;
+
+    use super::*;
+
+    pub(super) fn routes() -> Router<Shared> {
+        Router::new()
+            .route("/api/courses/v1/courses/", get(course_list))
+            .route("/api/courses/v1/courses/{key}/", get(course_detail))
+            .route(
+                "/studio/api/v1/course_runs/{key}/",
+                put(studio_update).get(studio_get),
+            )
+    }
+
+    #[derive(Deserialize)]
+    pub(super) struct ListQuery {
+        course_keys: Option<String>,
+        username: Option<String>,
+        page: Option<usize>,
+        page_size: Option<usize>,
+    }
+
+    fn username_error() -> Response {
+        error(
+            StatusCode::BAD_REQUEST,
+            json!({"username": ["This field is required for the service worker."]}),
+        )
+    }
+
+    async fn course_list(
+        State(state): State<Shared>,
+        headers: HeaderMap,
+        Query(query): Query<ListQuery>,
+    ) -> Response {
+        lock(&state).calls.course_lists += 1;
+        if let Err(response) = gate(&state, &headers, true).await {
+            return response;
+        }
+        if query.username.as_deref().is_none_or(str::is_empty) {
+            return username_error();
+        }
+        let keys: Option<Vec<String>> = query.course_keys.as_ref().map(|k| {
+            k.split(',')
+                .filter(|k| !k.is_empty())
+                .map(str::to_owned)
+                .collect()
+        });
+        let host = headers
+            .get("host")
+            .and_then(|h| h.to_str().ok())
+            .unwrap_or("127.0.0.1")
+            .to_owned();
+        let mut s = lock(&state);
+        let page = query.page.unwrap_or(1).max(1);
+        if page == 1 {
+            s.course_list_keys.push(keys.as_ref().map_or(0, Vec::len));
+        }
+        let all: Vec<Value> = s
+            .courses
+            .iter()
+            .filter(|(key, _)| keys.as_ref().is_none_or(|keys| keys.contains(key)))
+            .map(|(_, item)| item.clone())
+            .collect();
+        let size = query
+            .page_size
+            .unwrap_or(s.page_size)
+            .min(s.page_size)
+            .max(1);
+        let start = ((page - 1) * size).min(all.len());
+        let end = (start + size).min(all.len());
+        let next = (end < all.len()).then(|| {
+            let mut url = format!(
+                "http://{host}/api/courses/v1/courses/?page={}&page_size={size}",
+                page + 1
+            );
+            if let Some(keys) = &query.course_keys {
+                url.push_str(&format!("&course_keys={}", encode(keys)));
+            }
+            if let Some(user) = &query.username {
+                url.push_str(&format!("&username={}", encode(user)));
+            }
+            url
+        });
+        let pages = all.len().div_ceil(size).max(1);
+        (
+            StatusCode::OK,
+            Json(json!({
+                "results": &all[start..end],
+                "pagination": {"next": next, "previous": null, "count": all.len(), "num_pages": pages},
+            })),
+        )
+            .into_response()
+    }
+
+    async fn course_detail(
+        State(state): State<Shared>,
+        headers: HeaderMap,
+        Path(key): Path<String>,
+        Query(query): Query<HashMap<String, String>>,
+    ) -> Response {
+        lock(&state).calls.course_details += 1;
+        if let Err(response) = gate(&state, &headers, true).await {
+            return response;
+        }
+        if query.get("username").is_none_or(|u| u.is_empty()) {
+            return username_error();
+        }
+        match lock(&state).courses.get(&key) {
+            Some(item) => (StatusCode::OK, Json(item.clone())).into_response(),
+            None => error(StatusCode::NOT_FOUND, json!({"detail": "Not found."})),
+        }
+    }
+
+    /// `POST /oauth2/access_token` with `grant_type=client_credentials` (called by the token
+    /// route).
+    pub(super) async fn jwt_token(
+        state: Shared,
+        headers: HeaderMap,
+        form: HashMap<String, String>,
+    ) -> Response {
+        lock(&state).calls.jwt_tokens += 1;
+        if let Err(response) = gate(&state, &headers, false).await {
+            return response;
+        }
+        if form.get("client_id").map(String::as_str) != Some(FakeEdx::COURSES_CLIENT_ID)
+            || form.get("client_secret").map(String::as_str) != Some(FakeEdx::COURSES_CLIENT_SECRET)
+        {
+            return error(StatusCode::UNAUTHORIZED, json!({"error": "invalid_client"}));
+        }
+        if form.get("token_type").map(String::as_str) != Some("jwt") {
+            return error(
+                StatusCode::BAD_REQUEST,
+                json!({"error": "unsupported_token_type"}),
+            );
+        }
+        let mut s = lock(&state);
+        s.token_counter += 1;
+        let token = format!("jwt-{}", s.token_counter);
+        s.jwts.insert(token.clone());
+        (
+            StatusCode::OK,
+            Json(
+                json!({"access_token": token, "token_type": "JWT", "expires_in": 3600,
+                         "scope": "read write"}),
+            ),
+        )
+            .into_response()
+    }
+
+    fn jwt_ok(state: &Shared, headers: &HeaderMap) -> bool {
+        let token = headers
+            .get("authorization")
+            .and_then(|h| h.to_str().ok())
+            .and_then(|h| h.strip_prefix("JWT "));
+        token.is_some_and(|t| lock(state).jwts.contains(t))
+    }
+
+    async fn studio_get(
+        State(state): State<Shared>,
+        headers: HeaderMap,
+        Path(key): Path<String>,
+    ) -> Response {
+        if let Err(response) = gate(&state, &headers, false).await {
+            return response;
+        }
+        if !jwt_ok(&state, &headers) {
+            return error(
+                StatusCode::UNAUTHORIZED,
+                json!({"detail": "Authentication credentials were not provided."}),
+            );
+        }
+        match lock(&state).courses.get(&key) {
+            Some(item) => (StatusCode::OK, Json(item.clone())).into_response(),
+            None => error(StatusCode::NOT_FOUND, json!({"detail": "Not found."})),
+        }
+    }
+
+    async fn studio_update(
+        State(state): State<Shared>,
+        headers: HeaderMap,
+        Path(key): Path<String>,
+        Json(body): Json<Value>,
+    ) -> Response {
+        lock(&state).calls.studio_updates += 1;
+        if let Err(response) = gate(&state, &headers, false).await {
+            return response;
+        }
+        if !jwt_ok(&state, &headers) {
+            return error(
+                StatusCode::UNAUTHORIZED,
+                json!({"detail": "Authentication credentials were not provided."}),
+            );
+        }
+        let mut s = lock(&state);
+        s.studio_updates.push((key.clone(), body.clone()));
+        let Some(item) = s.courses.get_mut(&key) else {
+            return error(StatusCode::NOT_FOUND, json!({"detail": "Not found."}));
+        };
+        if let Some(title) = body.get("title") {
+            item["name"] = title.clone();
+        }
+        if let Some(pacing) = body.get("pacing_type").and_then(Value::as_str) {
+            item["pacing"] = json!(if pacing == "self_paced" {
+                "self"
+            } else {
+                "instructor"
+            });
+        }
+        if let Some(schedule) = body.get("schedule").and_then(Value::as_object) {
+            for field in ["start", "end", "enrollment_start", "enrollment_end"] {
+                if let Some(value) = schedule.get(field) {
+                    item[field] = value.clone();
+                }
+            }
+        }
+        (StatusCode::OK, Json(item.clone())).into_response()
+    }
 }

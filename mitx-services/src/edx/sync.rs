@@ -3,7 +3,7 @@
 //! own token; mitx lists them with the service token (`GET /api/enrollment/v1/enrollments
 //! ?username=U`), which needs no learner token (docs/compatibility.md).
 
-use mitx_core::enrollment::diff_edx_enrollments;
+use mitx_core::enrollment::{DashboardApi, diff_edx_enrollments, sync_error_is_fatal};
 use mitx_core::ids::{CourseRunId, UserId};
 use mitx_store::StoreError;
 use mitx_store::enrollments::SavedEnrollment;
@@ -100,4 +100,31 @@ pub async fn sync_enrollments(services: &Services, user: UserId) -> Result<SyncR
     }
     tx.commit().await?;
     Ok(report)
+}
+
+/// The reconciliation before an enrollment list (2.11), when `SYNC_ON_DASHBOARD_LOAD` is
+/// on: v1 swallows sync errors (logged); v2 returns them unless `IGNORE_EDX_FAILURES` is
+/// on. A learner without an edX account has nothing to reconcile.
+pub async fn sync_on_dashboard_load(
+    services: &Services,
+    user: UserId,
+    api: DashboardApi,
+) -> Result<(), SyncError> {
+    if !services.settings().server.sync_on_dashboard_load {
+        return Ok(());
+    }
+    match sync_enrollments(services, user).await {
+        Ok(report) => {
+            if !report.local_only.is_empty() {
+                tracing::info!(%user, local_only = ?report.local_only, "active enrollments edX does not have");
+            }
+            Ok(())
+        }
+        Err(SyncError::NoAccount(_)) => Ok(()),
+        Err(err) if sync_error_is_fatal(api, services.settings().edx.ignore_failures) => Err(err),
+        Err(err) => {
+            tracing::warn!(%user, ?api, err = %crate::cause_chain(&err), "dashboard sync with edX failed; listing anyway");
+            Ok(())
+        }
+    }
 }

@@ -45,7 +45,7 @@ pub const DEFAULT_QUEUE: &str = "default";
 pub fn max_attempts(kind: &str) -> u32 {
     match kind {
         EMAIL_SEND => 8,
-        EDX_ENROLL | EDX_EMAIL_SUBSCRIPTION => 5,
+        EDX_ENROLL | EDX_EMAIL_SUBSCRIPTION | PROGRAM_CERTIFICATE => 5,
         _ => 3,
     }
 }
@@ -185,6 +185,7 @@ pub async fn dispatch(
             crate::enrollment::run_email_subscription_job(services, ctx, job).await
         }
         CREDENTIAL_ISSUE => crate::credentials::run_issue_job(services, ctx, job).await,
+        PROGRAM_CERTIFICATE => crate::program_certificates::run_job(services, ctx, job).await,
         name => match name.strip_prefix(PERIODIC_PREFIX) {
             Some(periodic_name) => match periodic::run(services, periodic_name).await {
                 Ok(report) => JobOutcome::Done(Some(report.summary)),

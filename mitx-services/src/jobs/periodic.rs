@@ -47,6 +47,14 @@ impl PeriodicJob {
 pub const RETRY_FAILED_EDX_ENROLLMENTS: &str = "retry-failed-edx-enrollments";
 /// The edX user repair job.
 pub const REPAIR_FAULTY_EDX_USERS: &str = "repair-faulty-edx-users";
+/// Course-run certificates from edX grades (courses spec 3.4).
+pub const GENERATE_COURSE_CERTIFICATES: &str = "generate-course-certificate";
+/// Program certificates nobody triggered (courses spec 3.7 b).
+pub const GENERATE_MISSING_PROGRAM_CERTIFICATES: &str = "generate-missing-program-certificates";
+/// The program-enrollment auto-upgrade (courses spec 2.8).
+pub const UPGRADE_ELIGIBLE_PROGRAM_ENROLLMENTS: &str = "upgrade-eligible-program-enrollments";
+/// The course-run data sync (courses spec 4.6).
+pub const SYNC_COURSERUNS_DATA: &str = "sync-courseruns-data";
 /// Deleting finished jobs and expired leases.
 pub const PURGE_FINISHED_JOBS: &str = "purge-finished-jobs";
 
@@ -87,34 +95,34 @@ pub fn schedule(settings: &Settings) -> Vec<PeriodicJob> {
             purpose: "delete jobs finished more than MITX_JOBS_RETENTION_DAYS ago and expired leases",
             availability: Availability::Scheduled,
         },
-        later(
-            "sync-courseruns-data",
-            Schedule::daily(0, 10),
-            "pull titles and dates of live runs from edX",
-            "course-run data sync (issue 10)",
-        ),
-        later(
-            "generate-course-certificate",
-            Schedule::Cron {
+        PeriodicJob {
+            name: SYNC_COURSERUNS_DATA,
+            schedule: Schedule::daily(0, 10),
+            purpose: "pull titles, dates and pacing of live runs from the edX course list",
+            availability: Availability::Scheduled,
+        },
+        PeriodicJob {
+            name: GENERATE_COURSE_CERTIFICATES,
+            schedule: Schedule::Cron {
                 minute: 0,
                 hours: vec![],
                 weekdays: vec![],
             },
-            "course-run certificates",
-            "certificates (issue 10)",
-        ),
-        later(
-            "upgrade-eligible-program-enrollments",
-            Schedule::daily(1, 0),
-            "upgrade eligible audit program enrollments",
-            "program-enrollment auto-upgrade (issue 10)",
-        ),
-        later(
-            "generate-missing-program-certificates",
-            Schedule::daily(2, 0),
-            "missed program certificates, in batches of 500",
-            "certificates (issue 10)",
-        ),
+            purpose: "fetch the grades of candidate runs from edX, store them and issue or delete course-run certificates",
+            availability: Availability::Scheduled,
+        },
+        PeriodicJob {
+            name: UPGRADE_ELIGIBLE_PROGRAM_ENROLLMENTS,
+            schedule: Schedule::daily(1, 0),
+            purpose: "upgrade audit program enrollments whose required courses (and elective minimum) have active verified enrollments",
+            availability: Availability::Scheduled,
+        },
+        PeriodicJob {
+            name: GENERATE_MISSING_PROGRAM_CERTIFICATES,
+            schedule: Schedule::daily(2, 0),
+            purpose: "program certificates for verified program enrollments without one, in batches of 500",
+            availability: Availability::Scheduled,
+        },
         later(
             "process-google-sheets-requests",
             Schedule::EveryMinute {
@@ -194,6 +202,18 @@ pub enum PeriodicError {
     /// The database failed.
     #[error(transparent)]
     Store(#[from] mitx_store::StoreError),
+    /// The job's work failed as a whole (a partner or configuration error).
+    #[error("{0}")]
+    Failed(String),
+}
+
+impl From<crate::course_certificates::CertificateError> for PeriodicError {
+    fn from(err: crate::course_certificates::CertificateError) -> Self {
+        match err {
+            crate::course_certificates::CertificateError::Store(err) => PeriodicError::Store(err),
+            other => PeriodicError::Failed(other.to_string()),
+        }
+    }
 }
 
 impl PeriodicError {
@@ -228,6 +248,30 @@ pub async fn run(services: &Services, name: &str) -> Result<PeriodicReport, Peri
         REPAIR_FAULTY_EDX_USERS => {
             let outcome = crate::edx::repair::repair_users(services).await?;
             Ok(report(outcome.summary(), outcome.failed))
+        }
+        GENERATE_COURSE_CERTIFICATES => {
+            let request = crate::course_certificates::GenerateRequest::default();
+            let outcome =
+                crate::course_certificates::generate(services, &request, &mut |_| {}).await?;
+            Ok(report(outcome.summary(), outcome.failures()))
+        }
+        GENERATE_MISSING_PROGRAM_CERTIFICATES => {
+            let stats = crate::program_certificates::generate_missing(services).await?;
+            Ok(report(
+                format!(
+                    "processed {}, created {}, ineligible {}, failed {}",
+                    stats.processed, stats.created, stats.ineligible, stats.failed
+                ),
+                stats.failed,
+            ))
+        }
+        UPGRADE_ELIGIBLE_PROGRAM_ENROLLMENTS => {
+            let outcome = crate::program_upgrade::upgrade_eligible(services, false).await?;
+            Ok(report(outcome.summary(false), 0))
+        }
+        SYNC_COURSERUNS_DATA => {
+            let outcome = crate::edx::run_sync::sync_all_runs(services).await?;
+            Ok(report(outcome.summary(), u64::from(outcome.failures)))
         }
         PURGE_FINISHED_JOBS => {
             let now = services.now();
