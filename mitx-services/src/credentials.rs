@@ -5,7 +5,7 @@
 //! revocation); and the backfill of certificates without a credential.
 //!
 //! Self-signing is VC-JWT (VC 2.0 secured with JOSE, `alg` EdDSA), see
-//! docs/decisions/0010-verifiable-credentials.md: the credential is the JWT payload and
+//! docs/decisions/0012-verifiable-credentials.md: the credential is the JWT payload and
 //! the stored JSON is its `EnvelopedVerifiableCredential`.
 
 use std::time::Duration;
