@@ -6,6 +6,7 @@
 mod catalog;
 mod certificates;
 mod discounts;
+mod enrollments;
 mod ops;
 mod price;
 mod products;

@@ -64,7 +64,8 @@ async fn create(
     .map_err(|err| ApiError::from_fault(err.fault(), &err))?;
     match done {
         VerifiedProgramEnrolled::Already => Ok(StatusCode::NO_CONTENT.into_response()),
-        VerifiedProgramEnrolled::Enrolled(record, run) => {
+        VerifiedProgramEnrolled::Enrolled(done) => {
+            let (record, run) = *done;
             let item = render_one(&state, &headers, user.id, &record, &run, Version::V2).await?;
             Ok((StatusCode::CREATED, Json(item)).into_response())
         }

@@ -163,7 +163,8 @@ impl Alongside<'_> {
             tx.create_zero_value_order(user, after.enrollment.run, product, now)
                 .await?;
         }
-        if let Some((audit, action)) = self.audit {
+        // A row that did not change gets no audit-log row.
+        if let Some((audit, action)) = self.audit.filter(|_| before != Some(&after.enrollment)) {
             tx.record_audit(
                 &AuditChange {
                     audit,

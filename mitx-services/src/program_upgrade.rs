@@ -80,11 +80,13 @@ pub async fn upgrade_eligible(
         for record in &batch {
             report.checked += 1;
             let row = &record.enrollment;
-            if !programs.contains_key(&row.program) {
-                let program = store.program_with_requirements(row.program).await?;
-                programs.insert(row.program, program);
-            }
-            let Some(Some(program)) = programs.get(&row.program) else {
+            let program = match programs.entry(row.program) {
+                std::collections::hash_map::Entry::Occupied(found) => found.into_mut(),
+                std::collections::hash_map::Entry::Vacant(slot) => {
+                    slot.insert(store.program_with_requirements(row.program).await?)
+                }
+            };
+            let Some(program) = program.as_ref() else {
                 continue;
             };
             let now = services.now();

@@ -59,7 +59,7 @@ pub enum VerifiedProgramEnrolled {
     /// An active enrollment in the effective mode exists (204).
     Already,
     /// Enrolled now (201).
-    Enrolled(EnrollmentRecord, EnrollmentRun),
+    Enrolled(Box<(EnrollmentRecord, EnrollmentRun)>),
 }
 
 /// `POST /api/v2/verified_program_enrollments/{courseware_id}/` with the body's program
@@ -148,7 +148,9 @@ pub async fn enroll(
     )
     .await?
     {
-        Enrollment::Enrolled(record) => Ok(VerifiedProgramEnrolled::Enrolled(record, run)),
+        Enrollment::Enrolled(record) => {
+            Ok(VerifiedProgramEnrolled::Enrolled(Box::new((record, run))))
+        }
         Enrollment::EdxFailed(failure) => Err(EnrollmentError::EdxEnroll(failure).into()),
     }
 }

@@ -110,10 +110,10 @@ fn parse_uuid(table: &'static str, text: &str) -> Result<Uuid, StoreError> {
 backend_queries! {
     use sqlx::Row;
 
-    const GRADE_COLUMNS: &str =
+    pub(crate) const GRADE_COLUMNS: &str =
         "g.id, g.user_id, g.course_run_id, g.grade, g.letter_grade, g.passed, g.set_by_admin";
 
-    fn grade_from_row(row: &<Db as sqlx::Database>::Row) -> Result<StoredGrade, StoreError> {
+    pub(crate) fn grade_from_row(row: &<Db as sqlx::Database>::Row) -> Result<StoredGrade, StoreError> {
         let value: Option<f64> = row.try_get("grade")?;
         // A grade row without a value shows as 0 (grade_percent of a null grade is 0).
         let grade = Grade::new(value.unwrap_or(0.0))
@@ -131,7 +131,7 @@ backend_queries! {
         })
     }
 
-    fn certificate_from_row<S>(
+    pub(crate) fn certificate_from_row<S>(
         row: &<Db as sqlx::Database>::Row,
         table: &'static str,
         subject: S,
@@ -505,6 +505,155 @@ backend_queries! {
     }
 }
 
+/// PostgreSQL forms of the batch statements: one array bind per column (`UNNEST`,
+/// `= ANY`) instead of one bind per value, so a batch is a few short statements the
+/// server parses once. SQLite, which has no arrays, uses the multi-row forms above.
+mod pg_bulk {
+    use sqlx::Row as _;
+    use sqlx::postgres::PgConnection;
+
+    use super::*;
+
+    pub(super) async fn grades_in_run(
+        conn: &mut PgConnection,
+        run: i64,
+        users: &[i64],
+    ) -> Result<Vec<StoredGrade>, StoreError> {
+        let sql = sqlx::AssertSqlSafe(format!(
+            "SELECT {} FROM course_run_grades g WHERE g.course_run_id = $1 AND g.user_id = ANY($2)",
+            postgres::GRADE_COLUMNS
+        ));
+        let rows = sqlx::query(sql).bind(run).bind(users).fetch_all(&mut *conn).await?;
+        rows.iter().map(postgres::grade_from_row).collect()
+    }
+
+    pub(super) async fn run_certificates(
+        conn: &mut PgConnection,
+        run: i64,
+        users: &[i64],
+    ) -> Result<Vec<StoredCertificate<CourseRunId>>, StoreError> {
+        let rows = sqlx::query(
+            "SELECT c.id, c.user_id, c.uuid, c.is_revoked, c.issue_date, \
+             c.certificate_page_revision_id, v.uuid AS credential_uuid \
+             FROM course_run_certificates c \
+             LEFT JOIN verifiable_credentials v ON v.id = c.verifiable_credential_id \
+             WHERE c.course_run_id = $1 AND c.user_id = ANY($2)",
+        )
+        .bind(run)
+        .bind(users)
+        .fetch_all(&mut *conn)
+        .await?;
+        rows.iter()
+            .map(|row| {
+                postgres::certificate_from_row(row, "course_run_certificates", CourseRunId(run))
+            })
+            .collect()
+    }
+
+    pub(super) async fn upsert_grades(
+        conn: &mut PgConnection,
+        writes: &[GradeWrite],
+        acting_user: Option<i64>,
+        now: DateTime<Utc>,
+    ) -> Result<u64, StoreError> {
+        let users: Vec<i64> = writes.iter().map(|w| w.after.user.0).collect();
+        let runs: Vec<i64> = writes.iter().map(|w| w.after.run.0).collect();
+        let grades: Vec<f64> = writes.iter().map(|w| w.after.grade.value()).collect();
+        let letters: Vec<Option<String>> =
+            writes.iter().map(|w| w.after.letter_grade.clone()).collect();
+        let passed: Vec<bool> = writes.iter().map(|w| w.after.passed).collect();
+        let admin: Vec<bool> = writes.iter().map(|w| w.after.set_by_admin).collect();
+        let rows = sqlx::query(
+            "INSERT INTO course_run_grades (user_id, course_run_id, grade, letter_grade, passed, \
+             set_by_admin, created_on, updated_on) \
+             SELECT u, r, g, l, p, a, $7, $7 FROM UNNEST($1::bigint[], $2::bigint[], \
+             $3::float8[], $4::text[], $5::bool[], $6::bool[]) AS t(u, r, g, l, p, a) \
+             ON CONFLICT (user_id, course_run_id) DO UPDATE SET grade = excluded.grade, \
+             letter_grade = excluded.letter_grade, passed = excluded.passed, \
+             set_by_admin = excluded.set_by_admin, updated_on = excluded.updated_on \
+             WHERE course_run_grades.set_by_admin = FALSE OR excluded.set_by_admin = TRUE \
+             RETURNING id, user_id",
+        )
+        .bind(&users)
+        .bind(&runs)
+        .bind(&grades)
+        .bind(&letters)
+        .bind(&passed)
+        .bind(&admin)
+        .bind(now)
+        .fetch_all(&mut *conn)
+        .await
+        .map_err(StoreError::classify)?;
+        let mut ids: HashMap<i64, i64> = HashMap::with_capacity(rows.len());
+        for row in &rows {
+            ids.insert(row.try_get("user_id")?, row.try_get("id")?);
+        }
+        let mut grade_ids = Vec::with_capacity(rows.len());
+        let mut befores = Vec::with_capacity(rows.len());
+        let mut afters = Vec::with_capacity(rows.len());
+        for write in writes {
+            if let Some(id) = ids.get(&write.after.user.0) {
+                grade_ids.push(*id);
+                befores.push(write.before.as_ref().map(grade_json).transpose()?);
+                afters.push(grade_json(&write.after)?);
+            }
+        }
+        if !grade_ids.is_empty() {
+            sqlx::query(
+                "INSERT INTO course_run_grade_audits (grade_id, acting_user_id, data_before, \
+                 data_after, created_on, updated_on) \
+                 SELECT i, $4, b, a, $5, $5 FROM UNNEST($1::bigint[], $2::text[], $3::text[]) \
+                 AS t(i, b, a)",
+            )
+            .bind(&grade_ids)
+            .bind(&befores)
+            .bind(&afters)
+            .bind(acting_user)
+            .bind(now)
+            .execute(&mut *conn)
+            .await
+            .map_err(StoreError::classify)?;
+        }
+        Ok(rows.len() as u64)
+    }
+
+    pub(super) async fn insert_course_certificates(
+        conn: &mut PgConnection,
+        certificates: &[CourseRunCertificate],
+        now: DateTime<Utc>,
+    ) -> Result<Vec<(i64, UserId)>, StoreError> {
+        let users: Vec<i64> = certificates.iter().map(|c| c.user.0).collect();
+        let runs: Vec<i64> = certificates.iter().map(|c| c.subject.0).collect();
+        let uuids: Vec<String> = certificates.iter().map(|c| c.uuid.to_string()).collect();
+        let revoked: Vec<bool> = certificates.iter().map(|c| c.is_revoked).collect();
+        let issued: Vec<DateTime<Utc>> = certificates.iter().map(|c| c.issue_date).collect();
+        let revisions: Vec<Option<i64>> = certificates
+            .iter()
+            .map(|c| c.certificate_page_revision.map(|r| r.0))
+            .collect();
+        let rows = sqlx::query(
+            "INSERT INTO course_run_certificates (user_id, course_run_id, uuid, is_revoked, \
+             issue_date, certificate_page_revision_id, created_on, updated_on) \
+             SELECT u, r, id, v, d, p, $7, $7 FROM UNNEST($1::bigint[], $2::bigint[], \
+             $3::text[], $4::bool[], $5::timestamptz[], $6::bigint[]) AS t(u, r, id, v, d, p) \
+             ON CONFLICT (user_id, course_run_id) DO NOTHING RETURNING id, user_id",
+        )
+        .bind(&users)
+        .bind(&runs)
+        .bind(&uuids)
+        .bind(&revoked)
+        .bind(&issued)
+        .bind(&revisions)
+        .bind(now)
+        .fetch_all(&mut *conn)
+        .await
+        .map_err(StoreError::classify)?;
+        rows.iter()
+            .map(|row| Ok((row.try_get("id")?, UserId(row.try_get("user_id")?))))
+            .collect()
+    }
+}
+
 /// Who a certificate page belongs to.
 #[derive(Clone, Copy, Debug, PartialEq, Eq)]
 pub enum PageOwner {
@@ -587,9 +736,16 @@ impl Tx {
         users: &[UserId],
     ) -> Result<RunLearners, StoreError> {
         let ids: Vec<i64> = users.iter().map(|u| u.0).collect();
-        let grades = with_db!(tx: self, conn, q => q::grades_in_run(conn, run.0, &ids).await)?;
-        let certificates =
-            with_db!(tx: self, conn, q => q::run_certificates(conn, run.0, &ids).await)?;
+        let (grades, certificates) = match self {
+            Tx::Postgres(tx) => (
+                pg_bulk::grades_in_run(&mut **tx, run.0, &ids).await?,
+                pg_bulk::run_certificates(&mut **tx, run.0, &ids).await?,
+            ),
+            Tx::Sqlite(_) => (
+                with_db!(tx: self, conn, q => q::grades_in_run(conn, run.0, &ids).await)?,
+                with_db!(tx: self, conn, q => q::run_certificates(conn, run.0, &ids).await)?,
+            ),
+        };
         let enrollments = self.enrollments_in_run(run, users).await?;
         Ok(RunLearners {
             grades: grades.into_iter().map(|g| (g.grade.user, g)).collect(),
@@ -621,15 +777,21 @@ impl Tx {
         now: DateTime<Utc>,
     ) -> Result<AppliedBatch, StoreError> {
         let acting = batch.acting_user.map(|u| u.0);
-        let grades_written = if batch.grades.is_empty() {
-            0
-        } else {
-            with_db!(tx: self, conn, q => q::upsert_grades(conn, &batch.grades, acting, now).await)?
+        let grades_written = match self {
+            _ if batch.grades.is_empty() => 0,
+            Tx::Postgres(tx) => pg_bulk::upsert_grades(&mut **tx, &batch.grades, acting, now).await?,
+            Tx::Sqlite(_) => {
+                with_db!(tx: self, conn, q => q::upsert_grades(conn, &batch.grades, acting, now).await)?
+            }
         };
-        let created = if batch.create.is_empty() {
-            Vec::new()
-        } else {
-            with_db!(tx: self, conn, q => q::insert_course_certificates(conn, &batch.create, now).await)?
+        let created = match self {
+            _ if batch.create.is_empty() => Vec::new(),
+            Tx::Postgres(tx) => {
+                pg_bulk::insert_course_certificates(&mut **tx, &batch.create, now).await?
+            }
+            Tx::Sqlite(_) => {
+                with_db!(tx: self, conn, q => q::insert_course_certificates(conn, &batch.create, now).await)?
+            }
         };
         let deleted = if batch.delete.is_empty() {
             0
