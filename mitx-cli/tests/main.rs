@@ -10,6 +10,7 @@ mod enrollments;
 mod ops;
 mod price;
 mod products;
+mod records;
 mod run_sync;
 mod serve;
 mod support;

@@ -88,6 +88,11 @@ fn ops_config_show_and_help_never_print_secrets() {
             "MITOL_PAYMENT_GATEWAY_CYBERSOURCE_SECURITY_KEY",
             "cybersource-key-5",
         ),
+        (
+            "MITX_CREDENTIAL_SIGNING_KEY",
+            "5eed5eed5eed5eed5eed5eed5eed5eed5eed5eed5eed5eed5eed5eed5eed5eed",
+        ),
+        ("VERIFIABLE_CREDENTIAL_BEARER_TOKEN", "signer-token-6"),
     ];
     let words = [
         "hunter2",
@@ -96,6 +101,8 @@ fn ops_config_show_and_help_never_print_secrets() {
         "edx-token-3",
         "edx-client-secret-4",
         "cybersource-key-5",
+        "5eed5eed5eed",
+        "signer-token-6",
         "edx-courses-secret-6",
     ];
     let assert_clean = |what: &str, text: &str| {
@@ -137,6 +144,15 @@ fn ops_config_show_and_help_never_print_secrets() {
     );
     assert_eq!(value("OPENEDX_SERVICE_WORKER_API_TOKEN"), "***");
     assert_eq!(value("MITX_SMTP_URL"), "***");
+    assert_eq!(value("MITX_CREDENTIAL_SIGNING_KEY"), "***");
+    // A malformed signing key is refused without quoting it.
+    let (code, _, err) = mitx_plain(
+        &["config", "show"],
+        &[("MITX_CREDENTIAL_SIGNING_KEY", "not-a-key-secret-7")],
+    );
+    assert_eq!(code, 1);
+    assert!(err.contains("MITX_CREDENTIAL_SIGNING_KEY"), "{err}");
+    assert!(!err.contains("not-a-key-secret-7"), "{err}");
 
     // An invalid setting's message never quotes a password either.
     let (code, _, err) = mitx_plain(

@@ -142,6 +142,20 @@ fn to_map<T: serde::Serialize>(value: &T) -> Result<Map<String, Value>, ApiError
     }
 }
 
+/// A run in the v2 shape with its V2Course (`V2CourseRunWithCourse`, without the
+/// course's `courseruns`), as v2 enrollments and course certificates show it.
+pub fn v2_run_with_course(
+    course: &CatalogCourse,
+    catalog_run: &CatalogRun,
+    ctx: Ctx<'_>,
+) -> Result<Value, ApiError> {
+    let mut map = to_map(&RunV2::new(catalog_run, ctx))?;
+    let mut course_map = to_map(&V2Course::new(course, RunSelection::All, ctx))?;
+    course_map.remove("courseruns");
+    map.insert("course".into(), Value::Object(course_map));
+    Ok(Value::Object(map))
+}
+
 /// The `run` of an item.
 fn run_value(
     run: &EnrollmentRun,
@@ -152,13 +166,7 @@ fn run_value(
 ) -> Result<Value, ApiError> {
     match version {
         Version::V1 => v1_run_with_course(catalog_run, course, false, ctx),
-        Version::V2 => {
-            let mut map = to_map(&RunV2::new(catalog_run, ctx))?;
-            let mut course_map = to_map(&V2Course::new(course, RunSelection::All, ctx))?;
-            course_map.remove("courseruns");
-            map.insert("course".into(), Value::Object(course_map));
-            Ok(Value::Object(map))
-        }
+        Version::V2 => v2_run_with_course(course, catalog_run, ctx),
         Version::V3 => {
             let mut map = to_map(&RunV2::new(catalog_run, ctx))?;
             for key in ["products", "approved_flexible_price_exists", "b2b_contract"] {

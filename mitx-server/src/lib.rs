@@ -9,6 +9,7 @@ pub mod auth;
 pub mod body;
 pub mod catalog;
 pub mod catalog_cache;
+pub mod certificates;
 pub mod csrf;
 pub mod enrollment_form;
 pub mod enrollment_views;
@@ -24,6 +25,7 @@ pub mod openapi;
 pub mod pagination;
 pub mod path_key;
 pub mod program_enrollments;
+pub mod records;
 pub mod rejections;
 pub mod users;
 pub mod verified_program_enrollments;
@@ -107,6 +109,8 @@ pub fn router(state: AppState) -> Router {
         .merge(enrollment_form::routes())
         .merge(program_enrollments::routes())
         .merge(internal::routes())
+        .merge(certificates::routes())
+        .merge(records::routes())
         .merge(webhooks::routes())
         .merge(verified_program_enrollments::routes())
         .route_layer(from_fn(metrics::mark_route))

@@ -191,7 +191,8 @@ async fn certificate(
     };
     match openedx_webhooks::certificate_webhook(&state.services, &email, &course_id).await {
         Ok(outcome) => {
-            let created = matches!(outcome, CertificateWebhookOutcome::Processed { created } if created > 0);
+            let created =
+                matches!(outcome, CertificateWebhookOutcome::Processed { created } if created > 0);
             tracing::info!(caller = %caller.name, run = %course_id, ?outcome, created, "certificate webhook");
             StatusCode::OK.into_response()
         }

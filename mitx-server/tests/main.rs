@@ -26,6 +26,7 @@ mod enrollments;
 mod health;
 mod learner;
 mod program_enrollments;
+mod records;
 mod robustness;
 mod service_tokens;
 mod unit_of_work;

@@ -66,9 +66,25 @@ const ROUTES: &[(&str, &str)] = &[
     ("GET DELETE", "/api/v2/program_enrollments/{id}/"),
     ("GET POST", "/api/v3/program_enrollments/"),
     ("GET DELETE", "/api/v3/program_enrollments/{id}/"),
+    // Certificates and credentials.
+    ("GET", "/api/v2/course_certificates/{id}/"),
+    ("GET", "/api/v2/program_certificates/{id}/"),
+    ("GET", "/api/v2/verifiable_course_credential/{id}/download/"),
+    (
+        "GET",
+        "/api/v2/verifiable_program_credential/{id}/download/",
+    ),
+    ("POST", "/api/v2/verifiable_credentials/verify/"),
+    // Learner records.
+    ("GET", "/api/records/program/{id}/"),
+    ("POST", "/api/records/program/{id}/share/"),
+    ("POST", "/api/records/program/{id}/revoke/"),
+    ("GET", "/api/records/shared/{id}/"),
+    ("GET", "/api/v1/partnerschools/"),
     ("POST", "/api/v2/verified_program_enrollments/{id}/"),
     // Open edX webhooks.
     ("POST", "/api/openedx_webhook/enrollment/"),
+    ("POST", "/api/openedx_webhook/certificate/"),
     // The OpenAPI document.
     ("GET", "/api/schema/"),
     // Prometheus metrics.
@@ -252,6 +268,8 @@ const OTHER_ERROR_BODIES: &[(&str, u16, &str)] = &[
         409,
         r#"{"error": "User has no edx_username."}"#,
     ),
+    // Courses spec 5.6: an unknown or inactive shared record.
+    ("/api/records/shared/{id}/", 404, "[]"),
 ];
 
 /// The 4xx statuses the API documents (docs/api.md, "Errors").

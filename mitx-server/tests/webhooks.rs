@@ -260,7 +260,9 @@ async fn courses_s45_certificate_webhook_issues_without_waiting_for_the_date() {
                 .unwrap()
                 .and_then(|u| u.edx_username)
                 .unwrap();
-            server.edx.set_grade(DATED, &edx_name, 0.8, true, Some("Pass"));
+            server
+                .edx
+                .set_grade(DATED, &edx_name, 0.8, true, Some("Pass"));
             names.push((user, name));
         }
         let client = crate::client();
@@ -303,8 +305,13 @@ async fn courses_s45_certificate_webhook_issues_without_waiting_for_the_date() {
             body,
             json!({"error": "Course run with id 'course-v1:MITx+X+Y' not found."})
         );
-        let (status, body) =
-            send(reqwest::Method::POST, &url, Some(&token), Some(&json!({"email": "a@b.c"}))).await;
+        let (status, body) = send(
+            reqwest::Method::POST,
+            &url,
+            Some(&token),
+            Some(&json!({"email": "a@b.c"})),
+        )
+        .await;
         assert_eq!(status, 400);
         assert_eq!(
             body,

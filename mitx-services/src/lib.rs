@@ -14,6 +14,7 @@ pub mod certificates;
 pub mod clock;
 pub mod config;
 pub mod course_certificates;
+pub mod credentials;
 pub mod deferral;
 pub mod discount_codes;
 pub mod edx;
@@ -29,6 +30,7 @@ pub mod products;
 pub mod program_certificates;
 pub mod program_enrollment;
 pub mod program_upgrade;
+pub mod records;
 pub mod service_tokens;
 #[cfg(feature = "testing")]
 pub mod testing;
@@ -53,8 +55,8 @@ pub mod store {
     pub use mitx_store::{
         Backend, ConnectOptions, Store, StoreError, audit_log, b2b, catalog, catalog_api,
         certificates, course_runs, discounts, enrollments, gateway_users, jobs, migrate, money,
-        openedx, pricing_facts, products, program_enrollments, redact, service_tokens, transcript,
-        users,
+        openedx, pricing_facts, products, program_enrollments, records, redact, service_tokens,
+        transcript, users,
     };
 }
 

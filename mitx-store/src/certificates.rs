@@ -7,6 +7,8 @@ use mitx_core::ids::{CourseRunId, ProgramId, UserId};
 
 use crate::{StoreError, Tx, backend_queries, with_db};
 
+pub use crate::certificate_views::{CertificateKind, CertificateView, CredentialFacts, PageOwner};
+
 /// What a certificate certifies.
 #[derive(Clone, Copy, Debug, PartialEq, Eq)]
 pub enum CertifiedFor {

@@ -17,6 +17,7 @@ pub mod audit_log;
 pub mod b2b;
 pub mod catalog;
 pub mod catalog_api;
+mod certificate_views;
 pub mod certificates;
 pub mod course_runs;
 mod db;
@@ -34,6 +35,7 @@ pub mod pricing_facts;
 pub mod products;
 pub mod program_enrollments;
 mod raw;
+pub mod records;
 pub mod service_tokens;
 #[cfg(feature = "testing")]
 pub mod testing;

@@ -431,6 +431,10 @@ const EXPECTED_COLUMNS: &[(&str, &[&str])] = &[
     ("blocked_countries", &["course_id", "country"]),
     ("blocked_emails", &["id", "hashed_email", "created_on"]),
     (
+        "certificate_page_revisions",
+        &["id", "course_id", "program_id", "page_data", "created_on"],
+    ),
+    (
         "contract_learners",
         &["contract_id", "user_id", "created_on"],
     ),

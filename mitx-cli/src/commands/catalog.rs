@@ -502,6 +502,7 @@ async fn create_one(ctx: &Context, create: CreateCommand) -> anyhow::Result<()> 
                 bail!("course {} already exists", c.readable_id);
             }
             data.courses.push(CourseRecord {
+                certificate_page: None,
                 readable_id: c.readable_id,
                 title: c.title,
                 live: c.live,
@@ -552,6 +553,7 @@ async fn create_one(ctx: &Context, create: CreateCommand) -> anyhow::Result<()> 
                 price: r.price.clone(),
             };
             data.courses.push(CourseRecord {
+                certificate_page: None,
                 runs: vec![run],
                 ..course
             });
@@ -591,6 +593,7 @@ async fn create_one(ctx: &Context, create: CreateCommand) -> anyhow::Result<()> 
                 });
             }
             data.programs.push(ProgramRecord {
+                certificate_page: None,
                 readable_id: p.readable_id,
                 title: p.title,
                 live: p.live,

@@ -49,6 +49,82 @@ pub enum CertificatesCommand {
         after_help = "Example:\n  mitx certificates unrevoke --user jdoe --run course-v1:MITx+6.001x+1T2026 --reason 'appeal upheld'"
     )]
     Unrevoke(RevocationArgs),
+    /// Queue the verifiable-credential job (courses spec 3.8) for non-revoked certificates
+    /// without a credential (`backfill_verifiable_credentials`); `--force` re-issues linked
+    /// ones too. The worker signs them.
+    #[command(
+        name = "backfill-credentials",
+        after_help = "Example:\n  mitx certificates backfill-credentials --dry-run\n  mitx certificates backfill-credentials --course course-v1:MITx+6.001x+1T2026\n  mitx certificates backfill-credentials --program program-v1:MITx+DEDP --force"
+    )]
+    BackfillCredentials(BackfillArgs),
+}
+
+/// Options of `backfill-credentials`.
+#[derive(Debug, Args)]
+pub struct BackfillArgs {
+    /// Only course-run certificates of this run (id or courseware id).
+    #[arg(long, conflicts_with = "program")]
+    course: Option<String>,
+    /// Only certificates of this program (id or readable id).
+    #[arg(long)]
+    program: Option<String>,
+    /// Only course-run certificates (all runs).
+    #[arg(long, conflicts_with_all = ["program", "programs_only"])]
+    courses_only: bool,
+    /// Only program certificates (all programs).
+    #[arg(long, conflicts_with = "course")]
+    programs_only: bool,
+    /// Also certificates that have a credential: it is unlinked and issued again.
+    #[arg(long)]
+    force: bool,
+    /// Show what would be queued; change nothing.
+    #[arg(long)]
+    dry_run: bool,
+}
+
+/// `mitx certificates backfill-credentials`.
+async fn backfill_credentials(args: BackfillArgs, ctx: &Context) -> anyhow::Result<()> {
+    use mitx_services::store::certificates::CertificateKind;
+    let services = ctx.migrated().await?;
+    let (kinds, subject) = if let Some(run) = &args.course {
+        (
+            vec![CertificateKind::Course],
+            Some(run_id(services, run).await?.0),
+        )
+    } else if let Some(key) = &args.program {
+        let id = services
+            .store()
+            .catalog_program_id_with_b2b(key.trim())
+            .await?
+            .ok_or_else(|| anyhow!("Program '{key}' not found."))?;
+        (vec![CertificateKind::Program], Some(id))
+    } else if args.courses_only {
+        (vec![CertificateKind::Course], None)
+    } else if args.programs_only {
+        (vec![CertificateKind::Program], None)
+    } else {
+        (
+            vec![CertificateKind::Course, CertificateKind::Program],
+            None,
+        )
+    };
+    let report =
+        mitx_services::credentials::backfill(services, &kinds, subject, args.force, args.dry_run)
+            .await?;
+    print_value(ctx, &report, |r| {
+        let prefix = if args.dry_run {
+            "Would queue"
+        } else {
+            "Queued"
+        };
+        note(
+            ctx,
+            format!(
+                "{prefix} {} credential job(s); {} already waiting; {} credential(s) unlinked for re-issue.",
+                r.queued, r.already_queued, r.unlinked
+            ),
+        );
+    })
 }
 
 /// Options of `generate`.
@@ -247,6 +323,9 @@ pub async fn run(cmd: CertificatesCommand, ctx: &Context) -> anyhow::Result<()> 
         }
         CertificatesCommand::Revoke(args) => (args, true),
         CertificatesCommand::Unrevoke(args) => (args, false),
+        CertificatesCommand::BackfillCredentials(args) => {
+            return backfill_credentials(args, ctx).await;
+        }
     };
     let user = user_id(services, &args.user).await?;
     let of = certified_for(services, &args).await?;

@@ -10,6 +10,7 @@ pub mod enrollments;
 pub mod jobs;
 pub mod price;
 pub mod products;
+pub mod records;
 pub mod serve;
 pub mod tokens;
 pub mod users;
@@ -98,6 +99,12 @@ pub enum Command {
         after_help = "Example:\n  mitx certificates revoke --user jdoe --run course-v1:MITx+6.001x+1T2026 --reason 'academic integrity'\n  mitx certificates unrevoke --user jdoe --run course-v1:MITx+6.001x+1T2026 --reason 'appeal upheld'"
     )]
     Certificates(certificates::CertificatesCommand),
+    /// Learner records: the partner schools learners share program records with.
+    #[command(
+        subcommand,
+        after_help = "Example:\n  mitx records partner-schools add --name 'Pathway College' --email admissions@pathway.edu --reason 'new partner'\n  mitx records partner-schools list"
+    )]
+    Records(records::RecordsCommand),
 }
 
 /// Runs one command.
@@ -105,6 +112,7 @@ pub async fn run(command: Command, ctx: &Context) -> anyhow::Result<()> {
     match command {
         Command::Db(cmd) => db::run(cmd, ctx).await,
         Command::Certificates(cmd) => certificates::run(cmd, ctx).await,
+        Command::Records(cmd) => records::run(cmd, ctx).await,
         Command::Config(cmd) => config::run(cmd, ctx).await,
         Command::Catalog(cmd) => catalog::run(cmd, ctx).await,
         Command::Users(cmd) => users::run(cmd, ctx).await,

@@ -153,17 +153,14 @@ async fn course_detail(
     Ok(json_with_etag(&headers, &v1_course(course, false, ctx)?))
 }
 
-/// The v1 program item, given its live courses already rendered.
-fn v1_program(
+/// The v1 `req_tree`: an array holding the root node (`program_root`) with its subtree
+/// (empty without a tree). Learner records show it as the program's `requirements`.
+pub(crate) fn v1_req_tree(
     program: &mitx_services::store::catalog_api::CatalogProgram,
-    courses: &[(i64, Value)],
-    ctx: Ctx<'_>,
-) -> Result<Value, ApiError> {
-    let v2 = V2Program::new(program, ctx);
-    let ids =
-        |list: &[super::shapes::IdAndReadable]| -> Vec<i64> { list.iter().map(|c| c.id).collect() };
+    v2: &V2Program,
+) -> Result<Vec<Value>, ApiError> {
     let root = program.requirements.iter().find(|n| n.parent_id.is_none());
-    let req_tree = match root {
+    Ok(match root {
         None => Vec::new(),
         Some(root) => vec![json!({
             "id": root.id,
@@ -179,7 +176,19 @@ fn v1_program(
             },
             "children": to_value(&v2.req_tree)?,
         })],
-    };
+    })
+}
+
+/// The v1 program item, given its live courses already rendered.
+fn v1_program(
+    program: &mitx_services::store::catalog_api::CatalogProgram,
+    courses: &[(i64, Value)],
+    ctx: Ctx<'_>,
+) -> Result<Value, ApiError> {
+    let v2 = V2Program::new(program, ctx);
+    let ids =
+        |list: &[super::shapes::IdAndReadable]| -> Vec<i64> { list.iter().map(|c| c.id).collect() };
+    let req_tree = v1_req_tree(program, &v2)?;
     let course_items: Vec<Value> = v2
         .courses
         .iter()

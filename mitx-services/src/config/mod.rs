@@ -3,6 +3,7 @@
 //! variable. A setting that exists in the original system keeps its original name; new
 //! ones are prefixed `MITX_`. [`table::SETTINGS`] lists them all with their defaults.
 
+mod credentials;
 mod database;
 mod edx;
 mod email;
@@ -13,6 +14,7 @@ mod worker;
 
 use std::time::Duration;
 
+pub use credentials::{CredentialSettings, SigningSeed};
 pub use database::DatabaseSettings;
 pub use edx::EdxSettings;
 pub use email::{EmailBackend, EmailSettings};
@@ -46,6 +48,8 @@ pub struct Settings {
     pub email: EmailSettings,
     /// The job worker and the periodic schedule.
     pub worker: WorkerSettings,
+    /// Verifiable credentials and learner records.
+    pub credentials: CredentialSettings,
 }
 
 impl Settings {
@@ -64,6 +68,7 @@ impl Settings {
             edx: EdxSettings::read(&env)?,
             email: EmailSettings::read(&env)?,
             worker: WorkerSettings::read(&env)?,
+            credentials: CredentialSettings::read(&env)?,
         })
     }
 }
@@ -81,7 +86,7 @@ impl Env<'_> {
         })
     }
 
-    fn error(&self, name: &'static str, problem: impl Into<String>) -> ConfigError {
+    pub(crate) fn error(&self, name: &'static str, problem: impl Into<String>) -> ConfigError {
         // A message may quote the value: a secret's value never, a URL's password never.
         let mut problem = problem.into();
         if let Some(value) = (self.lookup)(name).map(|v| v.trim().to_owned())

@@ -286,6 +286,35 @@ pub const SETTINGS: &[SettingSpec] = &[
         "false",
         "when true the edX user repair job is not scheduled",
     ),
+    // Certificates, verifiable credentials and learner records
+    spec(
+        "MIT_LEARN_BASE_URL",
+        "https://learn.mit.edu",
+        "base of the achievement ids in verifiable credentials ({base}/courses/{readable_id})",
+    ),
+    spec(
+        "VERIFIABLE_CREDENTIAL_SIGNER_URL",
+        "",
+        "external signer credentials are POSTed to (empty: mitx signs with MITX_CREDENTIAL_SIGNING_KEY, or issues none)",
+    ),
+    secret(
+        "VERIFIABLE_CREDENTIAL_BEARER_TOKEN",
+        "bearer token sent to the external signer",
+    ),
+    spec(
+        "VERIFIABLE_CREDENTIAL_DID",
+        "",
+        "issuer did:key id (without `did:key:`) named in credentials sent to the external signer",
+    ),
+    secret(
+        "MITX_CREDENTIAL_SIGNING_KEY",
+        "Ed25519 seed (32 bytes, hex or base64) mitx signs credentials with (VC-JWT) when no signer URL is set; the issuer is its did:key",
+    ),
+    spec(
+        "ENABLE_PROGRAM_SPECIFIC_PATHWAY_SCHOOLS",
+        "false",
+        "learner records offer only the partner schools linked to the program (else every active school)",
+    ),
     spec(
         "CERTIFICATE_CREATION_WINDOW_IN_DAYS",
         "31",

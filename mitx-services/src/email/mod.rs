@@ -28,6 +28,8 @@ pub enum Template {
     Unenrollment,
     /// An enrollment that failed, to the support address.
     EnrollmentFailure,
+    /// A learner shared a program record with a partner school (integrations spec 5).
+    RecordShare,
 }
 
 impl Template {
@@ -37,6 +39,7 @@ impl Template {
             Template::Enrollment => "enrollment.html",
             Template::Unenrollment => "unenrollment.html",
             Template::EnrollmentFailure => "enrollment_failure.html",
+            Template::RecordShare => "record_share.html",
         }
     }
 }

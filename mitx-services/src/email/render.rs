@@ -38,6 +38,10 @@ const TEMPLATES: &[(&str, &str)] = &[
         "enrollment_failure.html",
         include_str!("../../templates/email/enrollment_failure.html"),
     ),
+    (
+        "record_share.html",
+        include_str!("../../templates/email/record_share.html"),
+    ),
 ];
 
 fn text_of<'a>(context: &'a Value, key: &str) -> &'a str {
@@ -58,6 +62,10 @@ pub fn subject(template: Template, context: &Value, site_name: &str) -> String {
         Template::Enrollment => format!("You have been enrolled in {course}."),
         Template::Unenrollment => format!("You have been unenrolled from {course}."),
         Template::EnrollmentFailure => format!("{site_name} Enrollment Error"),
+        Template::RecordShare => format!(
+            "Shared Learner Record for {}",
+            text_of(context, "learner_name")
+        ),
     }
 }
 
@@ -198,6 +206,7 @@ mod tests {
             Template::Enrollment,
             Template::Unenrollment,
             Template::EnrollmentFailure,
+            Template::RecordShare,
         ] {
             let job = EmailJob {
                 template,

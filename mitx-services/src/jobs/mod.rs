@@ -184,6 +184,7 @@ pub async fn dispatch(
         EDX_EMAIL_SUBSCRIPTION => {
             crate::enrollment::run_email_subscription_job(services, ctx, job).await
         }
+        CREDENTIAL_ISSUE => crate::credentials::run_issue_job(services, ctx, job).await,
         PROGRAM_CERTIFICATE => crate::program_certificates::run_job(services, ctx, job).await,
         name => match name.strip_prefix(PERIODIC_PREFIX) {
             Some(periodic_name) => match periodic::run(services, periodic_name).await {

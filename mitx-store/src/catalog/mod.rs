@@ -6,9 +6,9 @@ mod model;
 mod queries;
 
 pub use model::{
-    CatalogData, CourseRecord, DepartmentRecord, DiscountRecord, ExchangeRateRecord,
-    FlexiblePricingRecord, IncomeThresholdRecord, InstructorRecord, PageRecord, ProgramRecord,
-    RequirementRecord, RunRecord, TierRecord,
+    CatalogData, CertificatePageRecord, CourseRecord, DepartmentRecord, DiscountRecord,
+    ExchangeRateRecord, FlexiblePricingRecord, IncomeThresholdRecord, InstructorRecord, PageRecord,
+    ProgramRecord, RequirementRecord, RunRecord, SignatoryRecord, TierRecord,
 };
 
 use chrono::{DateTime, Utc};

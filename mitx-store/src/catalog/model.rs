@@ -59,6 +59,10 @@ pub struct CourseRecord {
     /// Marketing page.
     #[serde(default)]
     pub page: Option<PageRecord>,
+    /// Certificate page (courses spec 1.12): each import that changes it writes a new
+    /// immutable revision; issued certificates keep the revision they pinned.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub certificate_page: Option<CertificatePageRecord>,
     /// Runs.
     #[serde(default)]
     pub runs: Vec<RunRecord>,
@@ -156,6 +160,9 @@ pub struct ProgramRecord {
     /// Marketing page.
     #[serde(default)]
     pub page: Option<PageRecord>,
+    /// Certificate page (see [`CourseRecord::certificate_page`]).
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub certificate_page: Option<CertificatePageRecord>,
     /// The root's children, in order.
     #[serde(default)]
     pub requirements: Vec<RequirementRecord>,
@@ -192,6 +199,61 @@ pub enum RequirementRecord {
         #[serde(default)]
         children: Vec<RequirementRecord>,
     },
+}
+
+/// A certificate page of a course or program (courses spec 1.12, 3.8, 5.4): what a
+/// certificate shows and whether a verifiable credential is issued. Stored as the
+/// `page_data` JSON of `certificate_page_revisions`, in this shape.
+#[derive(Clone, Debug, Default, PartialEq, Serialize, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct CertificatePageRecord {
+    /// Page title.
+    pub title: String,
+    /// The product named on the certificate (defaults to the course or program title
+    /// where it is shown).
+    #[serde(default)]
+    pub product_name: String,
+    /// Continuing education units, as text (`"2.5"`).
+    #[serde(default, rename = "CEUs")]
+    pub ceus: String,
+    /// Overrides (`[{type, value, id}]`), passed through as given.
+    #[serde(default)]
+    pub overrides: Vec<serde_json::Value>,
+    /// Signatories (`[{name, title_1, title_2, title_3, organization, signature_image}]`).
+    #[serde(default)]
+    pub signatory_items: Vec<SignatoryRecord>,
+    /// Issue an Open Badges 3.0 verifiable credential with each certificate.
+    #[serde(default)]
+    pub should_provision_verifiable_credential: bool,
+    /// The credential's criteria narrative (no credential when empty).
+    #[serde(default)]
+    pub verifiable_credential_criteria: String,
+    /// Image URL of the achievement in the credential.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub image: Option<String>,
+}
+
+/// A signatory of a certificate page.
+#[derive(Clone, Debug, Default, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct SignatoryRecord {
+    /// Name.
+    pub name: String,
+    /// First title line.
+    #[serde(default)]
+    pub title_1: String,
+    /// Second title line.
+    #[serde(default)]
+    pub title_2: String,
+    /// Third title line.
+    #[serde(default)]
+    pub title_3: String,
+    /// Organization.
+    #[serde(default)]
+    pub organization: String,
+    /// Signature image URL.
+    #[serde(default)]
+    pub signature_image: String,
 }
 
 /// Marketing page fields of a course or program.

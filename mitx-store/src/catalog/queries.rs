@@ -10,6 +10,7 @@ use sqlx::Row;
 use super::model::*;
 use super::{CatalogCounts, Change, CourseRow, ImportSummary, ProgramRow, RunRow};
 use crate::StoreError;
+use crate::certificates::PageOwner;
 use crate::money::DbMoney;
 
 /// The catalog tables, for counts.
@@ -97,6 +98,10 @@ crate::backend_queries! {
         }
         for course in &data.courses {
             let course_id = upsert_course(conn, course, now, &mut summary).await?;
+            if let Some(page) = &course.certificate_page {
+                let change = save_certificate_page(conn, PageOwner::Course(course_id), page, now).await?;
+                summary.count("certificate pages", change);
+            }
             for run in &course.runs {
                 let run_id = upsert_run(conn, course_id, course, run, now, &mut summary).await?;
                 if let Some(p) = &run.price {
@@ -110,6 +115,10 @@ crate::backend_queries! {
             let id = upsert_program(conn, program, now, &mut summary).await?;
             if let Some(p) = &program.price {
                 upsert_product(conn, "program", id, price(p)?, &program.readable_id, now, &mut summary).await?;
+            }
+            if let Some(page) = &program.certificate_page {
+                let change = save_certificate_page(conn, PageOwner::Program(id), page, now).await?;
+                summary.count("certificate pages", change);
             }
             program_ids.push(id);
         }
@@ -215,6 +224,30 @@ crate::backend_queries! {
              SELECT p.id FROM products p JOIN programs g ON p.content_type = 'program' AND p.object_id = g.id WHERE g.readable_id = $1")
             .bind(key).fetch_optional(&mut *conn).await?;
         found.ok_or_else(|| StoreError::NotFound { entity: "product for", key: key.to_owned() })
+    }
+
+    /// Writes a new revision of a certificate page when its content differs from the
+    /// latest revision (an unchanged page writes nothing).
+    async fn save_certificate_page(conn: &mut Conn, owner: PageOwner, page: &CertificatePageRecord, now: DateTime<Utc>) -> Result<Change, StoreError> {
+        let data = serde_json::to_value(page).map_err(|e| StoreError::corrupt("certificate_page_revisions", "page_data", e))?;
+        let (column, key) = owner.column();
+        let sql = sqlx::AssertSqlSafe(format!("SELECT page_data FROM certificate_page_revisions WHERE {column} = $1 ORDER BY id DESC LIMIT 1"));
+        let latest: Option<String> = sqlx::query_scalar(sql).bind(key).fetch_optional(&mut *conn).await?;
+        let latest: Option<serde_json::Value> = latest.and_then(|text| serde_json::from_str(&text).ok());
+        if latest.as_ref() == Some(&data) {
+            return Ok(Change::Unchanged);
+        }
+        let sql = sqlx::AssertSqlSafe(format!("INSERT INTO certificate_page_revisions ({column}, page_data, created_on) VALUES ($1, $2, $3)"));
+        sqlx::query(sql).bind(key).bind(data.to_string()).bind(now).execute(&mut *conn).await.map_err(StoreError::classify)?;
+        Ok(if latest.is_some() { Change::Updated } else { Change::Created })
+    }
+
+    /// The latest certificate page of a course or program, as the import format has it.
+    async fn latest_certificate_page(conn: &mut Conn, owner: PageOwner) -> Result<Option<CertificatePageRecord>, StoreError> {
+        let (column, key) = owner.column();
+        let sql = sqlx::AssertSqlSafe(format!("SELECT page_data FROM certificate_page_revisions WHERE {column} = $1 ORDER BY id DESC LIMIT 1"));
+        let latest: Option<String> = sqlx::query_scalar(sql).bind(key).fetch_optional(&mut *conn).await?;
+        Ok(latest.and_then(|text| serde_json::from_str(&text).ok()))
     }
 
     async fn upsert_course(conn: &mut Conn, c: &CourseRecord, now: DateTime<Utc>, summary: &mut ImportSummary) -> Result<i64, StoreError> {
@@ -666,7 +699,8 @@ crate::backend_queries! {
                 let last = runs.len() - 1;
                 runs[last].price = product_price(conn, "courserun", run_id).await?;
             }
-            data.courses.push(CourseRecord { readable_id, title, live, departments, blocked_countries, page, runs });
+            let certificate_page = latest_certificate_page(conn, PageOwner::Course(id)).await?;
+            data.courses.push(CourseRecord { readable_id, title, live, departments, blocked_countries, page, certificate_page, runs });
         }
         let programs = sqlx::query("SELECT * FROM programs ORDER BY readable_id").fetch_all(&mut *conn).await?;
         for row in programs {
@@ -679,6 +713,7 @@ crate::backend_queries! {
                 display_mode: row.try_get("display_mode")?, b2b_only: row.try_get("b2b_only")?,
                 price: product_price(conn, "program", id).await?,
                 page: page_of(conn, "program_id", id).await?,
+                certificate_page: latest_certificate_page(conn, PageOwner::Program(id)).await?,
                 requirements: read_tree(conn, id).await?,
             });
         }
