@@ -22,7 +22,7 @@ use mitx_core::certificates::{
 use mitx_core::ids::{CourseRunId, ProgramId, UserId};
 use mitx_store::StoreError;
 use mitx_store::enrollments::EnrollmentRun;
-use mitx_store::grades::{GradeBatch, GradeWrite, PageOwner};
+use mitx_store::grades::{GradeBatch, GradeWrite};
 use mitx_store::jobs::NewJob;
 use serde::{Deserialize, Serialize};
 use uuid::Uuid;
@@ -421,8 +421,10 @@ async fn process_run(
     });
     let revision = services
         .store()
-        .latest_certificate_page_revision(PageOwner::Course(run.run.course_id))
-        .await?;
+        .latest_certificate_page_revisions(&[run.run.course_id])
+        .await?
+        .get(&run.run.course_id)
+        .copied();
     let context = RunCertificateContext {
         run: &run.run,
         certificate_page_revision: revision,
@@ -677,8 +679,10 @@ pub async fn override_learner_grade(
     }
     let revision = services
         .store()
-        .latest_certificate_page_revision(PageOwner::Course(run.run.course_id))
-        .await?;
+        .latest_certificate_page_revisions(&[run.run.course_id])
+        .await?
+        .get(&run.run.course_id)
+        .copied();
     let context = RunCertificateContext {
         run: &run.run,
         certificate_page_revision: revision,

@@ -17,7 +17,6 @@ use mitx_core::certificates::{
 };
 use mitx_core::ids::{CourseRunId, ProgramId, UserId};
 use mitx_store::StoreError;
-use mitx_store::grades::PageOwner;
 use mitx_store::jobs::JobRecord;
 use serde::Serialize;
 
@@ -120,8 +119,10 @@ async fn generate_with(
     let facts = learner_facts(services, catalog, user, program.id).await?;
     let revision = services
         .store()
-        .latest_certificate_page_revision(PageOwner::Program(program.id))
-        .await?;
+        .latest_program_certificate_page_revisions(&[program.id])
+        .await?
+        .get(&program.id)
+        .copied();
     let now = services.now();
     let decision =
         generate_program_certificate(program, &facts, force, revision, now, &mut random_uuid);

@@ -447,21 +447,6 @@ backend_queries! {
         Ok(out)
     }
 
-    pub(crate) async fn latest_page_revision(
-        conn: &mut Conn,
-        course: Option<i64>,
-        program: Option<i64>,
-    ) -> Result<Option<i64>, StoreError> {
-        Ok(sqlx::query_scalar(
-            "SELECT max(id) FROM certificate_page_revisions \
-             WHERE (course_id = $1 AND $2 IS NULL) OR (program_id = $2 AND $1 IS NULL)",
-        )
-        .bind(course)
-        .bind(program)
-        .fetch_one(&mut *conn)
-        .await?)
-    }
-
     pub(crate) async fn missing_program_certificates(
         conn: &mut Conn,
         after_id: i64,
@@ -523,7 +508,11 @@ mod pg_bulk {
             "SELECT {} FROM course_run_grades g WHERE g.course_run_id = $1 AND g.user_id = ANY($2)",
             postgres::GRADE_COLUMNS
         ));
-        let rows = sqlx::query(sql).bind(run).bind(users).fetch_all(&mut *conn).await?;
+        let rows = sqlx::query(sql)
+            .bind(run)
+            .bind(users)
+            .fetch_all(&mut *conn)
+            .await?;
         rows.iter().map(postgres::grade_from_row).collect()
     }
 
@@ -559,8 +548,10 @@ mod pg_bulk {
         let users: Vec<i64> = writes.iter().map(|w| w.after.user.0).collect();
         let runs: Vec<i64> = writes.iter().map(|w| w.after.run.0).collect();
         let grades: Vec<f64> = writes.iter().map(|w| w.after.grade.value()).collect();
-        let letters: Vec<Option<String>> =
-            writes.iter().map(|w| w.after.letter_grade.clone()).collect();
+        let letters: Vec<Option<String>> = writes
+            .iter()
+            .map(|w| w.after.letter_grade.clone())
+            .collect();
         let passed: Vec<bool> = writes.iter().map(|w| w.after.passed).collect();
         let admin: Vec<bool> = writes.iter().map(|w| w.after.set_by_admin).collect();
         let rows = sqlx::query(
@@ -654,15 +645,6 @@ mod pg_bulk {
     }
 }
 
-/// Who a certificate page belongs to.
-#[derive(Clone, Copy, Debug, PartialEq, Eq)]
-pub enum PageOwner {
-    /// A course's certificate page.
-    Course(mitx_core::ids::CourseId),
-    /// A program's certificate page.
-    Program(ProgramId),
-}
-
 impl Store {
     /// Local users by edX username (unknown usernames are left out).
     pub async fn users_by_edx_username(
@@ -672,20 +654,6 @@ impl Store {
         let pairs =
             with_db!(conn: self, conn, q => q::users_by_edx_username(conn, usernames).await)?;
         Ok(pairs.into_iter().collect())
-    }
-
-    /// The latest revision of the certificate page of a course or program, if it has one.
-    pub async fn latest_certificate_page_revision(
-        &self,
-        owner: PageOwner,
-    ) -> Result<Option<PageRevisionId>, StoreError> {
-        let (course, program) = match owner {
-            PageOwner::Course(c) => (Some(c.0), None),
-            PageOwner::Program(p) => (None, Some(p.0)),
-        };
-        let id =
-            with_db!(conn: self, conn, q => q::latest_page_revision(conn, course, program).await)?;
-        Ok(id.map(PageRevisionId))
     }
 
     /// Every grade of a learner.
@@ -738,8 +706,8 @@ impl Tx {
         let ids: Vec<i64> = users.iter().map(|u| u.0).collect();
         let (grades, certificates) = match self {
             Tx::Postgres(tx) => (
-                pg_bulk::grades_in_run(&mut **tx, run.0, &ids).await?,
-                pg_bulk::run_certificates(&mut **tx, run.0, &ids).await?,
+                pg_bulk::grades_in_run(tx, run.0, &ids).await?,
+                pg_bulk::run_certificates(tx, run.0, &ids).await?,
             ),
             Tx::Sqlite(_) => (
                 with_db!(tx: self, conn, q => q::grades_in_run(conn, run.0, &ids).await)?,
@@ -779,16 +747,14 @@ impl Tx {
         let acting = batch.acting_user.map(|u| u.0);
         let grades_written = match self {
             _ if batch.grades.is_empty() => 0,
-            Tx::Postgres(tx) => pg_bulk::upsert_grades(&mut **tx, &batch.grades, acting, now).await?,
+            Tx::Postgres(tx) => pg_bulk::upsert_grades(tx, &batch.grades, acting, now).await?,
             Tx::Sqlite(_) => {
                 with_db!(tx: self, conn, q => q::upsert_grades(conn, &batch.grades, acting, now).await)?
             }
         };
         let created = match self {
             _ if batch.create.is_empty() => Vec::new(),
-            Tx::Postgres(tx) => {
-                pg_bulk::insert_course_certificates(&mut **tx, &batch.create, now).await?
-            }
+            Tx::Postgres(tx) => pg_bulk::insert_course_certificates(tx, &batch.create, now).await?,
             Tx::Sqlite(_) => {
                 with_db!(tx: self, conn, q => q::insert_course_certificates(conn, &batch.create, now).await)?
             }
