@@ -287,7 +287,7 @@ async fn jobs_commands_for_operators_and_cron() {
         assert!(err.contains("deleted 0 finished job(s)"), "{err}");
         let (code, _, err) = run(&["jobs", "run", "retry-failed-edx-enrollments"]);
         assert_eq!(code, 0, "{err}");
-        let (code, _, err) = run(&["jobs", "run", "generate-course-certificate"]);
+        let (code, _, err) = run(&["jobs", "run", "process-google-sheets-requests"]);
         assert_eq!(code, 1);
         assert!(err.contains("not available in this version"), "{err}");
         let (code, _, err) = run(&["jobs", "run", "nope"]);

@@ -191,7 +191,7 @@ async fn each_schedule_tick_runs_once_across_workers() {
             Some("queued 0 edX enrollment job(s)")
         );
         // Jobs of a later capability are listed but never scheduled or run.
-        let err = periodic::run(&w.services, "generate-course-certificate")
+        let err = periodic::run(&w.services, "process-google-sheets-requests")
             .await
             .unwrap_err();
         assert!(
