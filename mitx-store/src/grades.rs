@@ -235,48 +235,42 @@ backend_queries! {
         Ok(out)
     }
 
+    /// Every certificate of `user` in `table` (`course_run_certificates` or
+    /// `program_certificates`, constants of this module), revoked ones included, with the
+    /// subject read from `column` by `subject`.
+    async fn certificates_of_user<S>(
+        conn: &mut Conn,
+        user: i64,
+        table: &'static str,
+        column: &'static str,
+        subject: fn(i64) -> S,
+    ) -> Result<Vec<StoredCertificate<S>>, StoreError> {
+        let sql = sqlx::AssertSqlSafe(format!(
+            "SELECT c.id, c.user_id, c.{column} AS subject, c.uuid, c.is_revoked, c.issue_date, \
+             c.certificate_page_revision_id, v.uuid AS credential_uuid \
+             FROM {table} c \
+             LEFT JOIN verifiable_credentials v ON v.id = c.verifiable_credential_id \
+             WHERE c.user_id = $1 ORDER BY c.id"
+        ));
+        let rows = sqlx::query(sql).bind(user).fetch_all(&mut *conn).await?;
+        rows.iter()
+            .map(|row| certificate_from_row(row, table, subject(row.try_get("subject")?)))
+            .collect()
+    }
+
     pub(crate) async fn course_certificates_of_user(
         conn: &mut Conn,
         user: i64,
     ) -> Result<Vec<StoredCertificate<CourseRunId>>, StoreError> {
-        let rows = sqlx::query(
-            "SELECT c.id, c.user_id, c.course_run_id, c.uuid, c.is_revoked, c.issue_date, \
-             c.certificate_page_revision_id, v.uuid AS credential_uuid \
-             FROM course_run_certificates c \
-             LEFT JOIN verifiable_credentials v ON v.id = c.verifiable_credential_id \
-             WHERE c.user_id = $1 ORDER BY c.id",
-        )
-        .bind(user)
-        .fetch_all(&mut *conn)
-        .await?;
-        rows.iter()
-            .map(|row| {
-                let run = CourseRunId(row.try_get("course_run_id")?);
-                certificate_from_row(row, "course_run_certificates", run)
-            })
-            .collect()
+        certificates_of_user(conn, user, "course_run_certificates", "course_run_id", CourseRunId)
+            .await
     }
 
     pub(crate) async fn program_certificates_of_user(
         conn: &mut Conn,
         user: i64,
     ) -> Result<Vec<StoredCertificate<ProgramId>>, StoreError> {
-        let rows = sqlx::query(
-            "SELECT c.id, c.user_id, c.program_id, c.uuid, c.is_revoked, c.issue_date, \
-             c.certificate_page_revision_id, v.uuid AS credential_uuid \
-             FROM program_certificates c \
-             LEFT JOIN verifiable_credentials v ON v.id = c.verifiable_credential_id \
-             WHERE c.user_id = $1 ORDER BY c.id",
-        )
-        .bind(user)
-        .fetch_all(&mut *conn)
-        .await?;
-        rows.iter()
-            .map(|row| {
-                let program = ProgramId(row.try_get("program_id")?);
-                certificate_from_row(row, "program_certificates", program)
-            })
-            .collect()
+        certificates_of_user(conn, user, "program_certificates", "program_id", ProgramId).await
     }
 
     pub(crate) async fn upsert_grades(

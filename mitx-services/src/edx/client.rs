@@ -254,6 +254,32 @@ impl EdxClient {
         }
     }
 
+    /// GETs `first` with the service token and every page its answers point to:
+    /// `page` reads one answer into its items and the next page's URL (none or empty:
+    /// the end). `what` names the listing in the error of one that never ends.
+    async fn follow_pages<T, P: serde::de::DeserializeOwned>(
+        &self,
+        first: String,
+        token: &str,
+        what: &str,
+        mut page: impl FnMut(P, &mut Vec<T>) -> Option<String>,
+    ) -> Result<Vec<T>, EdxError> {
+        let mut out = Vec::new();
+        let mut next = Some(first);
+        let mut pages = 0;
+        while let Some(page_url) = next.take() {
+            pages += 1;
+            if pages > MAX_PAGES {
+                return Err(EdxError::Decode(format!("the {what} never ends")));
+            }
+            let body = self
+                .send(self.http.get(&page_url).bearer_auth(token))
+                .await?;
+            next = page(Self::decode::<P>(&body)?, &mut out).filter(|n| !n.is_empty());
+        }
+        Ok(out)
+    }
+
     fn decode<T: serde::de::DeserializeOwned>(body: &str) -> Result<T, EdxError> {
         serde_json::from_str(body).map_err(|e| EdxError::Decode(e.to_string()))
     }
@@ -341,22 +367,16 @@ impl EdxClient {
             }
             query.append_pair("username", username);
         }
-        let mut out = Vec::new();
-        let mut next = Some(url.to_string());
-        let mut pages = 0;
-        while let Some(page_url) = next.take() {
-            pages += 1;
-            if pages > MAX_PAGES {
-                return Err(EdxError::Decode("the enrollment listing never ends".into()));
-            }
-            let body = self
-                .send(self.http.get(&page_url).bearer_auth(token))
-                .await?;
-            let page: EnrollmentPage = Self::decode(&body)?;
-            out.extend(page.results);
-            next = page.next.filter(|n| !n.is_empty());
-        }
-        Ok(out)
+        self.follow_pages(
+            url.to_string(),
+            token,
+            "enrollment listing",
+            |page: EnrollmentPage, out| {
+                out.extend(page.results);
+                page.next
+            },
+        )
+        .await
     }
 
     /// Every learner's grade in the run `course_key` (`GET /api/grades/v1/courses/{K}/`,
@@ -393,26 +413,22 @@ impl EdxClient {
         if let Some(username) = username {
             url.query_pairs_mut().append_pair("username", username);
         }
-        let mut out = Vec::new();
-        let mut next = Some(url.to_string());
-        let mut pages = 0;
-        while let Some(page_url) = next.take() {
-            pages += 1;
-            if pages > MAX_PAGES {
-                return Err(EdxError::Decode("the grade listing never ends".into()));
-            }
-            let body = self
-                .send(self.http.get(&page_url).bearer_auth(token))
-                .await?;
-            match Self::decode::<GradePage>(&body)? {
-                GradePage::Paged { results, next: n } => {
+        self.follow_pages(
+            url.to_string(),
+            token,
+            "grade listing",
+            |page: GradePage, out| match page {
+                GradePage::Paged { results, next } => {
                     out.extend(results);
-                    next = n.filter(|n| !n.is_empty());
+                    next
                 }
-                GradePage::Bare(results) => out.extend(results),
-            }
-        }
-        Ok(out)
+                GradePage::Bare(results) => {
+                    out.extend(results);
+                    None
+                }
+            },
+        )
+        .await
     }
 
     /// Enrolls (or changes the mode of) `username` in `course_id` with the service token
@@ -647,25 +663,16 @@ impl EdxClient {
             .append_pair("username", username)
             .append_pair("page_size", &COURSE_LIST_BATCH.to_string())
             .append_pair("page", "1");
-        let mut out = Vec::new();
-        let mut next = Some(url.to_string());
-        let mut pages = 0;
-        while let Some(page_url) = next.take() {
-            pages += 1;
-            if pages > MAX_PAGES {
-                return Err(EdxError::Decode("the course list never ends".into()));
-            }
-            let body = self
-                .send(self.http.get(&page_url).bearer_auth(token))
-                .await?;
-            let page: CoursePage = Self::decode(&body)?;
-            out.extend(page.results.into_iter().map(course_item));
-            next = page
-                .pagination
-                .and_then(|p| p.next)
-                .filter(|n| !n.is_empty());
-        }
-        Ok(out)
+        self.follow_pages(
+            url.to_string(),
+            token,
+            "course list",
+            |page: CoursePage, out| {
+                out.extend(page.results.into_iter().map(course_item));
+                page.pagination.and_then(|p| p.next)
+            },
+        )
+        .await
     }
 
     /// One course's detail (`GET /api/courses/v1/courses/{K}/?username=…`), with the service
