@@ -98,6 +98,16 @@ fn error(status: StatusCode, message: impl Into<String>) -> Response {
     (status, Json(json!({ "error": message.into() }))).into_response()
 }
 
+/// The non-empty `email` and `course_id` both webhooks require; `None` when the body is
+/// not JSON or either is missing.
+fn email_and_course(body: &[u8]) -> Option<(String, String)> {
+    let parsed: Value = serde_json::from_slice(body).ok()?;
+    Some((
+        text_field(&parsed, "email")?,
+        text_field(&parsed, "course_id")?,
+    ))
+}
+
 /// A non-empty text field of a JSON object body.
 fn text_field(body: &Value, name: &str) -> Option<String> {
     body.get(name)
@@ -122,11 +132,7 @@ async fn enrollment(
     WebhookCaller(caller): WebhookCaller,
     body: Bytes,
 ) -> Response {
-    let parsed: Value = serde_json::from_slice(&body).unwrap_or(Value::Null);
-    let (Some(email), Some(course_id)) = (
-        text_field(&parsed, "email"),
-        text_field(&parsed, "course_id"),
-    ) else {
+    let Some((email, course_id)) = email_and_course(&body) else {
         return error(StatusCode::BAD_REQUEST, MISSING_ENROLLMENT_FIELDS);
     };
     match openedx_webhooks::enrollment_webhook(&state.services, &email, &course_id).await {
@@ -182,11 +188,7 @@ async fn certificate(
     WebhookCaller(caller): WebhookCaller,
     body: Bytes,
 ) -> Response {
-    let parsed: Value = serde_json::from_slice(&body).unwrap_or(Value::Null);
-    let (Some(email), Some(course_id)) = (
-        text_field(&parsed, "email"),
-        text_field(&parsed, "course_id"),
-    ) else {
+    let Some((email, course_id)) = email_and_course(&body) else {
         return error(StatusCode::BAD_REQUEST, MISSING_CERTIFICATE_FIELDS);
     };
     match openedx_webhooks::certificate_webhook(&state.services, &email, &course_id).await {
