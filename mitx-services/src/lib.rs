@@ -11,10 +11,12 @@
 
 pub mod catalog;
 pub mod certificates;
+pub mod checkout;
 pub mod clock;
 pub mod config;
 pub mod course_certificates;
 pub mod credentials;
+pub mod cybersource;
 pub mod deferral;
 pub mod discount_codes;
 pub mod edx;
@@ -25,6 +27,8 @@ pub mod gateway_user;
 pub mod jobs;
 pub mod leases;
 pub mod openedx_webhooks;
+pub mod order_events;
+mod order_jobs;
 pub mod price_explain;
 pub mod products;
 pub mod program_certificates;
@@ -55,8 +59,8 @@ pub mod store {
     pub use mitx_store::{
         Backend, ConnectOptions, Store, StoreError, audit_log, b2b, catalog, catalog_api,
         certificates, course_runs, discounts, enrollments, gateway_users, jobs, migrate, money,
-        openedx, pricing_facts, products, program_enrollments, records, redact, service_tokens,
-        transcript, users,
+        openedx, orders, pricing_facts, products, program_enrollments, records, redact,
+        service_tokens, transcript, users,
     };
 }
 

@@ -7,6 +7,7 @@ mod credentials;
 mod database;
 mod edx;
 mod email;
+mod payment;
 mod server;
 mod site;
 pub mod table;
@@ -18,6 +19,7 @@ pub use credentials::{CredentialSettings, SigningSeed};
 pub use database::DatabaseSettings;
 pub use edx::EdxSettings;
 pub use email::{EmailBackend, EmailSettings};
+pub use payment::PaymentSettings;
 pub use server::{ServerSettings, origin_of};
 pub use site::SiteSettings;
 pub use table::{SETTINGS, SettingSpec, SettingValue, effective_values, setting};
@@ -50,6 +52,8 @@ pub struct Settings {
     pub worker: WorkerSettings,
     /// Verifiable credentials and learner records.
     pub credentials: CredentialSettings,
+    /// Checkout and the payment gateways.
+    pub payment: PaymentSettings,
 }
 
 impl Settings {
@@ -69,6 +73,7 @@ impl Settings {
             email: EmailSettings::read(&env)?,
             worker: WorkerSettings::read(&env)?,
             credentials: CredentialSettings::read(&env)?,
+            payment: PaymentSettings::read(&env)?,
         })
     }
 }
