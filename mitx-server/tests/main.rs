@@ -19,6 +19,7 @@ mod auth;
 mod b2b;
 mod cache;
 mod catalog;
+mod checkout;
 mod contract;
 mod dashboard_sync;
 mod edge;

@@ -323,7 +323,7 @@ fn cybersource_form(
         .collect();
     put("access_key", payment.cybersource_access_key.clone());
     put("profile_id", payment.cybersource_profile_id.clone());
-    put("amount", gateway_amount(&redeemed_prices).to_string());
+    put("amount", gateway_amount(&redeemed_prices).to_price_string());
     put("tax_amount", "0.00".into());
     put(
         "consumer_id",
@@ -346,7 +346,7 @@ fn cybersource_form(
         put(&format!("item_{i}_tax_amount"), "0".into());
         put(
             &format!("item_{i}_unit_price"),
-            price.quantize().to_string(),
+            price.quantize().to_price_string(),
         );
     }
     put("line_item_count", lines.len().to_string());

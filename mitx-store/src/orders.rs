@@ -963,3 +963,57 @@ impl Tx {
         with_db!(tx: self, conn, q => q::fulfilled_usage(conn, discount.0, order.0, user.0).await)
     }
 }
+
+#[cfg(feature = "testing")]
+impl Tx {
+    /// Test fixture: the learner's basket holding `products` (one each) and `discount`,
+    /// replacing any basket they had.
+    pub async fn insert_basket_fixture(
+        &mut self,
+        user: UserId,
+        products: &[ProductId],
+        discount: Option<DiscountId>,
+        now: DateTime<Utc>,
+    ) -> Result<BasketId, StoreError> {
+        with_db!(tx: self, conn, q => {
+            sqlx::query("DELETE FROM baskets WHERE user_id = $1")
+                .bind(user.0)
+                .execute(&mut *conn)
+                .await?;
+            let basket: i64 = sqlx::query_scalar(
+                "INSERT INTO baskets (user_id, created_on, updated_on) VALUES ($1, $2, $2) \
+                 RETURNING id",
+            )
+            .bind(user.0)
+            .bind(now)
+            .fetch_one(&mut *conn)
+            .await?;
+            for product in products {
+                sqlx::query(
+                    "INSERT INTO basket_items (basket_id, product_id, quantity, created_on, \
+                     updated_on) VALUES ($1, $2, 1, $3, $3)",
+                )
+                .bind(basket)
+                .bind(product.0)
+                .bind(now)
+                .execute(&mut *conn)
+                .await?;
+            }
+            if let Some(discount) = discount {
+                sqlx::query(
+                    "INSERT INTO basket_discounts (redemption_date, redeemed_by_id, \
+                     redeemed_discount_id, redeemed_basket_id, created_on, updated_on) \
+                     VALUES ($1, $2, $3, $4, $1, $1)",
+                )
+                .bind(now)
+                .bind(user.0)
+                .bind(discount.0)
+                .bind(basket)
+                .execute(&mut *conn)
+                .await?;
+            }
+            let _ = q::FOR_UPDATE;
+            Ok(BasketId(basket))
+        })
+    }
+}

@@ -1,0 +1,550 @@
+//! Checkout and the CyberSource returns through HTTP (ecommerce spec 4.4, 5.1–5.4; scenarios
+//! 33, 38, 39, 42–47), on SQLite and PostgreSQL.
+
+use std::collections::BTreeMap;
+
+use chrono::Utc;
+use mitx_core::ids::{DiscountId, OrderId, ProductId, UserId};
+use mitx_core::pricing::{DiscountDraft, DiscountType, PaymentType, RedemptionType};
+use mitx_services::store::audit_log::Audit;
+use mitx_services::store::jobs::JobFilter;
+use mitx_services::testing::TestDb;
+use serde_json::{Value, json};
+
+use crate::auth::{TestServer, databases, start_server};
+use crate::learner::{Learner, load_demo};
+
+/// An upgradable run of the demo catalog ($75).
+pub const RUN: &str = "course-v1:MITx+6.00.1x+1T2027";
+pub const KEY: &str = "test-secret-key";
+
+pub const SETTINGS: &[(&str, &str)] = &[
+    ("ENVIRONMENT", "prod"),
+    ("MITOL_PAYMENT_GATEWAY_CYBERSOURCE_SECURITY_KEY", KEY),
+    ("MITOL_PAYMENT_GATEWAY_CYBERSOURCE_ACCESS_KEY", "access"),
+    ("MITOL_PAYMENT_GATEWAY_CYBERSOURCE_PROFILE_ID", "profile"),
+    (
+        "MITOL_PAYMENT_GATEWAY_CYBERSOURCE_SECURE_ACCEPTANCE_URL",
+        "https://testsecureacceptance.cybersource.com/pay",
+    ),
+];
+
+pub fn learner_claims(n: usize) -> Value {
+    json!({
+        "sub": format!("00000000-0000-4000-8000-{n:012}"),
+        "preferred_username": format!("learner{n}"),
+        "email": format!("learner{n}@example.com"),
+        "name": format!("Learner {n}"),
+    })
+}
+
+pub async fn product_of(db: &TestDb, courseware_id: &str) -> ProductId {
+    let target = db
+        .store
+        .resolve_product_target(courseware_id)
+        .await
+        .unwrap()
+        .unwrap();
+    db.store
+        .product_for_target(&target)
+        .await
+        .unwrap()
+        .unwrap()
+        .id
+}
+
+pub async fn code(db: &TestDb, code: &str) -> DiscountId {
+    db.store
+        .discount_record_by_code(code)
+        .await
+        .unwrap()
+        .unwrap()
+        .discount
+        .id
+}
+
+pub async fn new_code(
+    db: &TestDb,
+    text: &str,
+    kind: DiscountType,
+    amount: &str,
+    redemption: RedemptionType,
+) -> DiscountId {
+    let draft = DiscountDraft {
+        code: mitx_core::pricing::DiscountCode::parse(text).unwrap(),
+        discount_type: kind,
+        amount: amount.parse().unwrap(),
+        redemption_type: redemption,
+        payment_type: Some(PaymentType::Marketing),
+        max_redemptions: 0,
+        automatic: false,
+        activation_date: None,
+        expiration_date: None,
+        is_bulk: false,
+        is_program_discount: false,
+    };
+    tx!(db.store, t => t.create_discount(&draft, &[], &[], &Audit::new("test", None), Utc::now()).await)
+        .unwrap()
+}
+
+pub async fn fill_basket(db: &TestDb, user: UserId, products: &[ProductId], d: Option<DiscountId>) {
+    tx!(db.store, t => t.insert_basket_fixture(user, products, d, Utc::now()).await).unwrap();
+}
+
+/// The fields CyberSource posts back for a checkout payload: every request field as
+/// `req_*`, the decision, and a signature with `key`.
+pub fn callback(
+    payload: &Value,
+    decision: &str,
+    transaction: &str,
+    key: &str,
+) -> BTreeMap<String, String> {
+    let mut fields = BTreeMap::new();
+    for (k, v) in payload.as_object().unwrap() {
+        if k == "signature" || k == "signed_field_names" {
+            continue;
+        }
+        let text = match v {
+            Value::String(s) => s.clone(),
+            other => other.to_string(),
+        };
+        fields.insert(format!("req_{k}"), text);
+    }
+    fields.insert("decision".into(), decision.into());
+    let reason = if decision == "ACCEPT" { "100" } else { "481" };
+    fields.insert("reason_code".into(), reason.into());
+    fields.insert("transaction_id".into(), transaction.into());
+    fields.insert(
+        "message".into(),
+        "Request was processed successfully.".into(),
+    );
+    fields.insert("req_bill_to_email".into(), "learner@example.com".into());
+    mitx_services::cybersource::sign(&mut fields, key);
+    fields
+}
+
+pub async fn post_form(
+    base: &str,
+    path: &str,
+    fields: &BTreeMap<String, String>,
+) -> reqwest::Response {
+    crate::client_builder()
+        .redirect(reqwest::redirect::Policy::none())
+        .build()
+        .unwrap()
+        .post(format!("{base}{path}"))
+        .form(fields)
+        .send()
+        .await
+        .unwrap()
+}
+
+fn cookie_message(response: &reqwest::Response) -> Value {
+    let cookie = response
+        .headers()
+        .get_all("set-cookie")
+        .iter()
+        .filter_map(|v| v.to_str().ok())
+        .find(|c| c.starts_with("user-message="))
+        .unwrap_or("user-message=null;");
+    let encoded = cookie["user-message=".len()..].split(';').next().unwrap();
+    let mut bytes = Vec::new();
+    let raw = encoded.as_bytes();
+    let mut i = 0;
+    while i < raw.len() {
+        if raw[i] == b'%' {
+            bytes.push(u8::from_str_radix(&encoded[i + 1..i + 3], 16).unwrap());
+            i += 3;
+        } else {
+            bytes.push(raw[i]);
+            i += 1;
+        }
+    }
+    serde_json::from_slice(&bytes).unwrap_or(Value::Null)
+}
+
+async fn jobs_named(db: &TestDb, name: &str) -> usize {
+    db.store
+        .list_jobs(&JobFilter {
+            status: None,
+            name: Some(name.into()),
+            limit: 1000,
+        })
+        .await
+        .unwrap()
+        .len()
+}
+
+struct Setup {
+    server: TestServer,
+    me: Learner,
+    user: UserId,
+    product: ProductId,
+}
+
+async fn setup(db: &TestDb) -> Setup {
+    load_demo(db).await;
+    let server = start_server(db, true, false, SETTINGS).await;
+    let me = Learner::new(&server.base, &learner_claims(1));
+    let user = me.id().await;
+    let product = product_of(db, RUN).await;
+    Setup {
+        server,
+        me,
+        user,
+        product,
+    }
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn courses_s33_s38_s39_s42_s44_checkout_then_accept_fulfils_once() {
+    for db in databases().await {
+        let s = setup(&db).await;
+        // 33: no basket → basket-empty with the other keys at their defaults.
+        let (status, body) = s.me.get("/api/v0/baskets/checkout/").await;
+        assert_eq!(status, 400, "{body}");
+        assert_eq!(
+            body,
+            json!({"no_checkout": false, "url": "", "method": "POST", "payload": {},
+                   "order_id": 0, "error": "basket-empty"})
+        );
+
+        let welcome = code(&db, "WELCOME10").await;
+        fill_basket(&db, s.user, &[s.product], Some(welcome)).await;
+        let (status, first) = s.me.get("/api/v0/baskets/checkout/").await;
+        assert_eq!(status, 200, "{first}");
+        let payload = &first["payload"];
+        assert_eq!(first["method"], "POST");
+        assert_eq!(
+            first["url"],
+            "https://testsecureacceptance.cybersource.com/pay"
+        );
+        assert_eq!(payload["amount"], "67.50", "$75 with 10% off");
+        assert_eq!(payload["item_0_unit_price"], "67.50");
+        assert_eq!(payload["line_item_count"], 1);
+        assert_eq!(payload["tax_amount"], "0.00");
+        assert_eq!(payload["currency"], "USD");
+        assert_eq!(payload["access_key"], "access");
+        assert_eq!(payload["transaction_type"], "sale");
+        assert_eq!(payload["transaction_uuid"].as_str().unwrap().len(), 32);
+        assert_eq!(payload["customer_ip_address"], "127.0.0.1");
+        let reference = payload["reference_number"].as_str().unwrap().to_owned();
+        // 39: the reference number decodes to the order id.
+        let order = OrderId(
+            reference
+                .strip_prefix("mitxonline-prod-")
+                .unwrap()
+                .parse()
+                .unwrap(),
+        );
+        // The form is signed as spec 5.2 says.
+        let signed: BTreeMap<String, String> = payload
+            .as_object()
+            .unwrap()
+            .iter()
+            .map(|(k, v)| {
+                (
+                    k.clone(),
+                    v.as_str().map_or_else(|| v.to_string(), str::to_owned),
+                )
+            })
+            .collect();
+        assert!(mitx_services::cybersource::verify(
+            &|n: &str| signed.get(n).cloned(),
+            KEY
+        ));
+        // 38: checking out the same basket again reuses the pending order.
+        let (_, again) = s.me.get("/api/v0/baskets/checkout/").await;
+        assert_eq!(again["payload"]["reference_number"], reference.as_str());
+
+        // 42: a valid ACCEPT fulfils.
+        let fields = callback(payload, "ACCEPT", "7000000000000000000001", KEY);
+        let response = post_form(&s.server.base, "/checkout/result/", &fields).await;
+        assert_eq!(response.status(), 302);
+        assert_eq!(response.headers()["location"], "/dashboard/");
+        let message = cookie_message(&response);
+        assert_eq!(message["type"], "payment-accepted");
+        assert_eq!(
+            message["run"],
+            "Introduction to Computer Science and Programming Using Python"
+        );
+        let row = db.store.order(order).await.unwrap().unwrap();
+        assert_eq!(row.state.as_str(), "fulfilled");
+        assert_eq!(row.total_price_paid.to_price_string(), "67.50");
+        let transactions = db.store.order_transactions(order).await.unwrap();
+        assert_eq!(transactions.len(), 1);
+        assert_eq!(transactions[0].transaction_id, "7000000000000000000001");
+        assert_eq!(transactions[0].data["decision"], "ACCEPT");
+        let run = db
+            .store
+            .enrollment_run_by_courseware_id(RUN)
+            .await
+            .unwrap()
+            .unwrap();
+        let enrollment = db
+            .store
+            .run_enrollment(s.user, run.run.id)
+            .await
+            .unwrap()
+            .unwrap();
+        assert!(enrollment.enrollment.active);
+        assert_eq!(enrollment.enrollment.mode.slug(), "verified");
+        assert!(
+            db.store
+                .form_enrollment_facts(s.user, run.run.id)
+                .await
+                .unwrap()
+                .already_paid
+        );
+        assert!(
+            db.store.checkout_basket(s.user).await.unwrap().is_none(),
+            "basket deleted"
+        );
+        assert_eq!(jobs_named(&db, "orders.receipt_email").await, 1);
+        assert_eq!(jobs_named(&db, "edx.enroll").await, 1);
+
+        // 44: the server-to-server copy changes nothing and answers 200.
+        let response = post_form(&s.server.base, "/api/checkout/result/", &fields).await;
+        assert_eq!(response.status(), 200);
+        let response = post_form(&s.server.base, "/checkout/result/", &fields).await;
+        assert_eq!(response.status(), 302);
+        assert_eq!(db.store.order_transactions(order).await.unwrap().len(), 1);
+        assert_eq!(jobs_named(&db, "orders.receipt_email").await, 1);
+
+        // 35: a paid run cannot be bought again.
+        fill_basket(&db, s.user, &[s.product], None).await;
+        let (status, body) = s.me.get("/api/v0/baskets/checkout/").await;
+        assert_eq!(status, 400);
+        assert_eq!(body["error"], "enroll-duplicated");
+        let _ = s.server.stop.send(());
+        db.cleanup().await.unwrap();
+    }
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn courses_s43_declines_errors_and_cancels_enroll_no_one() {
+    for db in databases().await {
+        let s = setup(&db).await;
+        let welcome = code(&db, "WELCOME10").await;
+        let run = db
+            .store
+            .enrollment_run_by_courseware_id(RUN)
+            .await
+            .unwrap()
+            .unwrap();
+        for (decision, state, message) in [
+            ("DECLINE", "declined", "payment-declined"),
+            ("ERROR", "errored", "payment-error"),
+            ("CANCEL", "canceled", "payment-cancelled"),
+            ("REVIEW", "canceled", "payment-cancelled"),
+        ] {
+            fill_basket(&db, s.user, &[s.product], Some(welcome)).await;
+            let (status, body) = s.me.get("/api/v0/baskets/checkout/").await;
+            assert_eq!(status, 200, "{body}");
+            let reference = body["payload"]["reference_number"]
+                .as_str()
+                .unwrap()
+                .to_owned();
+            let order = db.store.orders_by_reference(&reference).await.unwrap()[0].id;
+            let fields = callback(&body["payload"], decision, &format!("t-{decision}"), KEY);
+            let response = post_form(&s.server.base, "/checkout/result/", &fields).await;
+            assert_eq!(response.status(), 302, "{decision}");
+            assert_eq!(response.headers()["location"], "/cart/");
+            assert_eq!(cookie_message(&response)["type"], message);
+            let row = db.store.order(order).await.unwrap().unwrap();
+            assert_eq!(row.state.as_str(), state, "{decision}");
+            assert!(db.store.order_transactions(order).await.unwrap().is_empty());
+            let redemptions = db.store.order_redemption_discounts(order).await.unwrap();
+            assert_eq!(redemptions.is_empty(), decision == "DECLINE", "{decision}");
+            assert!(
+                db.store.checkout_basket(s.user).await.unwrap().is_some(),
+                "basket kept"
+            );
+            assert!(
+                db.store
+                    .run_enrollment(s.user, run.run.id)
+                    .await
+                    .unwrap()
+                    .is_none()
+            );
+            assert!(
+                !db.store
+                    .form_enrollment_facts(s.user, run.run.id)
+                    .await
+                    .unwrap()
+                    .already_paid
+            );
+        }
+        let _ = s.server.stop.send(());
+        db.cleanup().await.unwrap();
+    }
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn courses_s45_bad_signatures_and_unknown_orders_change_nothing() {
+    for db in databases().await {
+        let s = setup(&db).await;
+        fill_basket(&db, s.user, &[s.product], None).await;
+        let (_, body) = s.me.get("/api/v0/baskets/checkout/").await;
+        let reference = body["payload"]["reference_number"]
+            .as_str()
+            .unwrap()
+            .to_owned();
+        let order = db.store.orders_by_reference(&reference).await.unwrap()[0].id;
+        let wrong_key = callback(&body["payload"], "ACCEPT", "t-1", "not-the-key");
+        let mut missing = callback(&body["payload"], "ACCEPT", "t-2", KEY);
+        missing.remove("req_amount");
+        let mut tampered = callback(&body["payload"], "DECLINE", "t-3", KEY);
+        tampered.insert("decision".into(), "ACCEPT".into());
+        let mut unsigned = callback(&body["payload"], "ACCEPT", "t-4", KEY);
+        unsigned.remove("signature");
+        for fields in [&wrong_key, &missing, &tampered, &unsigned] {
+            let response = post_form(&s.server.base, "/api/checkout/result/", fields).await;
+            assert_eq!(response.status(), 401);
+            assert_eq!(
+                response.json::<Value>().await.unwrap(),
+                json!("Unable to validate request.")
+            );
+            let response = post_form(&s.server.base, "/checkout/result/", fields).await;
+            assert_eq!(response.status(), 403);
+            assert!(response.json::<Value>().await.unwrap()["detail"].is_string());
+        }
+        // Garbage and empty bodies are refused the same way.
+        let empty = BTreeMap::new();
+        let response = post_form(&s.server.base, "/api/checkout/result/", &empty).await;
+        assert_eq!(response.status(), 401);
+        // A valid signature for an order that does not exist.
+        let mut ghost = body["payload"].clone();
+        ghost["reference_number"] = json!("mitxonline-prod-999999");
+        let fields = callback(&ghost, "ACCEPT", "t-5", KEY);
+        let response = post_form(&s.server.base, "/api/checkout/result/", &fields).await;
+        assert_eq!(response.status(), 404);
+        let response = post_form(&s.server.base, "/checkout/result/", &fields).await;
+        assert_eq!(response.status(), 200);
+        assert_eq!(response.text().await.unwrap(), "Order not found");
+        let row = db.store.order(order).await.unwrap().unwrap();
+        assert_eq!(row.state.as_str(), "pending");
+        assert!(db.store.order_transactions(order).await.unwrap().is_empty());
+        let _ = s.server.stop.send(());
+        db.cleanup().await.unwrap();
+    }
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn ten_concurrent_accepts_fulfil_once() {
+    for db in databases().await {
+        let s = setup(&db).await;
+        fill_basket(&db, s.user, &[s.product], None).await;
+        let (_, body) = s.me.get("/api/v0/baskets/checkout/").await;
+        let reference = body["payload"]["reference_number"]
+            .as_str()
+            .unwrap()
+            .to_owned();
+        let order = db.store.orders_by_reference(&reference).await.unwrap()[0].id;
+        let fields = callback(&body["payload"], "ACCEPT", "7000000000000000000042", KEY);
+        let mut calls = Vec::new();
+        for i in 0..10 {
+            let base = s.server.base.clone();
+            let fields = fields.clone();
+            let path = if i % 2 == 0 {
+                "/checkout/result/"
+            } else {
+                "/api/checkout/result/"
+            };
+            calls.push(tokio::spawn(async move {
+                post_form(&base, path, &fields).await.status().as_u16()
+            }));
+        }
+        for call in calls {
+            let status = call.await.unwrap();
+            assert!(status == 200 || status == 302, "{status}");
+        }
+        let row = db.store.order(order).await.unwrap().unwrap();
+        assert_eq!(row.state.as_str(), "fulfilled");
+        assert_eq!(db.store.order_transactions(order).await.unwrap().len(), 1);
+        assert_eq!(jobs_named(&db, "orders.receipt_email").await, 1);
+        assert_eq!(jobs_named(&db, "edx.enroll").await, 1);
+        let run = db
+            .store
+            .enrollment_run_by_courseware_id(RUN)
+            .await
+            .unwrap()
+            .unwrap();
+        let all = db.store.run_enrollment(s.user, run.run.id).await.unwrap();
+        assert!(all.is_some());
+        let _ = s.server.stop.send(());
+        db.cleanup().await.unwrap();
+    }
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn courses_s46_free_orders_skip_the_gateway_and_one_time_codes_are_taken_once() {
+    for db in databases().await {
+        let s = setup(&db).await;
+        // 46: a 100% code → no_checkout, fulfilled with a $0 transaction.
+        let free = new_code(
+            &db,
+            "FREE100",
+            DiscountType::PercentOff,
+            "100",
+            RedemptionType::Unlimited,
+        )
+        .await;
+        fill_basket(&db, s.user, &[s.product], Some(free)).await;
+        let (status, body) = s.me.get("/api/v0/baskets/checkout/").await;
+        assert_eq!(status, 200, "{body}");
+        assert_eq!(body["no_checkout"], true);
+        let order = OrderId(body["order_id"].as_i64().unwrap());
+        let row = db.store.order(order).await.unwrap().unwrap();
+        assert_eq!(row.state.as_str(), "fulfilled");
+        assert!(row.total_price_paid.is_zero());
+        let transactions = db.store.order_transactions(order).await.unwrap();
+        assert_eq!(transactions.len(), 1);
+        assert!(transactions[0].amount.is_zero());
+        assert_eq!(transactions[0].transaction_id.len(), 36, "a fresh UUID");
+
+        // 20 learners redeem one one-time 100% code at once: one fulfilled order holds it.
+        let once = new_code(
+            &db,
+            "ONCE100",
+            DiscountType::PercentOff,
+            "100",
+            RedemptionType::OneTime,
+        )
+        .await;
+        let other = product_of(&db, "course-v1:MITx+6.00.2x+1T2027").await;
+        let mut learners = Vec::new();
+        for n in 100..120 {
+            let learner = Learner::new(&s.server.base, &learner_claims(n));
+            let id = learner.id().await;
+            fill_basket(&db, id, &[other], Some(once)).await;
+            learners.push(learner);
+        }
+        let mut calls = Vec::new();
+        for learner in learners {
+            calls.push(tokio::spawn(async move {
+                learner.get("/api/v0/baskets/checkout/").await
+            }));
+        }
+        let mut free_orders = 0;
+        for call in calls {
+            let (status, body) = call.await.unwrap();
+            if body["no_checkout"] == true {
+                free_orders += 1;
+            } else {
+                assert_eq!(status, 400, "{body}");
+                assert_eq!(body["error"], "discount-invalid");
+            }
+        }
+        assert_eq!(free_orders, 1);
+        let record = db
+            .store
+            .discount_record_by_code("ONCE100")
+            .await
+            .unwrap()
+            .unwrap();
+        assert_eq!(record.usage.fulfilled_count(), 1);
+        let _ = s.server.stop.send(());
+        db.cleanup().await.unwrap();
+    }
+}
