@@ -12,6 +12,7 @@ pub mod catalog_cache;
 pub mod certificates;
 pub mod checkout;
 pub mod csrf;
+pub mod demo;
 pub mod enrollment_form;
 pub mod enrollment_views;
 pub mod enrollments;
@@ -65,6 +66,8 @@ pub struct AppState {
     pub csrf: csrf::TrustedOrigins,
     /// Request counters.
     pub metrics: Arc<metrics::Metrics>,
+    /// Serve the demo's pages (`mitx serve --demo` only).
+    pub demo_pages: bool,
 }
 
 impl AppState {
@@ -84,8 +87,17 @@ impl AppState {
             links: links::SiteLinks::new(&settings.site.base_url, server.use_forwarded_host),
             csrf: csrf::TrustedOrigins::new(&settings.site.base_url, &server.csrf_trusted_origins),
             metrics: Arc::default(),
+            demo_pages: false,
             services,
         }
+    }
+
+    /// Mounts the demo's pages: the stand-in payment page, store front, cart and
+    /// dashboard, and the sign-in cookie that stands in for the gateway. `mitx serve
+    /// --demo` is the only caller; no setting turns them on.
+    pub fn with_demo_pages(mut self) -> Self {
+        self.demo_pages = true;
+        self
     }
 }
 
@@ -98,7 +110,8 @@ pub fn router(state: AppState) -> Router {
         HeaderName::from_static("cache-control"),
         HeaderValue::from_static("private, no-store"),
     );
-    Router::new()
+    let demo_pages = state.demo_pages;
+    let app = Router::new()
         .merge(health::routes())
         .merge(openapi::routes())
         .merge(metrics::routes())
@@ -114,7 +127,13 @@ pub fn router(state: AppState) -> Router {
         .merge(records::routes())
         .merge(webhooks::routes())
         .merge(verified_program_enrollments::routes())
-        .merge(checkout::routes())
+        .merge(checkout::routes());
+    let app = if demo_pages {
+        app.merge(demo::routes())
+    } else {
+        app
+    };
+    let app = app
         .route_layer(from_fn(metrics::mark_route))
         .fallback(rejections::unknown_route)
         .layer(api_no_store)
@@ -124,8 +143,13 @@ pub fn router(state: AppState) -> Router {
         .layer(RequestBodyDeadlineLayer::new(server.body_timeout))
         .layer(CatchPanicLayer::custom(rejections::panic_response))
         .layer(from_fn(rejections::layer))
-        .layer(from_fn_with_state(state.clone(), metrics::observe))
-        .with_state(state)
+        .layer(from_fn_with_state(state.clone(), metrics::observe));
+    let app = if demo_pages {
+        app.layer(from_fn(demo::gateway_from_cookie))
+    } else {
+        app
+    };
+    app.with_state(state)
 }
 
 /// Serves the API on `listener` until `shutdown` resolves; then in-flight requests

@@ -18,6 +18,7 @@ pub mod course_certificates;
 pub mod credentials;
 pub mod cybersource;
 pub mod deferral;
+pub mod demo;
 pub mod discount_codes;
 pub mod edx;
 pub mod email;

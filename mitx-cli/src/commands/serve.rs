@@ -55,6 +55,9 @@ pub async fn run(cmd: ServeCommand, ctx: &Context) -> anyhow::Result<()> {
         );
         _fake_edx = Some(fake);
     }
+    if cmd.demo {
+        demo_payment_settings(ctx, &mut settings, cmd.bind);
+    }
     let services = Services::start(settings).await?;
     let applied = services.migrate().await?;
     if applied > 0 {
@@ -98,7 +101,11 @@ pub async fn run(cmd: ServeCommand, ctx: &Context) -> anyhow::Result<()> {
     } else {
         None
     };
-    let state = AppState::new(services.clone());
+    let state = if cmd.demo {
+        AppState::new(services.clone()).with_demo_pages()
+    } else {
+        AppState::new(services.clone())
+    };
     serve(listener, state, until_stopped(stopped))
         .await
         .context("server failed")?;
@@ -107,6 +114,30 @@ pub async fn run(cmd: ServeCommand, ctx: &Context) -> anyhow::Result<()> {
     }
     note(ctx, "Stopped.");
     Ok(())
+}
+
+/// The demo pays through its own stand-in page unless CyberSource is configured: a key
+/// for this process, the form posted to the local page, and (unless SITE_BASE_URL is set)
+/// the site at the bind address so checkout's return URLs point back here.
+fn demo_payment_settings(
+    ctx: &Context,
+    settings: &mut mitx_services::config::Settings,
+    bind: SocketAddr,
+) {
+    if std::env::var_os("SITE_BASE_URL").is_none() {
+        settings.site.base_url = format!("http://{bind}");
+    }
+    if settings.payment.cybersource_security_key.is_empty() {
+        settings.payment.cybersource_security_key = mitx_services::demo::demo_security_key();
+        settings.payment.cybersource_secure_acceptance_url =
+            mitx_server::demo::DEMO_PAYMENT_PATH.to_owned();
+        note(
+            ctx,
+            format!(
+                "Demo: payments go to the local stand-in page; sign in and buy at http://{bind}/demo/"
+            ),
+        );
+    }
 }
 
 async fn load_demo(ctx: &Context, services: &Services) -> anyhow::Result<()> {
