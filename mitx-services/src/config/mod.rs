@@ -3,6 +3,7 @@
 //! variable. A setting that exists in the original system keeps its original name; new
 //! ones are prefixed `MITX_`. [`table::SETTINGS`] lists them all with their defaults.
 
+mod baskets;
 mod credentials;
 mod database;
 mod edx;
@@ -14,6 +15,7 @@ mod worker;
 
 use std::time::Duration;
 
+pub use baskets::BasketSettings;
 pub use credentials::{CredentialSettings, SigningSeed};
 pub use database::DatabaseSettings;
 pub use edx::EdxSettings;
@@ -50,6 +52,8 @@ pub struct Settings {
     pub worker: WorkerSettings,
     /// Verifiable credentials and learner records.
     pub credentials: CredentialSettings,
+    /// Baskets.
+    pub baskets: BasketSettings,
 }
 
 impl Settings {
@@ -69,6 +73,7 @@ impl Settings {
             email: EmailSettings::read(&env)?,
             worker: WorkerSettings::read(&env)?,
             credentials: CredentialSettings::read(&env)?,
+            baskets: BasketSettings::read(&env)?,
         })
     }
 }
