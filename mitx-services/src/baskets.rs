@@ -721,3 +721,16 @@ pub async fn cull_anonymous_baskets(services: &Services) -> Result<u64, StoreErr
     tx.commit().await?;
     Ok(deleted)
 }
+
+/// A fresh anonymous basket id (a random UUID v4), for the `anonymous_basket_id` cookie.
+pub fn new_anonymous_id() -> Uuid {
+    let mut bytes = [0u8; 16];
+    if getrandom::fill(&mut bytes).is_err() {
+        // No OS randomness: fall back on the clock and the process so the id still differs
+        // per request; the id only names a basket, it guards nothing.
+        let nanos = Utc::now().timestamp_nanos_opt().unwrap_or_default();
+        bytes[..8].copy_from_slice(&nanos.to_le_bytes());
+        bytes[8..12].copy_from_slice(&std::process::id().to_le_bytes());
+    }
+    uuid::Builder::from_random_bytes(bytes).into_uuid()
+}
