@@ -55,6 +55,16 @@ pub fn form_value(body: &[u8], key: &str) -> Option<String> {
         .and_then(|(_, v)| form_decode(v))
 }
 
+/// Every value of `key` in a form-encoded text (query strings repeat keys), in order.
+pub fn form_values(text: &str, key: &str) -> Vec<String> {
+    text.split('&')
+        .filter(|pair| !pair.is_empty())
+        .map(|pair| pair.split_once('=').unwrap_or((pair, "")))
+        .filter(|(k, _)| form_decode(k).as_deref() == Some(key))
+        .filter_map(|(_, v)| form_decode(v))
+        .collect()
+}
+
 /// Whether a form body has `key` at all.
 pub fn form_has(body: &[u8], key: &str) -> bool {
     std::str::from_utf8(body).is_ok_and(|text| {

@@ -6,6 +6,7 @@
 //! answers 500.
 
 pub mod auth;
+pub mod baskets;
 pub mod body;
 pub mod catalog;
 pub mod catalog_cache;
@@ -26,6 +27,7 @@ pub mod metrics;
 pub mod openapi;
 pub mod pagination;
 pub mod path_key;
+pub mod products;
 pub mod program_enrollments;
 pub mod records;
 pub mod rejections;
@@ -127,6 +129,8 @@ pub fn router(state: AppState) -> Router {
         .merge(records::routes())
         .merge(webhooks::routes())
         .merge(verified_program_enrollments::routes())
+        .merge(baskets::routes())
+        .merge(products::routes())
         .merge(checkout::routes());
     let app = if demo_pages {
         app.merge(demo::routes())

@@ -17,6 +17,7 @@ macro_rules! tx {
 
 mod auth;
 mod b2b;
+mod baskets;
 mod cache;
 mod catalog;
 mod checkout;

@@ -9,6 +9,7 @@
 //! read-only handle); they cannot open a unit of work themselves (see
 //! docs/decisions/0007-unit-of-work.md). Read-model types are re-exported in [`store`].
 
+pub mod baskets;
 pub mod catalog;
 pub mod certificates;
 pub mod checkout;
@@ -58,7 +59,7 @@ pub use crate::error::{Fault, cause_chain};
 /// The write-capable `Database` and the unit of work `Tx` are deliberately not here.
 pub mod store {
     pub use mitx_store::{
-        Backend, ConnectOptions, Store, StoreError, audit_log, b2b, catalog, catalog_api,
+        Backend, ConnectOptions, Store, StoreError, audit_log, b2b, baskets, catalog, catalog_api,
         certificates, course_runs, discounts, enrollments, gateway_users, jobs, migrate, money,
         openedx, orders, pricing_facts, products, program_enrollments, records, redact,
         service_tokens, transcript, users,

@@ -5,6 +5,7 @@
 
 mod support;
 
+mod baskets;
 mod catalog;
 mod certificates;
 mod deferral;

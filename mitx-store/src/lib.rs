@@ -15,6 +15,7 @@
 
 pub mod audit_log;
 pub mod b2b;
+pub mod baskets;
 pub mod catalog;
 pub mod catalog_api;
 mod certificate_views;

@@ -560,14 +560,6 @@ backend_queries! {
         )))
     }
 
-    pub(crate) async fn delete_basket(conn: &mut Conn, basket: i64) -> Result<(), StoreError> {
-        sqlx::query("DELETE FROM baskets WHERE id = $1")
-            .bind(basket)
-            .execute(&mut *conn)
-            .await?;
-        Ok(())
-    }
-
     pub(crate) async fn delete_basket_discounts(conn: &mut Conn, basket: i64) -> Result<(), StoreError> {
         sqlx::query("DELETE FROM basket_discounts WHERE redeemed_basket_id = $1")
             .bind(basket)
@@ -939,11 +931,6 @@ impl Tx {
     ) -> Result<Option<(BasketId, Vec<ProductId>, Vec<DiscountId>)>, StoreError> {
         with_db!(tx: self, conn, q => q::user_basket_snapshot(conn, user.0).await)
             .map(|found| found.map(|(id, p, d)| (BasketId(id), p, d)))
-    }
-
-    /// Deletes a basket with its items and discounts.
-    pub async fn delete_basket(&mut self, basket: BasketId) -> Result<(), StoreError> {
-        with_db!(tx: self, conn, q => q::delete_basket(conn, basket.0).await)
     }
 
     /// Removes every discount from a basket.

@@ -3,6 +3,7 @@
 //! variable. A setting that exists in the original system keeps its original name; new
 //! ones are prefixed `MITX_`. [`table::SETTINGS`] lists them all with their defaults.
 
+mod baskets;
 mod credentials;
 mod database;
 mod edx;
@@ -15,6 +16,7 @@ mod worker;
 
 use std::time::Duration;
 
+pub use baskets::BasketSettings;
 pub use credentials::{CredentialSettings, SigningSeed};
 pub use database::DatabaseSettings;
 pub use edx::EdxSettings;
@@ -54,6 +56,8 @@ pub struct Settings {
     pub credentials: CredentialSettings,
     /// Checkout and the payment gateways.
     pub payment: PaymentSettings,
+    /// Baskets.
+    pub baskets: BasketSettings,
 }
 
 impl Settings {
@@ -74,6 +78,7 @@ impl Settings {
             worker: WorkerSettings::read(&env)?,
             credentials: CredentialSettings::read(&env)?,
             payment: PaymentSettings::read(&env)?,
+            baskets: BasketSettings::read(&env)?,
         })
     }
 }

@@ -57,6 +57,8 @@ pub const UPGRADE_ELIGIBLE_PROGRAM_ENROLLMENTS: &str = "upgrade-eligible-program
 pub const SYNC_COURSERUNS_DATA: &str = "sync-courseruns-data";
 /// Deleting finished jobs and expired leases.
 pub const PURGE_FINISHED_JOBS: &str = "purge-finished-jobs";
+/// Deletes idle anonymous baskets (ecommerce spec 4.1).
+pub const CULL_ANONYMOUS_BASKETS: &str = "cull-anonymous-baskets";
 
 fn secs(d: std::time::Duration) -> i64 {
     i64::try_from(d.as_secs()).unwrap_or(i64::MAX)
@@ -137,12 +139,12 @@ pub fn schedule(settings: &Settings) -> Vec<PeriodicJob> {
             "exchange rates from Open Exchange Rates",
             "flexible-pricing rates refresh (later issue)",
         ),
-        later(
-            "cull-anonymous-baskets",
-            Schedule::daily(4, 0),
-            "delete idle anonymous baskets",
-            "baskets (issue 11)",
-        ),
+        PeriodicJob {
+            name: CULL_ANONYMOUS_BASKETS,
+            schedule: Schedule::daily(4, 0),
+            purpose: "delete anonymous baskets idle longer than ANONYMOUS_BASKET_CULL_AGE",
+            availability: Availability::Scheduled,
+        },
         later(
             "clear-expired-tokens",
             Schedule::Cron {
@@ -285,6 +287,10 @@ pub async fn run(services: &Services, name: &str) -> Result<PeriodicReport, Peri
                 format!("deleted {jobs} finished job(s) and {leases} expired lease(s)"),
                 0,
             ))
+        }
+        CULL_ANONYMOUS_BASKETS => {
+            let deleted = crate::baskets::cull_anonymous_baskets(services).await?;
+            Ok(report(format!("deleted {deleted} anonymous basket(s)"), 0))
         }
         other => Err(PeriodicError::Unknown(other.to_owned())),
     }
