@@ -2,9 +2,10 @@
 # Starts `mitx serve --demo` on a free loopback port with a fresh SQLite file and runs the
 # browser purchase against it. Usage: e2e/run.sh [path to the mitx binary]
 set -euo pipefail
-cd "$(dirname "$0")"
-mitx="${1:-../target/debug/mitx}"
+here="$(cd "$(dirname "$0")" && pwd)"
+mitx="${1:-$here/../target/debug/mitx}"
 mitx="$(cd "$(dirname "$mitx")" && pwd)/$(basename "$mitx")"
+cd "$here"
 work="$(mktemp -d)"
 port="$(python3 -c 'import socket; s=socket.socket(); s.bind(("127.0.0.1",0)); print(s.getsockname()[1]); s.close()')"
 cleanup() {
