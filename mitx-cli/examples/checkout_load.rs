@@ -129,14 +129,20 @@ async fn main() {
                     break;
                 }
                 let response = client
-                    .post(format!("{base}/api/v0/baskets/create_from_product/{product}/"))
+                    .post(format!(
+                        "{base}/api/v0/baskets/create_from_product/{product}/"
+                    ))
                     .header("X-Userinfo", header(n))
                     .header("origin", &base)
                     .json(&json!({}))
                     .send()
                     .await
                     .unwrap();
-                assert!(response.status().is_success(), "basket {n}: {}", response.status());
+                assert!(
+                    response.status().is_success(),
+                    "basket {n}: {}",
+                    response.status()
+                );
             }
         }));
     }
@@ -225,7 +231,11 @@ async fn main() {
             .await
             .unwrap()
             .expect("learner");
-        let row = store.run_enrollment(user, run.run.id).await.unwrap().expect("enrollment");
+        let row = store
+            .run_enrollment(user, run.run.id)
+            .await
+            .unwrap()
+            .expect("enrollment");
         assert_eq!(row.enrollment.mode.slug(), "verified");
         enrolled += 1;
     }

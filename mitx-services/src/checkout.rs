@@ -205,11 +205,18 @@ async fn checkout_facts(
 ) -> Result<CheckoutFacts, StoreError> {
     let store = services.store();
     let mut items = Vec::with_capacity(basket.items.len());
+    // Runs of active B2B contracts (4.4 checks 5 and 6).
+    let mut contracts: Vec<i64> = Vec::new();
+    let mut code_required = false;
     for item in &basket.items {
         match item.content_type {
             ContentType::Program => items.push(CheckoutItem::Program),
             ContentType::CourseRun => {
                 let run = mitx_core::ids::CourseRunId(item.object_id);
+                if let Some((contract, paid, member)) = store.b2b_checkout_facts(user, run).await? {
+                    contracts.push(contract);
+                    code_required |= paid || !member;
+                }
                 let (country_blocked, already_paid) = store.run_checkout_facts(user, run).await?;
                 let upgradable = store
                     .enrollment_run(run)
@@ -232,19 +239,23 @@ async fn checkout_facts(
             .collect(),
         discount: None,
     };
-    let discounts = codes
-        .iter()
-        .map(|record| CheckoutDiscount {
+    let mut discounts = Vec::with_capacity(codes.len());
+    for record in codes {
+        let linked = !contracts.is_empty()
+            && store
+                .discount_linked_to_contracts(record.discount.id, &contracts)
+                .await?;
+        discounts.push(CheckoutDiscount {
             redeemable: redeemable_by(record, user, now),
             product_ok: product_ok(record, &pricing_basket, now),
-            linked_to_b2b_contract: false,
-        })
-        .collect();
+            linked_to_b2b_contract: linked,
+        });
+    }
     Ok(CheckoutFacts {
         items,
         discounts,
         skip_discount_check,
-        b2b_requires_enrollment_code: false,
+        b2b_requires_enrollment_code: !contracts.is_empty() && code_required,
     })
 }
 

@@ -672,6 +672,52 @@ backend_queries! {
         .transpose()
     }
 
+    pub(crate) async fn b2b_contract_facts(
+        conn: &mut Conn,
+        user: i64,
+        run: i64,
+    ) -> Result<Option<(i64, bool, bool)>, StoreError> {
+        let row = sqlx::query(
+            "SELECT c.id, \
+                    (c.enrollment_fixed_price IS NOT NULL AND c.enrollment_fixed_price > 0) AS paid, \
+                    EXISTS (SELECT 1 FROM contract_learners l \
+                            WHERE l.contract_id = c.id AND l.user_id = $1) AS member \
+             FROM course_runs r JOIN contracts c ON c.id = r.b2b_contract_id \
+             WHERE r.id = $2 AND c.active",
+        )
+        .bind(user)
+        .bind(run)
+        .fetch_optional(&mut *conn)
+        .await?;
+        row.map(|r| -> Result<_, StoreError> {
+            Ok((r.try_get("id")?, r.try_get("paid")?, r.try_get("member")?))
+        })
+        .transpose()
+    }
+
+    pub(crate) async fn discount_linked_to_contracts(
+        conn: &mut Conn,
+        discount: i64,
+        contracts: &[i64],
+    ) -> Result<bool, StoreError> {
+        for contract in contracts {
+            let linked: bool = sqlx::query_scalar(
+                "SELECT EXISTS (SELECT 1 FROM discount_products dp \
+                 JOIN products p ON p.id = dp.product_id AND p.content_type = 'courserun' \
+                 JOIN course_runs r ON r.id = p.object_id \
+                 WHERE dp.discount_id = $1 AND r.b2b_contract_id = $2)",
+            )
+            .bind(discount)
+            .bind(contract)
+            .fetch_one(&mut *conn)
+            .await?;
+            if linked {
+                return Ok(true);
+            }
+        }
+        Ok(false)
+    }
+
     pub(crate) async fn run_checkout_facts(
         conn: &mut Conn,
         user: i64,
@@ -767,6 +813,25 @@ impl Store {
                 Ok((ProductVersionId(id), kind, object, price.0))
             })
             .transpose()
+    }
+
+    /// For a run of an active B2B contract: the contract, whether it is paid (a fixed
+    /// enrollment price above zero) and whether the learner is attached to it.
+    pub async fn b2b_checkout_facts(
+        &self,
+        user: UserId,
+        run: CourseRunId,
+    ) -> Result<Option<(i64, bool, bool)>, StoreError> {
+        with_db!(conn: self, conn, q => q::b2b_contract_facts(conn, user.0, run.0).await)
+    }
+
+    /// Whether the discount is restricted to a product of a run of one of the contracts.
+    pub async fn discount_linked_to_contracts(
+        &self,
+        discount: DiscountId,
+        contracts: &[i64],
+    ) -> Result<bool, StoreError> {
+        with_db!(conn: self, conn, q => q::discount_linked_to_contracts(conn, discount.0, contracts).await)
     }
 
     /// Whether the purchaser belongs to any B2B contract, and whether a purchased run's
