@@ -804,6 +804,7 @@ async fn v0_items_destroy(
 #[utoipa::path(post, operation_id = "baskets_add_discount_create", path = "/api/v0/baskets/add_discount/", tag = "baskets",
     params(("discount_code" = String, Query, description = "The code")),
     responses((status = 200, body = serde_json::Value, description = "BasketWithProduct (unchanged when the code loses to the current discount)"),
+        (status = 400, body = crate::openapi::FieldErrors, description = "No `discount_code`"),
         (status = 404, body = serde_json::Value, description = "`{\"error\": \"Discount 'X' not found\"}`"),
         (status = 403, body = crate::openapi::Detail, description = "Anonymous caller")))]
 async fn v0_add_discount(
@@ -811,10 +812,16 @@ async fn v0_add_discount(
     AuthUser(user): AuthUser,
     RawQuery(query): RawQuery,
 ) -> Result<Response, ApiError> {
-    let code = body::form_values(&query.unwrap_or_default(), "discount_code")
+    let Some(code) = body::form_values(&query.unwrap_or_default(), "discount_code")
         .into_iter()
         .next()
-        .unwrap_or_default();
+        .filter(|c| !c.is_empty())
+    else {
+        return Err(body::field_error(
+            "discount_code",
+            "This field is required.",
+        ));
+    };
     match baskets::add_discount(&app.services, user.id, &code).await {
         Ok(state) => Ok(Json(basket_json(&app, &state).await?).into_response()),
         Err(err @ BasketError::DiscountNotFound(_)) => Ok(with_status(

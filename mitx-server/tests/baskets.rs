@@ -139,26 +139,6 @@ impl Shop {
         (write.product.id, course)
     }
 
-    async fn discount(
-        &self,
-        db: &TestDb,
-        code: &str,
-        kind: DiscountType,
-        amount: &str,
-        edit: impl FnOnce(&mut DiscountDraft),
-        products: &[ProductId],
-        users: &[UserId],
-    ) -> DiscountId {
-        let mut draft = DiscountDraft::new(
-            DiscountCode::parse(code).unwrap(),
-            kind,
-            Money::parse_amount(amount).unwrap().amount(),
-        );
-        draft.redemption_type = RedemptionType::Unlimited;
-        edit(&mut draft);
-        tx!(db.store, t => t.create_discount(&draft, products, users, &Audit::new("test", None), Utc::now()).await).unwrap()
-    }
-
     /// L's basket through the v0 list (first basket).
     async fn basket(&self, who: &str) -> Value {
         let (status, list) = self.get(Some(who), "/api/v0/baskets/").await;
@@ -203,6 +183,26 @@ impl Shop {
     }
 }
 
+/// A discount code with `edit` applied to an unlimited draft.
+async fn discount(
+    db: &TestDb,
+    code: &str,
+    kind: DiscountType,
+    amount: &str,
+    edit: impl FnOnce(&mut DiscountDraft),
+    products: &[ProductId],
+    users: &[UserId],
+) -> DiscountId {
+    let mut draft = DiscountDraft::new(
+        DiscountCode::parse(code).unwrap(),
+        kind,
+        Money::parse_amount(amount).unwrap().amount(),
+    );
+    draft.redemption_type = RedemptionType::Unlimited;
+    edit(&mut draft);
+    tx!(db.store, t => t.create_discount(&draft, products, users, &Audit::new("test", None), Utc::now()).await).unwrap()
+}
+
 fn codes(basket: &Value) -> Vec<String> {
     basket["discounts"]
         .as_array()
@@ -236,8 +236,7 @@ async fn ecommerce_s1_to_s11_prices_through_the_basket_json() {
         for (i, (price, kind, amount, expected)) in cases.into_iter().enumerate() {
             let (product, _) = shop.product(&db, price).await;
             let code = format!("PRICE{i}");
-            shop.discount(&db, &code, kind, amount, |_| {}, &[], &[])
-                .await;
+            discount(&db, &code, kind, amount, |_| {}, &[], &[]).await;
             shop.only(&l, product).await;
             let basket = shop.add_discount(&l, &code).await;
             let total: f64 = price.parse().unwrap();
@@ -310,17 +309,16 @@ async fn ecommerce_s12_to_s21_legacy_redeem_validity() {
         shop.only(&b, p).await;
 
         // 12 and 13: one-time codes.
-        let used = shop
-            .discount(
-                &db,
-                "ONCE-USED",
-                DiscountType::PercentOff,
-                "10",
-                |d| d.redemption_type = RedemptionType::OneTime,
-                &[],
-                &[],
-            )
-            .await;
+        let used = discount(
+            &db,
+            "ONCE-USED",
+            DiscountType::PercentOff,
+            "10",
+            |d| d.redemption_type = RedemptionType::OneTime,
+            &[],
+            &[],
+        )
+        .await;
         db.store
             .insert_redemption_fixture(used, b_id, "fulfilled", now)
             .await
@@ -329,17 +327,16 @@ async fn ecommerce_s12_to_s21_legacy_redeem_validity() {
             shop.redeem(Some(&l), "ONCE-USED").await,
             (404, not_found("ONCE-USED"))
         );
-        let canceled = shop
-            .discount(
-                &db,
-                "ONCE-CANCELED",
-                DiscountType::PercentOff,
-                "10",
-                |d| d.redemption_type = RedemptionType::OneTime,
-                &[],
-                &[],
-            )
-            .await;
+        let canceled = discount(
+            &db,
+            "ONCE-CANCELED",
+            DiscountType::PercentOff,
+            "10",
+            |d| d.redemption_type = RedemptionType::OneTime,
+            &[],
+            &[],
+        )
+        .await;
         db.store
             .insert_redemption_fixture(canceled, b_id, "canceled", now)
             .await
@@ -353,17 +350,16 @@ async fn ecommerce_s12_to_s21_legacy_redeem_validity() {
         );
 
         // 14: one-time-per-user.
-        let per_user = shop
-            .discount(
-                &db,
-                "PER-USER",
-                DiscountType::PercentOff,
-                "10",
-                |d| d.redemption_type = RedemptionType::OneTimePerUser,
-                &[],
-                &[],
-            )
-            .await;
+        let per_user = discount(
+            &db,
+            "PER-USER",
+            DiscountType::PercentOff,
+            "10",
+            |d| d.redemption_type = RedemptionType::OneTimePerUser,
+            &[],
+            &[],
+        )
+        .await;
         db.store
             .insert_redemption_fixture(per_user, l_id, "fulfilled", now)
             .await
@@ -372,28 +368,26 @@ async fn ecommerce_s12_to_s21_legacy_redeem_validity() {
         assert_eq!(shop.redeem(Some(&b), "PER-USER").await.0, 200);
 
         // 15: capped unlimited codes.
-        let capped = shop
-            .discount(
-                &db,
-                "CAP-FULL",
-                DiscountType::PercentOff,
-                "10",
-                |d| d.max_redemptions = 3,
-                &[],
-                &[],
-            )
-            .await;
-        let room = shop
-            .discount(
-                &db,
-                "CAP-ROOM",
-                DiscountType::PercentOff,
-                "10",
-                |d| d.max_redemptions = 3,
-                &[],
-                &[],
-            )
-            .await;
+        let capped = discount(
+            &db,
+            "CAP-FULL",
+            DiscountType::PercentOff,
+            "10",
+            |d| d.max_redemptions = 3,
+            &[],
+            &[],
+        )
+        .await;
+        let room = discount(
+            &db,
+            "CAP-ROOM",
+            DiscountType::PercentOff,
+            "10",
+            |d| d.max_redemptions = 3,
+            &[],
+            &[],
+        )
+        .await;
         for _ in 0..3 {
             db.store
                 .insert_redemption_fixture(capped, b_id, "fulfilled", now)
@@ -410,7 +404,7 @@ async fn ecommerce_s12_to_s21_legacy_redeem_validity() {
         assert_eq!(shop.redeem(Some(&l), "CAP-ROOM").await.0, 200);
 
         // 16: dates.
-        shop.discount(
+        discount(
             &db,
             "EXPIRED",
             DiscountType::PercentOff,
@@ -420,7 +414,7 @@ async fn ecommerce_s12_to_s21_legacy_redeem_validity() {
             &[],
         )
         .await;
-        shop.discount(
+        discount(
             &db,
             "NOT-YET",
             DiscountType::PercentOff,
@@ -430,7 +424,7 @@ async fn ecommerce_s12_to_s21_legacy_redeem_validity() {
             &[],
         )
         .await;
-        shop.discount(
+        discount(
             &db,
             "CURRENT",
             DiscountType::PercentOff,
@@ -448,7 +442,7 @@ async fn ecommerce_s12_to_s21_legacy_redeem_validity() {
         assert_eq!(shop.redeem(Some(&l), "CURRENT").await.0, 200);
 
         // 17: product restrictions.
-        shop.discount(
+        discount(
             &db,
             "ONLY-Q",
             DiscountType::PercentOff,
@@ -458,7 +452,7 @@ async fn ecommerce_s12_to_s21_legacy_redeem_validity() {
             &[],
         )
         .await;
-        shop.discount(
+        discount(
             &db,
             "ONLY-P",
             DiscountType::PercentOff,
@@ -472,7 +466,7 @@ async fn ecommerce_s12_to_s21_legacy_redeem_validity() {
         assert_eq!(shop.redeem(Some(&l), "ONLY-P").await.0, 200);
 
         // 18: financial-assistance codes are not redeemable by hand.
-        shop.discount(
+        discount(
             &db,
             "FINAID",
             DiscountType::PercentOff,
@@ -485,7 +479,7 @@ async fn ecommerce_s12_to_s21_legacy_redeem_validity() {
         assert_eq!(shop.redeem(Some(&l), "FINAID").await.0, 404);
 
         // 19: whitespace is trimmed; the message names the stored code.
-        shop.discount(
+        discount(
             &db,
             "SAVE20",
             DiscountType::PercentOff,
@@ -509,17 +503,16 @@ async fn ecommerce_s12_to_s21_legacy_redeem_validity() {
         );
 
         // 21: a cheaper finaid (tier) discount is stored instead of the code.
-        let tier = shop
-            .discount(
-                &db,
-                "TIER-50",
-                DiscountType::PercentOff,
-                "50",
-                |d| d.payment_type = Some(PaymentType::FinancialAssistance),
-                &[],
-                &[],
-            )
-            .await;
+        let tier = discount(
+            &db,
+            "TIER-50",
+            DiscountType::PercentOff,
+            "50",
+            |d| d.payment_type = Some(PaymentType::FinancialAssistance),
+            &[],
+            &[],
+        )
+        .await;
         let tier_id = db
             .store
             .insert_tier_fixture(Courseware::Course(course), 0.0, tier, true)
@@ -535,7 +528,7 @@ async fn ecommerce_s12_to_s21_legacy_redeem_validity() {
             )
             .await
             .unwrap();
-        shop.discount(
+        discount(
             &db,
             "HUNDRED-OFF",
             DiscountType::DollarsOff,
@@ -545,7 +538,7 @@ async fn ecommerce_s12_to_s21_legacy_redeem_validity() {
             &[],
         )
         .await;
-        shop.discount(
+        discount(
             &db,
             "SIXTY",
             DiscountType::PercentOff,
@@ -622,8 +615,7 @@ async fn ecommerce_s22_to_s27_basket_behaviour() {
         );
 
         // 22: single-item mode replaces the product and drops the discount.
-        shop.discount(&db, "D", DiscountType::PercentOff, "10", |_| {}, &[], &[])
-            .await;
+        discount(&db, "D", DiscountType::PercentOff, "10", |_| {}, &[], &[]).await;
         shop.only(&l, p).await;
         assert_eq!(shop.redeem(Some(&l), "D").await.0, 200);
         shop.only(&l, q).await;
@@ -700,7 +692,7 @@ async fn ecommerce_s22_to_s27_basket_behaviour() {
         assert_eq!(headers["location"], "/checkout/to_payment");
 
         // 26: anonymous create_from_product with an automatic discount: no discount.
-        shop.discount(
+        discount(
             &db,
             "AUTO",
             DiscountType::PercentOff,
@@ -848,12 +840,9 @@ async fn ecommerce_s30_to_s32_v0_apply_precedence() {
         let (p, course) = shop.product(&db, "1000.00").await;
 
         // 30: a cheaper code replaces the current one; a dearer one does not.
-        shop.discount(&db, "D1", DiscountType::PercentOff, "50", |_| {}, &[], &[])
-            .await;
-        shop.discount(&db, "D2", DiscountType::PercentOff, "60", |_| {}, &[], &[])
-            .await;
-        shop.discount(&db, "D3", DiscountType::PercentOff, "10", |_| {}, &[], &[])
-            .await;
+        discount(&db, "D1", DiscountType::PercentOff, "50", |_| {}, &[], &[]).await;
+        discount(&db, "D2", DiscountType::PercentOff, "60", |_| {}, &[], &[]).await;
+        discount(&db, "D3", DiscountType::PercentOff, "10", |_| {}, &[], &[]).await;
         shop.only(&l, p).await;
         assert_eq!(codes(&shop.add_discount(&l, "D1").await), vec!["D1"]);
         assert_eq!(codes(&shop.add_discount(&l, "D2").await), vec!["D2"]);
@@ -875,7 +864,7 @@ async fn ecommerce_s30_to_s32_v0_apply_precedence() {
         );
 
         // 31: a user-assigned discount is kept against a cheaper code.
-        shop.discount(
+        discount(
             &db,
             "MINE-200",
             DiscountType::FixedPrice,
@@ -885,7 +874,7 @@ async fn ecommerce_s30_to_s32_v0_apply_precedence() {
             &[l_id],
         )
         .await;
-        shop.discount(
+        discount(
             &db,
             "FIXED-50",
             DiscountType::FixedPrice,
@@ -907,17 +896,16 @@ async fn ecommerce_s30_to_s32_v0_apply_precedence() {
 
         // 32: the approved tier discount (re-derived with finaid allowed) beats the
         // user's, the user's does not displace it, a cheaper regular code does.
-        let tier = shop
-            .discount(
-                &db,
-                "TIER-100",
-                DiscountType::FixedPrice,
-                "100",
-                |d| d.payment_type = Some(PaymentType::FinancialAssistance),
-                &[],
-                &[],
-            )
-            .await;
+        let tier = discount(
+            &db,
+            "TIER-100",
+            DiscountType::FixedPrice,
+            "100",
+            |d| d.payment_type = Some(PaymentType::FinancialAssistance),
+            &[],
+            &[],
+        )
+        .await;
         let tier_id = db
             .store
             .insert_tier_fixture(Courseware::Course(course), 0.0, tier, true)

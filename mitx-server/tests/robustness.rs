@@ -85,6 +85,32 @@ const ROUTES: &[(&str, &str)] = &[
     // Open edX webhooks.
     ("POST", "/api/openedx_webhook/enrollment/"),
     ("POST", "/api/openedx_webhook/certificate/"),
+    // Baskets (legacy checkout basket, legacy views, v0) and products.
+    ("POST", "/api/checkout/add_to_cart/"),
+    ("GET", "/api/checkout/cart/"),
+    ("GET", "/api/checkout/basket_items_count/"),
+    ("POST", "/api/checkout/redeem_discount/"),
+    ("GET", "/api/baskets/"),
+    ("GET", "/api/baskets/{id}/"),
+    ("GET POST", "/api/baskets/{id}/items/"),
+    ("DELETE", "/api/baskets/{id}/items/{id}/"),
+    ("GET", "/api/baskets/{id}/discounts/"),
+    ("GET", "/cart/add"),
+    ("GET", "/checkout/anonymous"),
+    ("GET", "/api/v0/baskets/"),
+    ("GET", "/api/v0/baskets/{id}/"),
+    ("GET POST", "/api/v0/baskets/{id}/items/"),
+    ("GET PUT PATCH DELETE", "/api/v0/baskets/{id}/items/{id}/"),
+    ("POST", "/api/v0/baskets/add_discount/"),
+    ("DELETE", "/api/v0/baskets/clear/"),
+    ("POST", "/api/v0/baskets/create_from_product/{id}/"),
+    ("POST", "/api/v0/baskets/create_from_product/{id}/{id}/"),
+    ("POST", "/api/v0/baskets/create_with_products/"),
+    ("GET", "/api/v0/products/"),
+    ("GET", "/api/v0/products/all/"),
+    ("GET", "/api/v0/products/all/{id}/"),
+    ("GET", "/api/v0/products/{id}/"),
+    ("GET", "/api/v0/products/{id}/user_flexible_price/"),
     // The OpenAPI document.
     ("GET", "/api/schema/"),
     // Prometheus metrics.
@@ -270,10 +296,31 @@ const OTHER_ERROR_BODIES: &[(&str, u16, &str)] = &[
     ),
     // Courses spec 5.6: an unknown or inactive shared record.
     ("/api/records/shared/{id}/", 404, "[]"),
+    // Ecommerce spec 4.2: unknown products.
+    (
+        "/api/checkout/add_to_cart/",
+        404,
+        r#"{"message": "Product not found"}"#,
+    ),
+    (
+        "/api/v0/baskets/create_from_product/{id}/",
+        404,
+        r#"{"error": "Product not found"}"#,
+    ),
+    (
+        "/api/v0/baskets/create_from_product/{id}/{id}/",
+        404,
+        r#"{"error": "Product not found"}"#,
+    ),
+    (
+        "/api/v0/baskets/create_with_products/",
+        404,
+        r#"{"error": "Product not found"}"#,
+    ),
 ];
 
 /// The 4xx statuses the API documents (docs/api.md, "Errors").
-const DOCUMENTED_STATUSES: &[u16] = &[400, 401, 403, 404, 405, 408, 409, 413, 414, 415, 431];
+const DOCUMENTED_STATUSES: &[u16] = &[400, 401, 403, 404, 405, 406, 408, 409, 413, 414, 415, 431];
 
 /// Paths no route declares.
 const UNKNOWN_PATHS: &[&str] = &[

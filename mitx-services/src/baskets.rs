@@ -553,32 +553,6 @@ pub async fn add_discount(
     Ok(state)
 }
 
-/// Applies one discount to a signed-in learner's basket with the v0 precedence and
-/// `allow_finaid` as given; whether it was stored. For operators and tests of the rules.
-pub async fn apply_discount(
-    services: &Services,
-    user: UserId,
-    discount: DiscountId,
-    allow_finaid: bool,
-) -> Result<bool, BasketError> {
-    let Some(record) = record_of(services, Some(discount)).await? else {
-        return Err(BasketError::DiscountNotFound(discount.to_string()));
-    };
-    let now = services.now();
-    let mut tx = services.db().begin().await?;
-    let Some(state) = tx.lock_basket(BasketOwner::User(user)).await? else {
-        return Err(BasketError::NotFound);
-    };
-    let basket = current_pricing(services, &state).await?;
-    let set = apply(&basket, &record, allow_finaid, now).is_set();
-    if set {
-        tx.set_basket_discount(state.basket.id, user, discount, now)
-            .await?;
-    }
-    tx.commit().await?;
-    Ok(set)
-}
-
 /// v0 `DELETE /api/v0/baskets/clear/`: deletes the caller's basket; `false` when there was
 /// none.
 pub async fn clear(services: &Services, owner: BasketOwner) -> Result<bool, BasketError> {
