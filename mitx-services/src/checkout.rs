@@ -483,11 +483,12 @@ pub async fn cybersource_callback(
         Trigger::PaymentCancelled => Some(Event::PaymentCancelled),
         _ => Some(Event::PaymentErrored),
     };
-    let changed = match event {
-        Some(event) => matches!(
-            order_events::apply_event(
+    let (after, lines, changed) = match event {
+        Some(event) => {
+            let applied = order_events::apply_event_to(
                 services,
                 order,
+                Some(row),
                 event,
                 EventOptions {
                     data: Some(raw),
@@ -495,13 +496,15 @@ pub async fn cybersource_callback(
                 },
                 None,
             )
-            .await?,
-            EventOutcome::Applied { .. }
-        ),
-        None => false,
+            .await?;
+            let changed = matches!(applied.outcome, EventOutcome::Applied { .. });
+            (applied.order, applied.lines, changed)
+        }
+        None => {
+            let lines = store.order_lines(order).await?;
+            (row, lines, false)
+        }
     };
-    let after = store.order(order).await?.unwrap_or(row);
-    let lines = store.order_lines(order).await?;
     let items = order_events::purchased_items(order, &lines).unwrap_or_default();
     let learn = mitx_core::orders::is_uai_order(&items)
         .then(|| items.iter().any(|i| i.is_uai_b2c()))

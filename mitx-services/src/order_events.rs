@@ -21,6 +21,7 @@ use mitx_core::orders::{
 use mitx_core::pricing::{DiscountRecord, RedemptionType};
 use mitx_store::audit_log::{Audit, AuditChange};
 use mitx_store::enrollments::{EnrollmentRecord, EnrollmentRun, SavedEnrollment};
+use mitx_store::jobs::NewJob;
 use mitx_store::orders::{NewTransaction, OrderLineRow, OrderRow};
 use mitx_store::products::ContentType;
 use mitx_store::program_enrollments::{ProgramEnrollmentRecord, SavedProgramEnrollment};
@@ -192,12 +193,41 @@ pub async fn apply_event(
     options: EventOptions,
     audit: Option<&Audit>,
 ) -> Result<EventOutcome, OrderEventError> {
+    apply_event_to(services, order, None, event, options, audit)
+        .await
+        .map(|applied| applied.outcome)
+}
+
+/// What [`apply_event_to`] did, with the order as it is afterwards.
+#[derive(Clone, Debug)]
+pub(crate) struct Applied {
+    /// The outcome.
+    pub outcome: EventOutcome,
+    /// The order after the event.
+    pub order: OrderRow,
+    /// Its lines.
+    pub lines: Vec<OrderLineRow>,
+}
+
+/// [`apply_event`] starting from `read`, the order as the caller just read it (saves
+/// reading it again), and answering the order as it is afterwards.
+pub(crate) async fn apply_event_to(
+    services: &Services,
+    order: OrderId,
+    mut read: Option<OrderRow>,
+    event: Event,
+    options: EventOptions,
+    audit: Option<&Audit>,
+) -> Result<Applied, OrderEventError> {
     let store = services.store();
     for _ in 0..MAX_ATTEMPTS {
-        let row = store
-            .order(order)
-            .await?
-            .ok_or(OrderEventError::NotFound(order))?;
+        let row = match read.take() {
+            Some(row) => row,
+            None => store
+                .order(order)
+                .await?
+                .ok_or(OrderEventError::NotFound(order))?,
+        };
         let lines = store.order_lines(order).await?;
         let items = purchased_items(order, &lines)?;
         let (in_contract, in_program) = store.order_crm_guards(row.purchaser, order).await?;
@@ -211,7 +241,11 @@ pub async fn apply_event(
             purchased_run_in_enrolled_program: in_program,
         };
         let Ok(decided) = transition(row.state, &event, &ctx) else {
-            return Ok(EventOutcome::Ignored { state: row.state });
+            return Ok(Applied {
+                outcome: EventOutcome::Ignored { state: row.state },
+                order: row,
+                lines,
+            });
         };
         let now = services.now();
         let facts = enrollment_facts(services, order, decided.to, &decided.effects, now).await?;
@@ -268,9 +302,18 @@ pub async fn apply_event(
         }
         tx.commit().await?;
         tracing::info!(%order, from = %row.state.as_str(), to = %decided.to.as_str(), rule = decided.rule, "order transition");
-        return Ok(EventOutcome::Applied {
+        let outcome = EventOutcome::Applied {
             from: row.state,
             to: decided.to,
+        };
+        return Ok(Applied {
+            outcome,
+            order: OrderRow {
+                state: decided.to,
+                updated_on: now,
+                ..row
+            },
+            lines,
         });
     }
     Err(OrderEventError::Contended(order))
@@ -291,6 +334,8 @@ async fn perform(
 ) -> Result<bool, OrderEventError> {
     let empty = serde_json::json!({});
     let data = options.data.as_ref().unwrap_or(&empty);
+    // The outbox jobs of the transition, written in one statement at the end.
+    let mut queued: Vec<NewJob> = Vec::new();
     if to == OrderState::Fulfilled {
         keep_codes_single_use(tx, order, &facts.codes).await?;
     }
@@ -326,7 +371,7 @@ async fn perform(
                 .await?;
             }
             Effect::EnrollVerified { user, run } => {
-                if !enroll_verified(tx, facts, *user, *run, now).await? {
+                if !enroll_verified(tx, facts, *user, *run, &mut queued, now).await? {
                     return Ok(false);
                 }
             }
@@ -337,7 +382,9 @@ async fn perform(
                     let own_line = effects.iter().any(
                         |e| matches!(e, Effect::EnrollVerified { run: r, .. } if *r == run.run.id),
                     );
-                    if !own_line && !enroll_verified(tx, facts, *user, run.run.id, now).await? {
+                    if !own_line
+                        && !enroll_verified(tx, facts, *user, run.run.id, &mut queued, now).await?
+                    {
                         return Ok(false);
                     }
                 }
@@ -399,33 +446,28 @@ async fn perform(
                 }
             }
             Effect::QueueReceiptEmail { order } => {
-                queue(tx, jobs::ORDER_RECEIPT_EMAIL, *order, now, 0).await?;
+                queued.push(order_job(jobs::ORDER_RECEIPT_EMAIL, *order, now, 0));
             }
             Effect::QueueRefundEmail { order } => {
-                queue(tx, jobs::ORDER_REFUND_EMAIL, *order, now, 0).await?;
+                queued.push(order_job(jobs::ORDER_REFUND_EMAIL, *order, now, 0));
             }
             Effect::QueueCrmDealSync { order, .. } => {
                 let delay = i64::from(mitx_core::orders::CRM_DEAL_SYNC_DELAY_SECONDS);
-                queue(tx, jobs::HUBSPOT_DEAL_SYNC, *order, now, delay).await?;
+                queued.push(order_job(jobs::HUBSPOT_DEAL_SYNC, *order, now, delay));
             }
             Effect::DowngradeToAudit { .. } => {
-                queue(tx, jobs::ORDER_DOWNGRADE_TO_AUDIT, order.id, now, 0).await?;
+                queued.push(order_job(jobs::ORDER_DOWNGRADE_TO_AUDIT, order.id, now, 0));
             }
             Effect::Unenroll { .. } => {
-                queue(tx, jobs::ORDER_UNENROLL, order.id, now, 0).await?;
+                queued.push(order_job(jobs::ORDER_UNENROLL, order.id, now, 0));
             }
         }
     }
+    tx.enqueue_jobs(&queued, now).await?;
     Ok(true)
 }
 
-async fn queue(
-    tx: &mut Tx,
-    kind: &str,
-    order: OrderId,
-    now: DateTime<Utc>,
-    delay_seconds: i64,
-) -> Result<(), StoreError> {
+fn order_job(kind: &str, order: OrderId, now: DateTime<Utc>, delay_seconds: i64) -> NewJob {
     let mut job = jobs::new_job(
         kind,
         &OrderJob { order },
@@ -433,7 +475,7 @@ async fn queue(
         now,
     );
     job.run_after = now + chrono::Duration::seconds(delay_seconds);
-    tx.enqueue_job(&job, now).await.map(drop)
+    job
 }
 
 /// Saves the purchaser's verified row for `run` and queues its edX job; `false` when the
@@ -443,6 +485,7 @@ async fn enroll_verified(
     facts: &EnrollmentFacts,
     user: UserId,
     run: CourseRunId,
+    queued: &mut Vec<NewJob>,
     now: DateTime<Utc>,
 ) -> Result<bool, StoreError> {
     let Some((found, existing)) = facts.runs.iter().find(|(r, _)| r.run.id == run) else {
@@ -485,8 +528,7 @@ async fn enroll_verified(
     if needs_edx {
         // The edX call runs in the job (with retries); the job sends the enrollment email
         // once edX confirms.
-        jobs::enqueue(
-            tx,
+        queued.push(jobs::new_job(
             jobs::EDX_ENROLL,
             &EdxEnrollJob {
                 enrollment: record.id,
@@ -495,8 +537,7 @@ async fn enroll_verified(
             },
             Some(format!("edx-enroll:{}", record.id.0)),
             now,
-        )
-        .await?;
+        ));
     }
     Ok(true)
 }

@@ -275,26 +275,27 @@ backend_queries! {
         conn: &mut Conn,
         user: i64,
     ) -> Result<Option<CheckoutBasket>, StoreError> {
-        let basket: Option<i64> = sqlx::query_scalar("SELECT id FROM baskets WHERE user_id = $1")
-            .bind(user)
-            .fetch_optional(&mut *conn)
-            .await?;
-        let Some(basket) = basket else { return Ok(None) };
+        // One round trip for the basket and its items (a basket without items gives one
+        // row of NULLs).
         let rows = sqlx::query(
-            "SELECT i.product_id, i.quantity, p.content_type, p.object_id, \
+            "SELECT b.id AS basket_id, i.product_id, i.quantity, p.content_type, p.object_id, \
                     v.id AS version_id, COALESCE(v.price, p.price) AS price, \
                     COALESCE(v.description, p.description) AS description \
-             FROM basket_items i \
-             JOIN products p ON p.id = i.product_id \
+             FROM baskets b \
+             LEFT JOIN basket_items i ON i.basket_id = b.id \
+             LEFT JOIN products p ON p.id = i.product_id \
              LEFT JOIN product_versions v ON v.id = \
                   (SELECT max(x.id) FROM product_versions x WHERE x.product_id = p.id) \
-             WHERE i.basket_id = $1 ORDER BY i.id",
+             WHERE b.user_id = $1 ORDER BY i.id",
         )
-        .bind(basket)
+        .bind(user)
         .fetch_all(&mut *conn)
         .await?;
+        let Some(first) = rows.first() else { return Ok(None) };
+        let basket: i64 = first.try_get("basket_id")?;
         let items = rows
             .iter()
+            .filter(|row| row.try_get::<Option<i64>, _>("product_id").ok().flatten().is_some())
             .map(|row| {
                 let kind: String = row.try_get("content_type")?;
                 Ok(CheckoutBasketItem {
@@ -328,12 +329,16 @@ backend_queries! {
         user: i64,
         gateway: &str,
     ) -> Result<Vec<PendingOrderCandidate>, StoreError> {
-        let rows = sqlx::query(
+        // Locked: a fulfilment of one of these orders waits for this checkout (or this
+        // checkout, once the fulfilment commits, no longer sees the order as pending).
+        let sql = sqlx::AssertSqlSafe(format!(
             "SELECT o.id, l.product_version_id FROM orders o \
              JOIN order_lines l ON l.order_id = o.id \
              WHERE o.purchaser_id = $1 AND o.gateway_type = $2 AND o.state = 'pending' \
-             ORDER BY o.id, l.id",
-        )
+             ORDER BY o.id, l.id{}",
+            if FOR_UPDATE.is_empty() { "" } else { " FOR UPDATE OF o" }
+        ));
+        let rows = sqlx::query(sql)
         .bind(user)
         .bind(gateway)
         .fetch_all(&mut *conn)
@@ -360,6 +365,24 @@ backend_queries! {
         reference_prefix: &str,
         now: DateTime<Utc>,
     ) -> Result<i64, StoreError> {
+        if WRITING_CTE {
+            // PostgreSQL: the id comes from the identity sequence first, so the reference
+            // number is written by the same statement.
+            let id: i64 = sqlx::query_scalar(
+                "INSERT INTO orders (id, state, purchaser_id, total_price_paid, gateway_type, \
+                 reference_number, created_on, updated_on) \
+                 SELECT n, 'pending', $1, 0, $2, $4 || n, $3, $3 \
+                 FROM (SELECT nextval(pg_get_serial_sequence('orders', 'id')) AS n) s RETURNING id",
+            )
+            .bind(user)
+            .bind(gateway)
+            .bind(now)
+            .bind(reference_prefix)
+            .fetch_one(&mut *conn)
+            .await
+            .map_err(StoreError::classify)?;
+            return Ok(id);
+        }
         let id: i64 = sqlx::query_scalar(
             "INSERT INTO orders (state, purchaser_id, total_price_paid, gateway_type, \
              created_on, updated_on) VALUES ('pending', $1, 0, $2, $3, $3) RETURNING id",
@@ -537,16 +560,21 @@ backend_queries! {
         conn: &mut Conn,
         user: i64,
     ) -> Result<Option<(i64, Vec<ProductId>, Vec<DiscountId>)>, StoreError> {
-        let basket: Option<i64> = sqlx::query_scalar("SELECT id FROM baskets WHERE user_id = $1")
-            .bind(user)
-            .fetch_optional(&mut *conn)
-            .await?;
-        let Some(basket) = basket else { return Ok(None) };
-        let products: Vec<i64> =
-            sqlx::query_scalar("SELECT product_id FROM basket_items WHERE basket_id = $1")
-                .bind(basket)
-                .fetch_all(&mut *conn)
-                .await?;
+        let rows = sqlx::query(
+            "SELECT b.id, i.product_id FROM baskets b \
+             LEFT JOIN basket_items i ON i.basket_id = b.id WHERE b.user_id = $1",
+        )
+        .bind(user)
+        .fetch_all(&mut *conn)
+        .await?;
+        let Some(first) = rows.first() else { return Ok(None) };
+        let basket: i64 = first.try_get("id")?;
+        let mut products: Vec<i64> = Vec::with_capacity(rows.len());
+        for row in &rows {
+            if let Some(product) = row.try_get::<Option<i64>, _>("product_id")? {
+                products.push(product);
+            }
+        }
         let discounts: Vec<i64> = sqlx::query_scalar(
             "SELECT redeemed_discount_id FROM basket_discounts WHERE redeemed_basket_id = $1",
         )
@@ -576,7 +604,12 @@ backend_queries! {
     ) -> Result<FulfilledUsage, StoreError> {
         // The row lock serialises the fulfilments that redeem one code (PostgreSQL; the
         // SQLite unit of work already holds the write lock).
-        let lock = sqlx::AssertSqlSafe(format!("SELECT id FROM discounts WHERE id = $1{FOR_UPDATE}"));
+        // NO KEY UPDATE: serialises fulfilments without blocking checkouts that insert
+        // redemptions (their foreign key takes a KEY SHARE lock).
+        let lock = sqlx::AssertSqlSafe(format!(
+            "SELECT id FROM discounts WHERE id = $1{}",
+            if FOR_UPDATE.is_empty() { "" } else { " FOR NO KEY UPDATE" }
+        ));
         sqlx::query(lock).bind(discount).fetch_optional(&mut *conn).await?;
         let row = sqlx::query(
             "SELECT COUNT(*) AS others, \
