@@ -548,3 +548,96 @@ async fn courses_s46_free_orders_skip_the_gateway_and_one_time_codes_are_taken_o
         db.cleanup().await.unwrap();
     }
 }
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn courses_s38_s47_a_new_price_is_a_new_order_and_a_free_program_is_fulfilled() {
+    use mitx_services::products::{ProductRequest, upsert};
+    for db in databases().await {
+        let s = setup(&db).await;
+        fill_basket(&db, s.user, &[s.product], None).await;
+        let (_, first) = s.me.get("/api/v0/baskets/checkout/").await;
+        let (_, again) = s.me.get("/api/v0/baskets/checkout/").await;
+        assert_eq!(
+            first["payload"]["reference_number"],
+            again["payload"]["reference_number"]
+        );
+        // 38: a new price is a new snapshot, so checkout builds a second pending order.
+        let target = db.store.resolve_product_target(RUN).await.unwrap().unwrap();
+        let request = ProductRequest {
+            price: mitx_core::money::Money::parse_price("80.00").unwrap(),
+            description: None,
+            active: None,
+        };
+        upsert(
+            &s.server.services,
+            &target,
+            &request,
+            true,
+            &Audit::new("test", None),
+        )
+        .await
+        .unwrap();
+        let (status, changed) = s.me.get("/api/v0/baskets/checkout/").await;
+        assert_eq!(status, 200, "{changed}");
+        assert_ne!(
+            changed["payload"]["reference_number"],
+            first["payload"]["reference_number"]
+        );
+        assert_eq!(changed["payload"]["amount"], "80.00");
+        let pending = db
+            .store
+            .orders_by_reference(first["payload"]["reference_number"].as_str().unwrap())
+            .await
+            .unwrap();
+        assert_eq!(
+            pending[0].state.as_str(),
+            "pending",
+            "the first order stays pending"
+        );
+
+        // 47: a program product priced 0 is fulfilled at checkout: a verified program
+        // enrollment and a PaidProgram.
+        let program = db
+            .store
+            .resolve_product_target("program-v1:MITx+DEDP")
+            .await
+            .unwrap()
+            .unwrap();
+        let free = ProductRequest {
+            price: mitx_core::money::Money::ZERO,
+            description: None,
+            active: None,
+        };
+        let product = upsert(
+            &s.server.services,
+            &program,
+            &free,
+            true,
+            &Audit::new("test", None),
+        )
+        .await
+        .unwrap();
+        let product = product.product.id;
+        fill_basket(&db, s.user, &[product], None).await;
+        let (status, body) = s.me.get("/api/v0/baskets/checkout/").await;
+        assert_eq!(status, 200, "{body}");
+        assert_eq!(body["no_checkout"], true);
+        let program_id = mitx_core::ids::ProgramId(program.object_id());
+        let enrollment = db
+            .store
+            .program_enrollment(s.user, program_id)
+            .await
+            .unwrap()
+            .unwrap();
+        assert_eq!(enrollment.enrollment.mode.slug(), "verified");
+        assert!(enrollment.enrollment.active);
+        assert!(
+            db.store
+                .has_fulfilled_paid_program(s.user, program_id)
+                .await
+                .unwrap()
+        );
+        let _ = s.server.stop.send(());
+        db.cleanup().await.unwrap();
+    }
+}
