@@ -15,6 +15,7 @@ pub mod clock;
 pub mod config;
 pub mod course_certificates;
 pub mod credentials;
+pub mod cybersource_rest;
 pub mod deferral;
 pub mod discount_codes;
 pub mod edx;
@@ -32,6 +33,7 @@ pub mod program_enrollment;
 pub mod program_upgrade;
 pub mod records;
 pub mod service_tokens;
+pub mod stripe;
 #[cfg(feature = "testing")]
 pub mod testing;
 pub mod users;
@@ -45,8 +47,10 @@ use mitx_store::{Database, StoreError};
 
 use crate::clock::Clock;
 use crate::config::Settings;
+use crate::cybersource_rest::CyberSourceRestClient;
 use crate::edx::client::{EdxClient, EdxError};
 use crate::email::Mailer;
+use crate::stripe::StripeClient;
 pub use crate::error::{Fault, cause_chain};
 
 /// The read side of the store, for the server and the CLI: read-model types and lookups.
@@ -87,6 +91,12 @@ pub enum StartError {
     /// The mail transport could not be built.
     #[error(transparent)]
     Email(#[from] email::EmailError),
+    /// The CyberSource REST client could not be built.
+    #[error(transparent)]
+    CyberSourceRest(#[from] cybersource_rest::CyberSourceRestError),
+    /// The Stripe client could not be built.
+    #[error(transparent)]
+    Stripe(#[from] stripe::StripeError),
 }
 
 /// Everything a workflow needs: the database, the settings, the partner clients and the
@@ -102,6 +112,8 @@ struct Inner {
     settings: Settings,
     edx: EdxClient,
     mailer: Mailer,
+    cybersource_rest: CyberSourceRestClient,
+    stripe: StripeClient,
     clock: Clock,
     instance: String,
 }
@@ -131,12 +143,16 @@ impl Services {
     ) -> Result<Services, StartError> {
         let edx = EdxClient::new(settings.edx.clone())?;
         let mailer = Mailer::new(&settings.email)?;
+        let cybersource_rest = CyberSourceRestClient::new(settings.cybersource_rest.clone())?;
+        let stripe = StripeClient::new(settings.stripe.clone())?;
         Ok(Services {
             inner: Arc::new(Inner {
                 db,
                 settings,
                 edx,
                 mailer,
+                cybersource_rest,
+                stripe,
                 clock,
                 instance: instance_name(),
             }),
@@ -181,6 +197,16 @@ impl Services {
     /// The mail transport.
     pub(crate) fn mailer(&self) -> &Mailer {
         &self.inner.mailer
+    }
+
+    /// The CyberSource REST client (refunds, transaction search).
+    pub fn cybersource_rest(&self) -> &CyberSourceRestClient {
+        &self.inner.cybersource_rest
+    }
+
+    /// The Stripe client (Checkout Sessions).
+    pub fn stripe(&self) -> &StripeClient {
+        &self.inner.stripe
     }
 
     /// Applies every pending migration; how many were applied now.

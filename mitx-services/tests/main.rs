@@ -11,6 +11,7 @@ mod deferral;
 mod edx_accounts;
 mod enrollments;
 mod program_upgrade;
+mod payment_partners;
 mod queue;
 mod run_sync;
 mod users;

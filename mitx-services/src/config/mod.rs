@@ -7,6 +7,7 @@ mod credentials;
 mod database;
 mod edx;
 mod email;
+mod payments;
 mod server;
 mod site;
 pub mod table;
@@ -18,6 +19,7 @@ pub use credentials::{CredentialSettings, SigningSeed};
 pub use database::DatabaseSettings;
 pub use edx::EdxSettings;
 pub use email::{EmailBackend, EmailSettings};
+pub use payments::{CyberSourceRestSettings, StripeSettings};
 pub use server::{ServerSettings, origin_of};
 pub use site::SiteSettings;
 pub use table::{SETTINGS, SettingSpec, SettingValue, effective_values, setting};
@@ -50,6 +52,10 @@ pub struct Settings {
     pub worker: WorkerSettings,
     /// Verifiable credentials and learner records.
     pub credentials: CredentialSettings,
+    /// The CyberSource REST API (refunds, transaction search).
+    pub cybersource_rest: CyberSourceRestSettings,
+    /// Stripe (Checkout Sessions, webhooks).
+    pub stripe: StripeSettings,
 }
 
 impl Settings {
@@ -69,6 +75,8 @@ impl Settings {
             email: EmailSettings::read(&env)?,
             worker: WorkerSettings::read(&env)?,
             credentials: CredentialSettings::read(&env)?,
+            cybersource_rest: CyberSourceRestSettings::read(&env)?,
+            stripe: StripeSettings::read(&env)?,
         })
     }
 }
