@@ -59,7 +59,7 @@ pub mod store {
     pub use mitx_store::{
         Backend, ConnectOptions, Store, StoreError, audit_log, b2b, catalog, catalog_api,
         certificates, course_runs, discounts, enrollments, gateway_users, jobs, migrate, money,
-        openedx, pricing_facts, products, program_enrollments, records, redact, service_tokens,
+        openedx, order_admin, pricing_facts, products, program_enrollments, records, redact, service_tokens,
         transcript, users,
     };
 }
