@@ -7,9 +7,9 @@
 //! non-live runs with `enroll-failed`), then applies the form's own checks and the same core
 //! routine as the API.
 //!
-//! **Not done yet.** A successful enrollment in a run that has a product should also ensure
-//! a pending order for that product; orders arrive with the ecommerce issue, so the
-//! decision is logged and no order is created.
+//! A successful enrollment in a run that has a product also ensures a pending order for
+//! that product (`mitx_services::checkout::ensure_pending_order`), unless the learner
+//! already holds a fulfilled order for its newest snapshot.
 
 use axum::Router;
 use axum::body::Bytes;
@@ -41,7 +41,7 @@ pub const FORM_BODY_LIMIT: usize = 8 * 1024;
 
 /// Percent-encodes everything but unreserved characters (what the browser side decodes
 /// with `decodeURIComponent`).
-fn url_encode(text: &str) -> String {
+pub fn url_encode(text: &str) -> String {
     let mut out = String::with_capacity(text.len() * 3);
     for b in text.bytes() {
         if b.is_ascii_alphanumeric() || matches!(b, b'-' | b'_' | b'.' | b'~') {

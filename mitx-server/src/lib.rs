@@ -10,6 +10,7 @@ pub mod body;
 pub mod catalog;
 pub mod catalog_cache;
 pub mod certificates;
+pub mod checkout;
 pub mod csrf;
 pub mod enrollment_form;
 pub mod enrollment_views;
@@ -113,6 +114,7 @@ pub fn router(state: AppState) -> Router {
         .merge(records::routes())
         .merge(webhooks::routes())
         .merge(verified_program_enrollments::routes())
+        .merge(checkout::routes())
         .route_layer(from_fn(metrics::mark_route))
         .fallback(rejections::unknown_route)
         .layer(api_no_store)

@@ -10,6 +10,7 @@ use hyper::body::Incoming;
 use hyper_util::rt::{TokioIo, TokioTimer};
 use hyper_util::server::graceful::GracefulShutdown;
 use hyper_util::service::TowerToHyperService;
+use tower::ServiceExt as _;
 
 /// Bytes hyper may buffer for a request head: well above the limits answered in JSON.
 const MAX_HEAD_BUFFER: usize = 256 * 1024;
@@ -49,7 +50,7 @@ pub async fn run(
             accepted = listener.accept() => accepted,
             () = &mut shutdown => break,
         };
-        let (stream, _peer) = match accepted {
+        let (stream, peer) = match accepted {
             Ok(accepted) => accepted,
             Err(err) => {
                 // Out of file descriptors and the like: wait a moment rather than spin.
@@ -59,7 +60,16 @@ pub async fn run(
             }
         };
         let _ = stream.set_nodelay(true);
-        let service = TowerToHyperService::new(app.clone().into_service::<Incoming>());
+        // The peer address reaches handlers as `ConnectInfo` (the CyberSource form's
+        // `customer_ip_address`); forwarding headers are never trusted for it.
+        let service = TowerToHyperService::new(app.clone().into_service::<Incoming>().map_request(
+            move |mut request: axum::http::Request<Incoming>| {
+                request
+                    .extensions_mut()
+                    .insert(axum::extract::ConnectInfo(peer));
+                request
+            },
+        ));
         let connection = builder.serve_connection(TokioIo::new(stream), service);
         let connection = graceful.watch(connection);
         connections.spawn(async move {

@@ -69,6 +69,11 @@ pub struct FormEnrollmentRequest {
         description = "MITx Online's catalog, enrollment and users API, served by mitx. Paths and shapes follow the original MITx Online API."
     ),
     paths(
+        crate::checkout::v0_checkout,
+        crate::checkout::to_payment,
+        crate::checkout::result_post,
+        crate::checkout::result_get,
+        crate::checkout::server_result,
         crate::health::healthz,
         crate::health::readyz,
         schema,

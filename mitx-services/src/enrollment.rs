@@ -586,9 +586,13 @@ pub async fn enroll_via_form(
         run.active_product.is_some(),
         false,
     );
-    if response.ensure_pending_order {
-        // Orders arrive with the ecommerce capability (issue 11).
-        tracing::info!(%user, run = %run.run.id, "pending order for the run's product not created: orders are not implemented yet");
+    if response.ensure_pending_order
+        && let Some(product) = run.active_product
+    {
+        // The enrollment stands whatever happens to the order: a failure is logged.
+        if let Err(err) = crate::checkout::ensure_pending_order(services, user, product.id).await {
+            tracing::warn!(%user, run = %run.run.id, %err, "pending order for the run's product not created");
+        }
     }
     Ok(response)
 }

@@ -11,10 +11,12 @@
 
 pub mod catalog;
 pub mod certificates;
+pub mod checkout;
 pub mod clock;
 pub mod config;
 pub mod course_certificates;
 pub mod credentials;
+pub mod cybersource;
 pub mod cybersource_rest;
 pub mod deferral;
 pub mod discount_codes;
@@ -26,12 +28,15 @@ pub mod gateway_user;
 pub mod jobs;
 pub mod leases;
 pub mod openedx_webhooks;
+pub mod order_events;
+mod order_jobs;
 pub mod price_explain;
 pub mod products;
 pub mod program_certificates;
 pub mod program_enrollment;
 pub mod program_upgrade;
 pub mod records;
+pub mod refunds;
 pub mod service_tokens;
 pub mod stripe;
 #[cfg(feature = "testing")]
@@ -50,8 +55,8 @@ use crate::config::Settings;
 use crate::cybersource_rest::CyberSourceRestClient;
 use crate::edx::client::{EdxClient, EdxError};
 use crate::email::Mailer;
-use crate::stripe::StripeClient;
 pub use crate::error::{Fault, cause_chain};
+use crate::stripe::StripeClient;
 
 /// The read side of the store, for the server and the CLI: read-model types and lookups.
 /// The write-capable `Database` and the unit of work `Tx` are deliberately not here.
@@ -59,8 +64,8 @@ pub mod store {
     pub use mitx_store::{
         Backend, ConnectOptions, Store, StoreError, audit_log, b2b, catalog, catalog_api,
         certificates, course_runs, discounts, enrollments, gateway_users, jobs, migrate, money,
-        openedx, order_admin, pricing_facts, products, program_enrollments, records, redact, service_tokens,
-        transcript, users,
+        openedx, order_admin, orders, pricing_facts, products, program_enrollments, records,
+        redact, service_tokens, transcript, users,
     };
 }
 

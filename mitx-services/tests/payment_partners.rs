@@ -106,9 +106,13 @@ async fn transaction_search_finds_the_newest_record_per_reference() {
             submitted: when.into(),
         });
     }
-    let refs: Vec<String> = ["mitxonline-prod-1", "mitxonline-prod-2", "mitxonline-prod-3"]
-        .map(String::from)
-        .to_vec();
+    let refs: Vec<String> = [
+        "mitxonline-prod-1",
+        "mitxonline-prod-2",
+        "mitxonline-prod-3",
+    ]
+    .map(String::from)
+    .to_vec();
     let found = client.find_transactions(&refs).await.unwrap();
     assert_eq!(found.len(), 2);
     let one = found
@@ -193,7 +197,10 @@ async fn stripe_checkout_session_round_trip() {
     settings.api_key = Some("sk_test_wrong".into());
     let wrong = StripeClient::new(settings).unwrap();
     assert!(matches!(
-        wrong.retrieve_checkout_session(&session.id).await.unwrap_err(),
+        wrong
+            .retrieve_checkout_session(&session.id)
+            .await
+            .unwrap_err(),
         StripeError::Http { status: 401, .. }
     ));
 }

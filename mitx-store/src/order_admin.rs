@@ -11,9 +11,9 @@ use serde::Serialize;
 use crate::money::DbMoney;
 use crate::{Store, StoreError, Tx, backend_queries, with_db};
 
-/// An order as operators see it.
+/// An order as operators see it (with the purchaser's username).
 #[derive(Clone, Debug, PartialEq, Eq, Serialize)]
-pub struct OrderRow {
+pub struct OrderSummary {
     /// The order.
     pub id: OrderId,
     /// `pending`, `fulfilled`, ...
@@ -105,8 +105,8 @@ const ORDER_COLUMNS: &str = "o.id, o.state, o.purchaser_id, u.username, o.total_
 backend_queries! {
     use sqlx::Row;
 
-    fn order_row(row: &<Db as sqlx::Database>::Row) -> Result<OrderRow, StoreError> {
-        Ok(OrderRow {
+    fn order_row(row: &<Db as sqlx::Database>::Row) -> Result<OrderSummary, StoreError> {
+        Ok(OrderSummary {
             id: OrderId(row.try_get("id")?),
             state: row.try_get("state")?,
             purchaser: UserId(row.try_get("purchaser_id")?),
@@ -135,7 +135,7 @@ backend_queries! {
     pub(crate) async fn orders_by_reference(
         conn: &mut Conn,
         reference: &str,
-    ) -> Result<Vec<OrderRow>, StoreError> {
+    ) -> Result<Vec<OrderSummary>, StoreError> {
         let sql = format!("SELECT {ORDER_COLUMNS} WHERE o.reference_number = $1 ORDER BY o.id");
         let rows = sqlx::query(sqlx::AssertSqlSafe(sql))
             .bind(reference)
@@ -144,7 +144,7 @@ backend_queries! {
         rows.iter().map(order_row).collect()
     }
 
-    pub(crate) async fn order(conn: &mut Conn, id: OrderId) -> Result<Option<OrderRow>, StoreError> {
+    pub(crate) async fn order(conn: &mut Conn, id: OrderId) -> Result<Option<OrderSummary>, StoreError> {
         let sql = format!("SELECT {ORDER_COLUMNS} WHERE o.id = $1");
         let row = sqlx::query(sqlx::AssertSqlSafe(sql))
             .bind(id.0)
@@ -153,7 +153,7 @@ backend_queries! {
         row.as_ref().map(order_row).transpose()
     }
 
-    pub(crate) async fn list(conn: &mut Conn, filter: &OrderFilter) -> Result<Vec<OrderRow>, StoreError> {
+    pub(crate) async fn list(conn: &mut Conn, filter: &OrderFilter) -> Result<Vec<OrderSummary>, StoreError> {
         let sql = format!(
             "SELECT {ORDER_COLUMNS} WHERE ($1 IS NULL OR o.state = $1) \
              AND ($2 IS NULL OR u.username = $2 OR u.email = $2) ORDER BY o.id DESC LIMIT $3"
@@ -167,7 +167,7 @@ backend_queries! {
         rows.iter().map(order_row).collect()
     }
 
-    pub(crate) async fn pending(conn: &mut Conn) -> Result<Vec<OrderRow>, StoreError> {
+    pub(crate) async fn pending(conn: &mut Conn) -> Result<Vec<OrderSummary>, StoreError> {
         let sql = format!("SELECT {ORDER_COLUMNS} WHERE o.state = 'pending' ORDER BY o.id");
         let rows = sqlx::query(sqlx::AssertSqlSafe(sql))
             .fetch_all(&mut *conn)
@@ -179,7 +179,7 @@ backend_queries! {
         conn: &mut Conn,
         from: DateTime<Utc>,
         to: DateTime<Utc>,
-    ) -> Result<Vec<OrderRow>, StoreError> {
+    ) -> Result<Vec<OrderSummary>, StoreError> {
         let sql = format!(
             "SELECT {ORDER_COLUMNS} WHERE o.created_on >= $1 AND o.created_on < $2 ORDER BY o.id"
         );
@@ -305,23 +305,18 @@ backend_queries! {
 }
 
 impl Store {
-    /// Every order with this reference (any state), oldest first.
-    pub async fn orders_by_reference(&self, reference: &str) -> Result<Vec<OrderRow>, StoreError> {
-        with_db!(conn: self, conn, q => q::orders_by_reference(conn, reference).await)
-    }
-
     /// One order by id.
-    pub async fn order_row(&self, id: OrderId) -> Result<Option<OrderRow>, StoreError> {
+    pub async fn order_summary(&self, id: OrderId) -> Result<Option<OrderSummary>, StoreError> {
         with_db!(conn: self, conn, q => q::order(conn, id).await)
     }
 
     /// Orders matching the filter, newest first.
-    pub async fn list_orders(&self, filter: &OrderFilter) -> Result<Vec<OrderRow>, StoreError> {
+    pub async fn list_orders(&self, filter: &OrderFilter) -> Result<Vec<OrderSummary>, StoreError> {
         with_db!(conn: self, conn, q => q::list(conn, filter).await)
     }
 
     /// Every pending order, oldest first.
-    pub async fn pending_orders(&self) -> Result<Vec<OrderRow>, StoreError> {
+    pub async fn pending_orders(&self) -> Result<Vec<OrderSummary>, StoreError> {
         with_db!(conn: self, conn, q => q::pending(conn).await)
     }
 
@@ -330,13 +325,8 @@ impl Store {
         &self,
         from: DateTime<Utc>,
         to: DateTime<Utc>,
-    ) -> Result<Vec<OrderRow>, StoreError> {
+    ) -> Result<Vec<OrderSummary>, StoreError> {
         with_db!(conn: self, conn, q => q::created_between(conn, from, to).await)
-    }
-
-    /// An order's lines with their snapshot and courseware id.
-    pub async fn order_line_rows(&self, order: OrderId) -> Result<Vec<OrderLineRow>, StoreError> {
-        with_db!(conn: self, conn, q => q::lines(conn, order).await)
     }
 
     /// The transactions of these orders, oldest first within each order.

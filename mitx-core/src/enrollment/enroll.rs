@@ -161,6 +161,24 @@ pub fn needs_edx_enroll_call(runs: &[&CourseRun]) -> bool {
     runs.first().is_some_and(|run| !run.is_fake())
 }
 
+/// The row a purchase writes (ecommerce spec 3.3 step 2): the purchaser in **verified**
+/// mode, saved in the fulfilment's unit of work before edX is told. The edX call runs
+/// later in a job, so the row starts with `edx_enrolled` false, unless `edx_call_needed`
+/// is false (a fake run, which counts as an edX success as in 2.1). `None` when the row
+/// already is an active verified enrollment edX confirmed: nothing to write.
+pub fn plan_purchase_enrollment(
+    user: UserId,
+    existing: Option<&RunEnrollment>,
+    run: &CourseRun,
+    edx_call_needed: bool,
+) -> Option<RunEnrollmentPlan> {
+    let request = EnrollRequest::new(EnrollmentMode::Verified, true);
+    if is_repeat_enrollment(existing, &request) {
+        return None;
+    }
+    Some(plan_run(user, run, existing, request, !edx_call_needed))
+}
+
 /// The core routine (2.1) for a batch of runs, given the outcome of the edX call.
 ///
 /// Enrolling in a run never creates program enrollments. A per-run storage failure is the

@@ -40,7 +40,7 @@ pub use edx_username::{
 pub use enroll::{
     EnrollChange, EnrollEffect, EnrollOutcome, EnrollRequest, EnrollRequestError, EnrollTarget,
     RunEnrollmentPlan, WindowCheck, check_api_enroll, is_repeat_enrollment, needs_edx_enroll_call,
-    plan_enroll, plan_enrollments,
+    plan_enroll, plan_enrollments, plan_purchase_enrollment,
 };
 pub use form::{
     FormEnrollResponse, FormPrecheck, FormRedirect, UserMessage, form_enrollment_result,

@@ -7,6 +7,7 @@ mod credentials;
 mod database;
 mod edx;
 mod email;
+mod payment;
 mod payments;
 mod server;
 mod site;
@@ -19,6 +20,7 @@ pub use credentials::{CredentialSettings, SigningSeed};
 pub use database::DatabaseSettings;
 pub use edx::EdxSettings;
 pub use email::{EmailBackend, EmailSettings};
+pub use payment::PaymentSettings;
 pub use payments::{CyberSourceRestSettings, StripeSettings};
 pub use server::{ServerSettings, origin_of};
 pub use site::SiteSettings;
@@ -56,6 +58,8 @@ pub struct Settings {
     pub cybersource_rest: CyberSourceRestSettings,
     /// Stripe (Checkout Sessions, webhooks).
     pub stripe: StripeSettings,
+    /// Checkout and the payment gateways.
+    pub payment: PaymentSettings,
 }
 
 impl Settings {
@@ -77,6 +81,7 @@ impl Settings {
             credentials: CredentialSettings::read(&env)?,
             cybersource_rest: CyberSourceRestSettings::read(&env)?,
             stripe: StripeSettings::read(&env)?,
+            payment: PaymentSettings::read(&env)?,
         })
     }
 }

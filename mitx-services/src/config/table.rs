@@ -325,7 +325,7 @@ pub const SETTINGS: &[SettingSpec] = &[
         "1000",
         "learners per certificate unit of work (grades, certificates and their jobs commit together)",
     ),
-    // Commerce (used by later workflows; read and shown now)
+    // Commerce
     spec(
         "ECOMMERCE_DEFAULT_PAYMENT_GATEWAY",
         "CyberSource",
@@ -343,7 +343,21 @@ pub const SETTINGS: &[SettingSpec] = &[
     ),
     secret(
         "MITOL_PAYMENT_GATEWAY_CYBERSOURCE_SECURITY_KEY",
-        "CyberSource Secure Acceptance signing key",
+        "CyberSource Secure Acceptance signing key (HMAC-SHA256 of the checkout form and of the callbacks)",
+    ),
+    secret(
+        "MITOL_PAYMENT_GATEWAY_CYBERSOURCE_ACCESS_KEY",
+        "CyberSource Secure Acceptance access key (`access_key` of the checkout form)",
+    ),
+    spec(
+        "MITOL_PAYMENT_GATEWAY_CYBERSOURCE_PROFILE_ID",
+        "",
+        "CyberSource Secure Acceptance profile id (`profile_id` of the checkout form)",
+    ),
+    spec(
+        "MITOL_PAYMENT_GATEWAY_CYBERSOURCE_SECURE_ACCEPTANCE_URL",
+        "https://testsecureacceptance.cybersource.com/pay",
+        "where the checkout form posts (`mitx serve --demo` points it at its own demo payment page)",
     ),
     // Payment partners' server-side APIs (refunds, pending-order resolution, Stripe)
     spec(

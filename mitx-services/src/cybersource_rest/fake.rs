@@ -238,11 +238,20 @@ fn check_signature(
     let required: &[&str] = if body.is_empty() {
         &["host", "date", "request-target", "v-c-merchant-id"]
     } else {
-        &["host", "date", "request-target", "digest", "v-c-merchant-id"]
+        &[
+            "host",
+            "date",
+            "request-target",
+            "digest",
+            "v-c-merchant-id",
+        ]
     };
     let names: Vec<&str> = signed.split_whitespace().collect();
     if required.iter().any(|r| !names.contains(r)) {
-        return Err(format!("headers '{signed}' must name {}", required.join(" ")));
+        return Err(format!(
+            "headers '{signed}' must name {}",
+            required.join(" ")
+        ));
     }
     if !body.is_empty() && header("digest") != Some(signature::digest(body)) {
         return Err("digest does not match the body".into());
@@ -289,9 +298,7 @@ fn admit(
 }
 
 fn now_utc() -> String {
-    chrono::Utc::now()
-        .format("%Y-%m-%dT%H:%M:%SZ")
-        .to_string()
+    chrono::Utc::now().format("%Y-%m-%dT%H:%M:%SZ").to_string()
 }
 
 async fn refund(
@@ -440,7 +447,11 @@ async fn details(
     if let Err(refused) = admit(&state, &method, &uri, &headers, &[]) {
         return refused;
     }
-    let found = lock(&state).transactions.iter().find(|t| t.id == id).cloned();
+    let found = lock(&state)
+        .transactions
+        .iter()
+        .find(|t| t.id == id)
+        .cloned();
     let Some(t) = found else {
         return (
             StatusCode::NOT_FOUND,

@@ -126,14 +126,20 @@ impl CyberSourceRestClient {
     }
 
     fn credentials(&self) -> Result<Credentials<'_>, CyberSourceRestError> {
-        let merchant_id = self.settings.merchant_id.as_deref().ok_or(
-            CyberSourceRestError::NotConfigured("MITOL_PAYMENT_GATEWAY_CYBERSOURCE_MERCHANT_ID"),
-        )?;
-        let key_id = self.settings.key_id.as_deref().ok_or(
-            CyberSourceRestError::NotConfigured(
+        let merchant_id =
+            self.settings
+                .merchant_id
+                .as_deref()
+                .ok_or(CyberSourceRestError::NotConfigured(
+                    "MITOL_PAYMENT_GATEWAY_CYBERSOURCE_MERCHANT_ID",
+                ))?;
+        let key_id = self
+            .settings
+            .key_id
+            .as_deref()
+            .ok_or(CyberSourceRestError::NotConfigured(
                 "MITOL_PAYMENT_GATEWAY_CYBERSOURCE_MERCHANT_SECRET_KEY_ID",
-            ),
-        )?;
+            ))?;
         let secret = self
             .settings
             .shared_secret
@@ -179,7 +185,9 @@ impl CyberSourceRestClient {
         let date = signature::http_date(chrono::Utc::now());
         let target = signature::request_target(method.as_str(), path);
         let body_text = body.map(Value::to_string);
-        let digest = body_text.as_deref().map(|b| signature::digest(b.as_bytes()));
+        let digest = body_text
+            .as_deref()
+            .map(|b| signature::digest(b.as_bytes()));
         let headers = if digest.is_some() {
             signature::HEADERS_WITH_BODY
         } else {
@@ -260,9 +268,8 @@ impl CyberSourceRestClient {
         let parsed: Option<Value> = serde_json::from_str(&text).ok();
         let field = |v: &Value, k: &str| v.get(k).and_then(Value::as_str).map(str::to_owned);
         if (200..300).contains(&status) {
-            let raw = parsed.ok_or_else(|| {
-                CyberSourceRestError::Decode("refund answer is not JSON".into())
-            })?;
+            let raw = parsed
+                .ok_or_else(|| CyberSourceRestError::Decode("refund answer is not JSON".into()))?;
             let response = RefundGatewayResponse {
                 status: field(&raw, "status").unwrap_or_default(),
                 id: field(&raw, "id"),
@@ -332,8 +339,7 @@ impl CyberSourceRestClient {
             ) else {
                 continue;
             };
-            if !references.iter().any(|r| r == code) || out.iter().any(|r| r.reference == code)
-            {
+            if !references.iter().any(|r| r == code) || out.iter().any(|r| r.reference == code) {
                 continue;
             }
             let details = self.transaction(id).await?;
@@ -369,7 +375,10 @@ fn path_segment(id: &str) -> String {
 /// resolved order's transaction reads like one recorded from a callback.
 pub fn receipt_payload(id: &str, reference: &str, details: &Value) -> Map<String, Value> {
     let text = |pointer: &str| -> Option<String> {
-        details.pointer(pointer).map(scalar_text).filter(|s| !s.is_empty())
+        details
+            .pointer(pointer)
+            .map(scalar_text)
+            .filter(|s| !s.is_empty())
     };
     let mut out = Map::new();
     let mut put = |key: &str, value: Option<String>| {
@@ -380,15 +389,39 @@ pub fn receipt_payload(id: &str, reference: &str, details: &Value) -> Map<String
     put("transaction_id", Some(id.to_owned()));
     put("req_reference_number", Some(reference.to_owned()));
     put("reason_code", text("/applicationInformation/reasonCode"));
-    put("req_amount", text("/orderInformation/amountDetails/totalAmount"));
-    put("auth_amount", text("/orderInformation/amountDetails/authorizedAmount"));
-    put("req_currency", text("/orderInformation/amountDetails/currency"));
-    put("req_bill_to_forename", text("/orderInformation/billTo/firstName"));
-    put("req_bill_to_surname", text("/orderInformation/billTo/lastName"));
+    put(
+        "req_amount",
+        text("/orderInformation/amountDetails/totalAmount"),
+    );
+    put(
+        "auth_amount",
+        text("/orderInformation/amountDetails/authorizedAmount"),
+    );
+    put(
+        "req_currency",
+        text("/orderInformation/amountDetails/currency"),
+    );
+    put(
+        "req_bill_to_forename",
+        text("/orderInformation/billTo/firstName"),
+    );
+    put(
+        "req_bill_to_surname",
+        text("/orderInformation/billTo/lastName"),
+    );
     put("req_bill_to_email", text("/orderInformation/billTo/email"));
-    put("req_bill_to_address_line1", text("/orderInformation/billTo/address1"));
-    put("req_bill_to_address_line2", text("/orderInformation/billTo/address2"));
-    put("req_bill_to_address_city", text("/orderInformation/billTo/locality"));
+    put(
+        "req_bill_to_address_line1",
+        text("/orderInformation/billTo/address1"),
+    );
+    put(
+        "req_bill_to_address_line2",
+        text("/orderInformation/billTo/address2"),
+    );
+    put(
+        "req_bill_to_address_city",
+        text("/orderInformation/billTo/locality"),
+    );
     put(
         "req_bill_to_address_state",
         text("/orderInformation/billTo/administrativeArea"),
@@ -397,13 +430,19 @@ pub fn receipt_payload(id: &str, reference: &str, details: &Value) -> Map<String
         "req_bill_to_address_postal_code",
         text("/orderInformation/billTo/postalCode"),
     );
-    put("req_bill_to_address_country", text("/orderInformation/billTo/country"));
+    put(
+        "req_bill_to_address_country",
+        text("/orderInformation/billTo/country"),
+    );
     put(
         "req_card_number",
         text("/paymentInformation/card/suffix").map(|s| format!("xxxxxxxxxxxx{s}")),
     );
     put("req_card_type", text("/paymentInformation/card/type"));
-    put("req_payment_method", text("/paymentInformation/paymentType/name"));
+    put(
+        "req_payment_method",
+        text("/paymentInformation/paymentType/name"),
+    );
     if let Some(items) = details
         .pointer("/orderInformation/lineItems")
         .and_then(Value::as_array)

@@ -22,7 +22,10 @@ pub const HEADERS_WITHOUT_BODY: &str = "host date request-target v-c-merchant-id
 
 /// The shared secret as bytes, `None` when it is not base64.
 pub fn decode_secret(secret: &str) -> Option<Vec<u8>> {
-    STANDARD.decode(secret.trim()).ok().filter(|b| !b.is_empty())
+    STANDARD
+        .decode(secret.trim())
+        .ok()
+        .filter(|b| !b.is_empty())
 }
 
 /// `SHA-256=<base64 digest>` of a body.
@@ -43,10 +46,7 @@ pub fn request_target(method: &str, path_and_query: &str) -> String {
 
 /// The text the HMAC covers: `name: value` per named header, joined with `\n`. `value_of`
 /// gives each header's value (`request-target` included); a missing one is `None`.
-pub fn signing_string(
-    headers: &str,
-    value_of: impl Fn(&str) -> Option<String>,
-) -> Option<String> {
+pub fn signing_string(headers: &str, value_of: impl Fn(&str) -> Option<String>) -> Option<String> {
     let lines: Option<Vec<String>> = headers
         .split_whitespace()
         .map(|name| value_of(name).map(|value| format!("{name}: {value}")))
@@ -84,7 +84,11 @@ pub fn parse_signature_header(value: &str) -> std::collections::BTreeMap<String,
         let Some((name, after)) = rest.split_once('=') else {
             break;
         };
-        let name = name.trim().trim_start_matches(',').trim().to_ascii_lowercase();
+        let name = name
+            .trim()
+            .trim_start_matches(',')
+            .trim()
+            .to_ascii_lowercase();
         let after = after.trim_start();
         let (val, tail) = match after.strip_prefix('"') {
             Some(quoted) => match quoted.split_once('"') {

@@ -35,6 +35,18 @@ pub const CREDENTIAL_ISSUE: &str = "credentials.issue";
 /// Generate a learner's certificate for a live program after one of its course
 /// certificates was created (courses spec 3.7, trigger a).
 pub const PROGRAM_CERTIFICATE: &str = "certificates.program";
+/// Email the receipt of a fulfilled order (`order_events::OrderJob`; ecommerce spec 3.3
+/// step 3).
+pub const ORDER_RECEIPT_EMAIL: &str = "orders.receipt_email";
+/// Email the refund of an order (`order_events::OrderJob`; spec 5.5 step 6).
+pub const ORDER_REFUND_EMAIL: &str = "orders.refund_email";
+/// Re-enrol a refunded order's purchaser in its runs in audit mode (spec 5.5 step 7).
+pub const ORDER_DOWNGRADE_TO_AUDIT: &str = "orders.downgrade_to_audit";
+/// Unenrol a refunded order's purchaser from its runs (`refunded`; spec 5.6, T10).
+pub const ORDER_UNENROLL: &str = "orders.unenroll";
+/// Sync an order to the CRM as a deal (spec 3.3 step 4); recorded as skipped until the
+/// HubSpot capability lands, as the original does without a HubSpot token.
+pub const HUBSPOT_DEAL_SYNC: &str = "hubspot.deal_sync";
 /// Prefix of the periodic jobs' kinds (`periodic.retry-failed-edx-enrollments`).
 pub const PERIODIC_PREFIX: &str = "periodic.";
 
@@ -186,6 +198,11 @@ pub async fn dispatch(
         }
         CREDENTIAL_ISSUE => crate::credentials::run_issue_job(services, ctx, job).await,
         PROGRAM_CERTIFICATE => crate::program_certificates::run_job(services, ctx, job).await,
+        HUBSPOT_DEAL_SYNC => JobOutcome::Done(Some(
+            "skipped: the HubSpot integration is not configured".into(),
+        )),
+        ORDER_UNENROLL => crate::order_jobs::run_unenroll_job(services, job).await,
+        ORDER_DOWNGRADE_TO_AUDIT => crate::refunds::run_downgrade_job(services, job).await,
         name => match name.strip_prefix(PERIODIC_PREFIX) {
             Some(periodic_name) => match periodic::run(services, periodic_name).await {
                 Ok(report) => JobOutcome::Done(Some(report.summary)),

@@ -108,9 +108,10 @@ impl FakeStripe {
 
     /// Adds a session directly (an order whose checkout happened elsewhere).
     pub fn add_session(&self, id: &str, reference: &str, amount_total: i64) {
-        lock(&self.state)
-            .sessions
-            .insert(id.to_owned(), new_session(id, reference, amount_total, &self.base_url()));
+        lock(&self.state).sessions.insert(
+            id.to_owned(),
+            new_session(id, reference, amount_total, &self.base_url()),
+        );
     }
 
     /// The learner paid: `complete` / `paid` with a succeeded PaymentIntent.
@@ -285,7 +286,12 @@ async fn retrieve(
         .split('&')
         .any(|p| p == "expand%5B%5D=payment_intent" || p == "expand[]=payment_intent");
     // Unexpanded, Stripe returns only the PaymentIntent's id.
-    if !expand && let Some(pi) = session.get("payment_intent").and_then(|p| p.get("id")).cloned() {
+    if !expand
+        && let Some(pi) = session
+            .get("payment_intent")
+            .and_then(|p| p.get("id"))
+            .cloned()
+    {
         session["payment_intent"] = pi;
     }
     (StatusCode::OK, Json(session)).into_response()

@@ -97,7 +97,9 @@ impl StripeClient {
         self.settings
             .api_key
             .as_deref()
-            .ok_or(StripeError::NotConfigured("MITOL_PAYMENT_GATEWAY_STRIPE_API_KEY"))
+            .ok_or(StripeError::NotConfigured(
+                "MITOL_PAYMENT_GATEWAY_STRIPE_API_KEY",
+            ))
     }
 
     async fn send(&self, request: reqwest::RequestBuilder) -> Result<Value, StripeError> {
@@ -257,7 +259,10 @@ fn decode_hex(text: &str) -> Option<Vec<u8>> {
     }
     (0..text.len())
         .step_by(2)
-        .map(|i| text.get(i..i + 2).and_then(|h| u8::from_str_radix(h, 16).ok()))
+        .map(|i| {
+            text.get(i..i + 2)
+                .and_then(|h| u8::from_str_radix(h, 16).ok())
+        })
         .collect()
 }
 
