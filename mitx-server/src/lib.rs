@@ -27,6 +27,7 @@ pub mod pagination;
 pub mod path_key;
 pub mod program_enrollments;
 pub mod records;
+pub mod stripe_webhook;
 pub mod rejections;
 pub mod users;
 pub mod verified_program_enrollments;
@@ -115,6 +116,7 @@ pub fn router(state: AppState) -> Router {
         .merge(webhooks::routes())
         .merge(verified_program_enrollments::routes())
         .merge(checkout::routes())
+        .merge(stripe_webhook::routes())
         .route_layer(from_fn(metrics::mark_route))
         .fallback(rejections::unknown_route)
         .layer(api_no_store)

@@ -37,8 +37,10 @@ pub mod program_enrollment;
 pub mod program_upgrade;
 pub mod records;
 pub mod refunds;
+pub mod resolve_orders;
 pub mod service_tokens;
 pub mod stripe;
+pub mod stripe_webhook;
 #[cfg(feature = "testing")]
 pub mod testing;
 pub mod users;

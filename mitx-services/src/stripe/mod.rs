@@ -12,6 +12,10 @@ use serde_json::Value;
 
 use crate::config::StripeSettings;
 
+/// The reason of the transaction that stores an order's initial Checkout Session (its id
+/// is the session id; amount 0).
+pub const INITIAL_CHECKOUT_SESSION_REASON: &str = "Initial CheckoutSession";
+
 /// How old (or how far in the future) a signed webhook event may be, as Stripe's
 /// libraries allow by default.
 pub const WEBHOOK_TOLERANCE_SECONDS: i64 = 300;
