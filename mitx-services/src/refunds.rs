@@ -128,7 +128,10 @@ fn enrollments_text(action: Option<EnrollmentAction>) -> &'static str {
     }
 }
 
-async fn order_by_reference(services: &Services, reference: &str) -> Result<OrderRow, RefundWorkflowError> {
+async fn order_by_reference(
+    services: &Services,
+    reference: &str,
+) -> Result<OrderRow, RefundWorkflowError> {
     let mut found = services.store().orders_by_reference(reference).await?;
     match found.len() {
         1 => Ok(found.remove(0)),
@@ -286,7 +289,6 @@ pub(crate) async fn run_downgrade_job(services: &Services, job: &JobRecord) -> J
         Ok(lines) => lines,
         Err(err) => return JobOutcome::Retry(err.to_string()),
     };
-    let keep_failed = services.settings().edx.ignore_failures;
     let mut done = 0;
     for line in lines
         .iter()
@@ -309,7 +311,9 @@ pub(crate) async fn run_downgrade_job(services: &Services, job: &JobRecord) -> J
             services,
             order.purchaser,
             &run,
-            EnrollRequest::audit(keep_failed),
+            // The refund already happened: the local row follows it even if edX refuses
+            // (the edX retry job completes the change later).
+            EnrollRequest::audit(true),
             None,
             no_check,
         )

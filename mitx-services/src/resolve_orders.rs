@@ -220,10 +220,7 @@ async fn resolve_one(
                         Value::Object(found.payload.clone()),
                     ),
                     None => {
-                        return Ok((
-                            ResolutionOutcome::Untouched,
-                            "no gateway record".into(),
-                        ));
+                        return Ok((ResolutionOutcome::Untouched, "no gateway record".into()));
                     }
                 }
             }
@@ -232,7 +229,10 @@ async fn resolve_one(
     };
     let trigger = resolution_trigger(&record, options.no_check).map_err(|e| e.to_string())?;
     let Some(trigger) = trigger else {
-        return Ok((ResolutionOutcome::Untouched, "still pending at the gateway".into()));
+        return Ok((
+            ResolutionOutcome::Untouched,
+            "still pending at the gateway".into(),
+        ));
     };
     let transaction = payment_transaction(order.total_price_paid, &payload, random_uuid())
         .map_err(|e| e.to_string())?;
@@ -243,7 +243,10 @@ async fn resolve_one(
             },
             ResolutionOutcome::Fulfilled,
         ),
-        _ => (Event::ResolvedUnpaid { transaction }, ResolutionOutcome::Canceled),
+        _ => (
+            Event::ResolvedUnpaid { transaction },
+            ResolutionOutcome::Canceled,
+        ),
     };
     let event_options = EventOptions {
         skip_fulfillment: options.no_fulfillment,

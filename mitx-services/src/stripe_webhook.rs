@@ -84,7 +84,10 @@ pub async fn handle(
     let text = |v: Option<&Value>| v.and_then(Value::as_str).map(str::to_owned);
     let event_id = text(event.get("id")).unwrap_or_default();
     let event_type = text(event.get("type")).unwrap_or_else(|| "invalid.event".to_owned());
-    let object = event.pointer("/data/object").cloned().unwrap_or(Value::Null);
+    let object = event
+        .pointer("/data/object")
+        .cloned()
+        .unwrap_or(Value::Null);
     let order = match text(object.get("client_reference_id")) {
         Some(reference) => services
             .store()
@@ -125,13 +128,14 @@ pub async fn handle(
         event_id: Some(event_id.clone()),
         amount_total_cents: object.get("amount_total").and_then(Value::as_i64),
     };
-    let transaction = match payment_transaction(order.total_price_paid, &stripe_payload, random_uuid()) {
-        Ok(transaction) => transaction,
-        Err(err) => {
-            tracing::warn!(%event_id, error = %err, "Stripe event without a usable id ignored");
-            return Ok(WebhookOutcome::Ignored);
-        }
-    };
+    let transaction =
+        match payment_transaction(order.total_price_paid, &stripe_payload, random_uuid()) {
+            Ok(transaction) => transaction,
+            Err(err) => {
+                tracing::warn!(%event_id, error = %err, "Stripe event without a usable id ignored");
+                return Ok(WebhookOutcome::Ignored);
+            }
+        };
     let event = match status {
         StripeCheckoutStatus::Paid => Event::StripeSessionPaid {
             payment: transaction,
@@ -145,8 +149,10 @@ pub async fn handle(
         data: serde_json::from_slice(payload).ok(),
         ..EventOptions::default()
     };
-    Ok(match apply_event(services, order.id, event, options, None).await? {
-        EventOutcome::Applied { .. } => WebhookOutcome::Applied { order: order.id },
-        EventOutcome::Ignored { .. } => WebhookOutcome::Unchanged { order: order.id },
-    })
+    Ok(
+        match apply_event(services, order.id, event, options, None).await? {
+            EventOutcome::Applied { .. } => WebhookOutcome::Applied { order: order.id },
+            EventOutcome::Ignored { .. } => WebhookOutcome::Unchanged { order: order.id },
+        },
+    )
 }

@@ -13,5 +13,6 @@ mod enrollments;
 mod payment_partners;
 mod program_upgrade;
 mod queue;
+mod refunds;
 mod run_sync;
 mod users;
