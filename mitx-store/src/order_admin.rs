@@ -34,25 +34,6 @@ pub struct OrderSummary {
     pub updated_on: DateTime<Utc>,
 }
 
-/// One line of an order.
-#[derive(Clone, Debug, PartialEq, Eq, Serialize)]
-pub struct OrderLineRow {
-    /// The line.
-    pub id: i64,
-    /// `courserun` or `program`.
-    pub content_type: String,
-    /// The run's or program's id.
-    pub object_id: i64,
-    /// The run's courseware id or the program's readable id.
-    pub courseware_id: Option<String>,
-    /// The snapshot's description.
-    pub description: String,
-    /// The snapshot's price.
-    pub unit_price: Money,
-    /// Always 1 today.
-    pub quantity: i64,
-}
-
 /// One transaction of an order.
 #[derive(Clone, Debug, PartialEq, Eq, Serialize)]
 pub struct TransactionRow {
@@ -132,18 +113,6 @@ backend_queries! {
         })
     }
 
-    pub(crate) async fn orders_by_reference(
-        conn: &mut Conn,
-        reference: &str,
-    ) -> Result<Vec<OrderSummary>, StoreError> {
-        let sql = format!("SELECT {ORDER_COLUMNS} WHERE o.reference_number = $1 ORDER BY o.id");
-        let rows = sqlx::query(sqlx::AssertSqlSafe(sql))
-            .bind(reference)
-            .fetch_all(&mut *conn)
-            .await?;
-        rows.iter().map(order_row).collect()
-    }
-
     pub(crate) async fn order(conn: &mut Conn, id: OrderId) -> Result<Option<OrderSummary>, StoreError> {
         let sql = format!("SELECT {ORDER_COLUMNS} WHERE o.id = $1");
         let row = sqlx::query(sqlx::AssertSqlSafe(sql))
@@ -189,35 +158,6 @@ backend_queries! {
             .fetch_all(&mut *conn)
             .await?;
         rows.iter().map(order_row).collect()
-    }
-
-    pub(crate) async fn lines(conn: &mut Conn, order: OrderId) -> Result<Vec<OrderLineRow>, StoreError> {
-        let rows = sqlx::query(
-            "SELECT l.id, l.purchased_content_type, l.purchased_object_id, l.quantity, \
-             v.description, v.price, \
-             CASE WHEN l.purchased_content_type = 'courserun' THEN r.courseware_id \
-                  ELSE p.readable_id END AS courseware_id \
-             FROM order_lines l JOIN product_versions v ON v.id = l.product_version_id \
-             LEFT JOIN course_runs r ON l.purchased_content_type = 'courserun' AND r.id = l.purchased_object_id \
-             LEFT JOIN programs p ON l.purchased_content_type = 'program' AND p.id = l.purchased_object_id \
-             WHERE l.order_id = $1 ORDER BY l.id",
-        )
-        .bind(order.0)
-        .fetch_all(&mut *conn)
-        .await?;
-        rows.iter()
-            .map(|row| {
-                Ok(OrderLineRow {
-                    id: row.try_get("id")?,
-                    content_type: row.try_get("purchased_content_type")?,
-                    object_id: row.try_get("purchased_object_id")?,
-                    courseware_id: row.try_get("courseware_id")?,
-                    description: row.try_get("description")?,
-                    unit_price: row.try_get::<DbMoney, _>("price")?.0,
-                    quantity: row.try_get::<i64, _>("quantity")?,
-                })
-            })
-            .collect()
     }
 
     pub(crate) async fn transactions(

@@ -258,7 +258,7 @@ pub fn sign_webhook(payload: &[u8], t: i64, secret: &str) -> String {
 }
 
 fn decode_hex(text: &str) -> Option<Vec<u8>> {
-    if text.len() % 2 != 0 {
+    if !text.len().is_multiple_of(2) {
         return None;
     }
     (0..text.len())
