@@ -85,6 +85,8 @@ const ROUTES: &[(&str, &str)] = &[
     // Open edX webhooks.
     ("POST", "/api/openedx_webhook/enrollment/"),
     ("POST", "/api/openedx_webhook/certificate/"),
+    // Stripe events (signed).
+    ("POST", "/webhook/stripe/"),
     // The OpenAPI document.
     ("GET", "/api/schema/"),
     // Prometheus metrics.
