@@ -8,6 +8,7 @@ mod certificates;
 mod discounts;
 mod enrollments;
 mod ops;
+mod orders;
 mod price;
 mod products;
 mod records;

@@ -31,6 +31,7 @@ pub mod products;
 pub mod program_enrollments;
 pub mod records;
 pub mod rejections;
+pub mod stripe_webhook;
 pub mod users;
 pub mod verified_program_enrollments;
 pub mod webhooks;
@@ -131,7 +132,8 @@ pub fn router(state: AppState) -> Router {
         .merge(verified_program_enrollments::routes())
         .merge(baskets::routes())
         .merge(products::routes())
-        .merge(checkout::routes());
+        .merge(checkout::routes())
+        .merge(stripe_webhook::routes());
     let app = if demo_pages {
         app.merge(demo::routes())
     } else {

@@ -74,6 +74,7 @@ pub struct FormEnrollmentRequest {
         crate::checkout::result_post,
         crate::checkout::result_get,
         crate::checkout::server_result,
+        crate::stripe_webhook::stripe_webhook,
         crate::health::healthz,
         crate::health::readyz,
         schema,

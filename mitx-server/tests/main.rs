@@ -31,6 +31,7 @@ mod program_enrollments;
 mod records;
 mod robustness;
 mod service_tokens;
+mod stripe_webhook;
 mod unit_of_work;
 mod users;
 mod verified_program_enrollments;

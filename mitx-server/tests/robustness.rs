@@ -111,6 +111,13 @@ const ROUTES: &[(&str, &str)] = &[
     ("GET", "/api/v0/products/all/{id}/"),
     ("GET", "/api/v0/products/{id}/"),
     ("GET", "/api/v0/products/{id}/user_flexible_price/"),
+    // Stripe events (signed).
+    ("POST", "/webhook/stripe/"),
+    // Checkout and the CyberSource returns.
+    ("GET", "/api/v0/baskets/checkout/"),
+    ("GET", "/checkout/to_payment"),
+    ("GET POST", "/checkout/result/"),
+    ("POST", "/api/checkout/result/"),
     // The OpenAPI document.
     ("GET", "/api/schema/"),
     // Prometheus metrics.

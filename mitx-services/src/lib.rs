@@ -18,6 +18,7 @@ pub mod config;
 pub mod course_certificates;
 pub mod credentials;
 pub mod cybersource;
+pub mod cybersource_rest;
 pub mod deferral;
 pub mod demo;
 pub mod discount_codes;
@@ -37,7 +38,11 @@ pub mod program_certificates;
 pub mod program_enrollment;
 pub mod program_upgrade;
 pub mod records;
+pub mod refunds;
+pub mod resolve_orders;
 pub mod service_tokens;
+pub mod stripe;
+pub mod stripe_webhook;
 #[cfg(feature = "testing")]
 pub mod testing;
 pub mod users;
@@ -51,9 +56,11 @@ use mitx_store::{Database, StoreError};
 
 use crate::clock::Clock;
 use crate::config::Settings;
+use crate::cybersource_rest::CyberSourceRestClient;
 use crate::edx::client::{EdxClient, EdxError};
 use crate::email::Mailer;
 pub use crate::error::{Fault, cause_chain};
+use crate::stripe::StripeClient;
 
 /// The read side of the store, for the server and the CLI: read-model types and lookups.
 /// The write-capable `Database` and the unit of work `Tx` are deliberately not here.
@@ -61,8 +68,8 @@ pub mod store {
     pub use mitx_store::{
         Backend, ConnectOptions, Store, StoreError, audit_log, b2b, baskets, catalog, catalog_api,
         certificates, course_runs, discounts, enrollments, gateway_users, jobs, migrate, money,
-        openedx, orders, pricing_facts, products, program_enrollments, records, redact,
-        service_tokens, transcript, users,
+        openedx, order_admin, orders, pricing_facts, products, program_enrollments, records,
+        redact, service_tokens, transcript, users,
     };
 }
 
@@ -93,6 +100,12 @@ pub enum StartError {
     /// The mail transport could not be built.
     #[error(transparent)]
     Email(#[from] email::EmailError),
+    /// The CyberSource REST client could not be built.
+    #[error(transparent)]
+    CyberSourceRest(#[from] cybersource_rest::CyberSourceRestError),
+    /// The Stripe client could not be built.
+    #[error(transparent)]
+    Stripe(#[from] stripe::StripeError),
 }
 
 /// Everything a workflow needs: the database, the settings, the partner clients and the
@@ -108,6 +121,8 @@ struct Inner {
     settings: Settings,
     edx: EdxClient,
     mailer: Mailer,
+    cybersource_rest: CyberSourceRestClient,
+    stripe: StripeClient,
     clock: Clock,
     instance: String,
 }
@@ -137,12 +152,16 @@ impl Services {
     ) -> Result<Services, StartError> {
         let edx = EdxClient::new(settings.edx.clone())?;
         let mailer = Mailer::new(&settings.email)?;
+        let cybersource_rest = CyberSourceRestClient::new(settings.cybersource_rest.clone())?;
+        let stripe = StripeClient::new(settings.stripe.clone())?;
         Ok(Services {
             inner: Arc::new(Inner {
                 db,
                 settings,
                 edx,
                 mailer,
+                cybersource_rest,
+                stripe,
                 clock,
                 instance: instance_name(),
             }),
@@ -187,6 +206,16 @@ impl Services {
     /// The mail transport.
     pub(crate) fn mailer(&self) -> &Mailer {
         &self.inner.mailer
+    }
+
+    /// The CyberSource REST client (refunds, transaction search).
+    pub fn cybersource_rest(&self) -> &CyberSourceRestClient {
+        &self.inner.cybersource_rest
+    }
+
+    /// The Stripe client (Checkout Sessions).
+    pub fn stripe(&self) -> &StripeClient {
+        &self.inner.stripe
     }
 
     /// Applies every pending migration; how many were applied now.

@@ -121,3 +121,84 @@ pub fn temp_dir(name: &str) -> PathBuf {
     let _ = std::fs::create_dir_all(&dir);
     dir
 }
+
+/// A pending order of `user` for `run`, sold at `price` (the run's product is created or
+/// updated to that price), built the way the form enrollment builds one.
+pub async fn pending_order(
+    services: &Services,
+    user: UserId,
+    run: CourseRunId,
+    price: mitx_core::money::Money,
+) -> mitx_store::orders::OrderRow {
+    let store = services.store();
+    let found = store
+        .enrollment_run(run)
+        .await
+        .unwrap_or_else(|e| panic!("run {run}: {e}"))
+        .unwrap_or_else(|| panic!("run {run} not found"));
+    let target = store
+        .resolve_product_target(found.run.courseware_id.as_str())
+        .await
+        .unwrap_or_else(|e| panic!("target: {e}"))
+        .unwrap_or_else(|| panic!("no target for run {run}"));
+    let request = crate::products::ProductRequest {
+        price,
+        description: Some(format!("{} product", found.course_title)),
+        active: Some(true),
+    };
+    let audit = mitx_store::audit_log::Audit::new("test", None);
+    crate::products::upsert(services, &target, &request, true, &audit)
+        .await
+        .unwrap_or_else(|e| panic!("product: {e}"));
+    let product = store
+        .product_for_target(&target)
+        .await
+        .unwrap_or_else(|e| panic!("product: {e}"))
+        .unwrap_or_else(|| panic!("product of run {run}"));
+    let order = crate::checkout::ensure_pending_order(services, user, product.id)
+        .await
+        .unwrap_or_else(|e| panic!("pending order: {e}"))
+        .unwrap_or_else(|| panic!("no pending order for run {run}"));
+    store
+        .order(order)
+        .await
+        .unwrap_or_else(|e| panic!("order: {e}"))
+        .unwrap_or_else(|| panic!("order {order}"))
+}
+
+/// A fulfilled order of `user` for `run` at `price`, paid with a CyberSource receipt
+/// carrying `payment` (its `transaction_id` is the payment's id): the purchaser is enrolled
+/// verified in the run.
+pub async fn fulfilled_order(
+    services: &Services,
+    user: UserId,
+    run: CourseRunId,
+    price: mitx_core::money::Money,
+    payment: serde_json::Value,
+) -> mitx_store::orders::OrderRow {
+    let order = pending_order(services, user, run, price).await;
+    let id = payment
+        .get("transaction_id")
+        .and_then(serde_json::Value::as_str)
+        .unwrap_or("fixture-payment");
+    let event = mitx_core::orders::Event::PaymentAccepted {
+        payment: mitx_core::orders::PaymentTransaction {
+            transaction_id: mitx_core::orders::TransactionId::parse(id)
+                .unwrap_or_else(|e| panic!("transaction id: {e}")),
+            amount: mitx_core::money::Money::ZERO,
+        },
+    };
+    let options = crate::order_events::EventOptions {
+        data: Some(payment),
+        ..Default::default()
+    };
+    crate::order_events::apply_event(services, order.id, event, options, None)
+        .await
+        .unwrap_or_else(|e| panic!("fulfil: {e}"));
+    services
+        .store()
+        .order(order.id)
+        .await
+        .unwrap_or_else(|e| panic!("order: {e}"))
+        .unwrap_or_else(|| panic!("order {}", order.id))
+}

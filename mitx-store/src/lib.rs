@@ -32,6 +32,7 @@ pub mod leases;
 pub mod migrate;
 pub mod money;
 pub mod openedx;
+pub mod order_admin;
 pub mod orders;
 pub mod pricing_facts;
 pub mod products;

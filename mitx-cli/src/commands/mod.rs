@@ -8,9 +8,11 @@ pub mod discounts;
 pub mod edx;
 pub mod enrollments;
 pub mod jobs;
+pub mod orders;
 pub mod price;
 pub mod products;
 pub mod records;
+pub mod reports;
 pub mod serve;
 pub mod tokens;
 pub mod users;
@@ -105,6 +107,18 @@ pub enum Command {
         after_help = "Example:\n  mitx records partner-schools add --name 'Pathway College' --email admissions@pathway.edu --reason 'new partner'\n  mitx records partner-schools list"
     )]
     Records(records::RecordsCommand),
+    /// Orders: list, show, refund (through CyberSource or record-only), resolve pending.
+    #[command(
+        subcommand,
+        after_help = "Example:\n  mitx orders show mitxonline-prod-1001\n  mitx orders refund mitxonline-prod-1001 --unenroll --reason 'ticket 4242' --dry-run\n  mitx orders resolve --all"
+    )]
+    Orders(orders::OrdersCommand),
+    /// Reports for finance.
+    #[command(
+        subcommand,
+        after_help = "Example:\n  mitx reports orders --from 2026-03-01 --to 2026-03-31 --csv march.csv"
+    )]
+    Reports(reports::ReportsCommand),
 }
 
 /// Runs one command.
@@ -113,6 +127,8 @@ pub async fn run(command: Command, ctx: &Context) -> anyhow::Result<()> {
         Command::Db(cmd) => db::run(cmd, ctx).await,
         Command::Certificates(cmd) => certificates::run(cmd, ctx).await,
         Command::Records(cmd) => records::run(cmd, ctx).await,
+        Command::Orders(cmd) => orders::run(cmd, ctx).await,
+        Command::Reports(cmd) => reports::run(cmd, ctx).await,
         Command::Config(cmd) => config::run(cmd, ctx).await,
         Command::Catalog(cmd) => catalog::run(cmd, ctx).await,
         Command::Users(cmd) => users::run(cmd, ctx).await,

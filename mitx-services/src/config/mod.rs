@@ -9,6 +9,7 @@ mod database;
 mod edx;
 mod email;
 mod payment;
+mod payments;
 mod server;
 mod site;
 pub mod table;
@@ -22,6 +23,7 @@ pub use database::DatabaseSettings;
 pub use edx::EdxSettings;
 pub use email::{EmailBackend, EmailSettings};
 pub use payment::PaymentSettings;
+pub use payments::{CyberSourceRestSettings, StripeSettings};
 pub use server::{ServerSettings, origin_of};
 pub use site::SiteSettings;
 pub use table::{SETTINGS, SettingSpec, SettingValue, effective_values, setting};
@@ -54,6 +56,10 @@ pub struct Settings {
     pub worker: WorkerSettings,
     /// Verifiable credentials and learner records.
     pub credentials: CredentialSettings,
+    /// The CyberSource REST API (refunds, transaction search).
+    pub cybersource_rest: CyberSourceRestSettings,
+    /// Stripe (Checkout Sessions, webhooks).
+    pub stripe: StripeSettings,
     /// Checkout and the payment gateways.
     pub payment: PaymentSettings,
     /// Baskets.
@@ -77,6 +83,8 @@ impl Settings {
             email: EmailSettings::read(&env)?,
             worker: WorkerSettings::read(&env)?,
             credentials: CredentialSettings::read(&env)?,
+            cybersource_rest: CyberSourceRestSettings::read(&env)?,
+            stripe: StripeSettings::read(&env)?,
             payment: PaymentSettings::read(&env)?,
             baskets: BasketSettings::read(&env)?,
         })

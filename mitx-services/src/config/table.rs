@@ -359,6 +359,44 @@ pub const SETTINGS: &[SettingSpec] = &[
         "https://testsecureacceptance.cybersource.com/pay",
         "where the checkout form posts (`mitx serve --demo` points it at its own demo payment page)",
     ),
+    // Payment partners' server-side APIs (refunds, pending-order resolution, Stripe)
+    spec(
+        "MITX_CYBERSOURCE_REST_API_BASE_URL",
+        "https://apitest.cybersource.com",
+        "CyberSource REST API (refunds, transaction search); https://api.cybersource.com in production",
+    ),
+    spec(
+        "MITOL_PAYMENT_GATEWAY_CYBERSOURCE_MERCHANT_ID",
+        "",
+        "CyberSource merchant id (v-c-merchant-id of REST calls)",
+    ),
+    spec(
+        "MITOL_PAYMENT_GATEWAY_CYBERSOURCE_MERCHANT_SECRET_KEY_ID",
+        "",
+        "key id of the CyberSource REST shared secret (HTTP Signature keyid)",
+    ),
+    secret(
+        "MITOL_PAYMENT_GATEWAY_CYBERSOURCE_MERCHANT_SECRET",
+        "CyberSource REST shared secret key (base64, from the Business Center)",
+    ),
+    spec(
+        "MITX_STRIPE_API_BASE_URL",
+        "https://api.stripe.com",
+        "Stripe API base URL",
+    ),
+    secret(
+        "MITOL_PAYMENT_GATEWAY_STRIPE_API_KEY",
+        "Stripe secret (or restricted) API key",
+    ),
+    secret(
+        "MITX_STRIPE_WEBHOOK_SECRETS",
+        "comma-separated Stripe webhook endpoint secrets (whsec_...) accepted on POST /webhook/stripe/",
+    ),
+    spec(
+        "MITX_PAYMENT_API_TIMEOUT_SECONDS",
+        "30",
+        "timeout of each CyberSource REST and Stripe API call",
+    ),
     spec(
         "MITX_DISCOUNT_CODES_CSV",
         "generated-codes.csv",

@@ -202,6 +202,7 @@ pub async fn dispatch(
             "skipped: the HubSpot integration is not configured".into(),
         )),
         ORDER_UNENROLL => crate::order_jobs::run_unenroll_job(services, job).await,
+        ORDER_DOWNGRADE_TO_AUDIT => crate::refunds::run_downgrade_job(services, job).await,
         name => match name.strip_prefix(PERIODIC_PREFIX) {
             Some(periodic_name) => match periodic::run(services, periodic_name).await {
                 Ok(report) => JobOutcome::Done(Some(report.summary)),
