@@ -31,6 +31,7 @@ pub mod leases;
 pub mod migrate;
 pub mod money;
 pub mod openedx;
+pub mod order_views;
 pub mod pricing_facts;
 pub mod products;
 pub mod program_enrollments;
