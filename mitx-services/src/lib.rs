@@ -25,12 +25,15 @@ pub mod gateway_user;
 pub mod jobs;
 pub mod leases;
 pub mod openedx_webhooks;
+pub mod order_emails;
+pub mod order_receipts;
 pub mod price_explain;
 pub mod products;
 pub mod program_certificates;
 pub mod program_enrollment;
 pub mod program_upgrade;
 pub mod records;
+pub mod refund_requests;
 pub mod service_tokens;
 #[cfg(feature = "testing")]
 pub mod testing;
@@ -55,8 +58,8 @@ pub mod store {
     pub use mitx_store::{
         Backend, ConnectOptions, Store, StoreError, audit_log, b2b, catalog, catalog_api,
         certificates, course_runs, discounts, enrollments, gateway_users, jobs, migrate, money,
-        openedx, pricing_facts, products, program_enrollments, records, redact, service_tokens,
-        transcript, users,
+        openedx, order_views, pricing_facts, products, program_enrollments, records, redact,
+        service_tokens, transcript, users,
     };
 }
 

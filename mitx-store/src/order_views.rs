@@ -117,6 +117,12 @@ pub struct RedemptionView {
     pub redeemed_by: UserId,
     /// The discount.
     pub discount: Discount,
+    /// The discount's creation time.
+    pub discount_created_on: DateTime<Utc>,
+    /// The discount's last change.
+    pub discount_updated_on: DateTime<Utc>,
+    /// The discount's B2B sheet location.
+    pub b2b_sheet_location: Option<String>,
 }
 
 /// A payment or refund transaction.
@@ -187,7 +193,10 @@ pub struct OrderView {
 impl OrderView {
     /// The discounts the order redeemed.
     pub fn discounts(&self) -> Vec<Discount> {
-        self.redemptions.iter().map(|r| r.discount.clone()).collect()
+        self.redemptions
+            .iter()
+            .map(|r| r.discount.clone())
+            .collect()
     }
 
     /// The start dates of the purchased runs (for `refund_eligible`).
@@ -315,7 +324,10 @@ pub struct RefundRequestRecord {
 }
 
 /// `(order index, redemption id, discount id, redemption date, redeemed by)`.
-type RedemptionRow = (usize, i64, i64, DateTime<Utc>, i64);
+type RedemptionRow = (usize, i64, i64, DateTime<Utc>, i64, DiscountTimes);
+
+/// `(created_on, updated_on, b2b_sheet_location)` of a redeemed discount.
+type DiscountTimes = (DateTime<Utc>, DateTime<Utc>, Option<String>);
 
 fn placeholders(start: usize, count: usize) -> String {
     (start..start + count)
@@ -502,8 +514,10 @@ backend_queries! {
                 }
             }
             let red_sql = format!(
-                "SELECT id, redeemed_order_id, redeemed_discount_id, redemption_date, redeemed_by_id \
-                 FROM discount_redemptions WHERE redeemed_order_id IN ({list}) ORDER BY id"
+                "SELECT r.id, r.redeemed_order_id, r.redeemed_discount_id, r.redemption_date, r.redeemed_by_id, \
+                 d.created_on, d.updated_on, d.b2b_sheet_location \
+                 FROM discount_redemptions r JOIN discounts d ON d.id = r.redeemed_discount_id \
+                 WHERE r.redeemed_order_id IN ({list}) ORDER BY r.id"
             );
             let mut query = sqlx::query(sqlx::AssertSqlSafe(red_sql));
             for id in chunk {
@@ -518,6 +532,11 @@ backend_queries! {
                     row.try_get::<i64, _>("redeemed_discount_id")?,
                     row.try_get::<DateTime<Utc>, _>("redemption_date")?,
                     row.try_get::<i64, _>("redeemed_by_id")?,
+                    (
+                        row.try_get::<DateTime<Utc>, _>("created_on")?,
+                        row.try_get::<DateTime<Utc>, _>("updated_on")?,
+                        row.try_get::<Option<String>, _>("b2b_sheet_location")?,
+                    ),
                 ));
             }
         }
@@ -789,7 +808,7 @@ impl Store {
             .into_iter()
             .map(|r| (r.discount.id, r.discount))
             .collect();
-        for (index, id, discount, redemption_date, user) in redemptions {
+        for (index, id, discount, redemption_date, user, times) in redemptions {
             let (Some(order), Some(discount)) =
                 (orders.get_mut(index), discounts.get(&DiscountId(discount)))
             else {
@@ -800,6 +819,9 @@ impl Store {
                 redemption_date,
                 redeemed_by: UserId(user),
                 discount: discount.clone(),
+                discount_created_on: times.0,
+                discount_updated_on: times.1,
+                b2b_sheet_location: times.2,
             });
         }
         Ok(orders)
@@ -888,10 +910,7 @@ impl Store {
     }
 
     /// A stored refund request.
-    pub async fn refund_request(
-        &self,
-        id: i64,
-    ) -> Result<Option<RefundRequestRecord>, StoreError> {
+    pub async fn refund_request(&self, id: i64) -> Result<Option<RefundRequestRecord>, StoreError> {
         with_db!(conn: self, conn, q => q::refund_request(conn, id).await)
     }
 }

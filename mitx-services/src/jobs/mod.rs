@@ -35,6 +35,14 @@ pub const CREDENTIAL_ISSUE: &str = "credentials.issue";
 /// Generate a learner's certificate for a live program after one of its course
 /// certificates was created (courses spec 3.7, trigger a).
 pub const PROGRAM_CERTIFICATE: &str = "certificates.program";
+/// Send the receipt of a fulfilled order, built from the database when the job runs
+/// (`{"order": id}`; ecommerce spec 7). Queued by fulfilment.
+pub const ORDERS_RECEIPT_EMAIL: &str = "orders.receipt_email";
+/// Tell the purchaser an order was refunded (`{"order": id}`). Queued by the refund.
+pub const ORDERS_REFUND_EMAIL: &str = "orders.refund_email";
+/// Announce a learner's refund request to `REFUND_REQUEST_EMAIL`
+/// (`{"refund_request": id}`). Queued by `refund_requests::submit`.
+pub const ORDERS_REFUND_REQUEST_EMAIL: &str = "orders.refund_request_email";
 /// Prefix of the periodic jobs' kinds (`periodic.retry-failed-edx-enrollments`).
 pub const PERIODIC_PREFIX: &str = "periodic.";
 
@@ -44,7 +52,7 @@ pub const DEFAULT_QUEUE: &str = "default";
 /// Attempts allowed for a kind before the job is marked failed.
 pub fn max_attempts(kind: &str) -> u32 {
     match kind {
-        EMAIL_SEND => 8,
+        EMAIL_SEND | ORDERS_RECEIPT_EMAIL | ORDERS_REFUND_EMAIL | ORDERS_REFUND_REQUEST_EMAIL => 8,
         EDX_ENROLL | EDX_EMAIL_SUBSCRIPTION | PROGRAM_CERTIFICATE => 5,
         _ => 3,
     }
@@ -186,6 +194,11 @@ pub async fn dispatch(
         }
         CREDENTIAL_ISSUE => crate::credentials::run_issue_job(services, ctx, job).await,
         PROGRAM_CERTIFICATE => crate::program_certificates::run_job(services, ctx, job).await,
+        ORDERS_RECEIPT_EMAIL => crate::order_emails::run_receipt_job(services, job).await,
+        ORDERS_REFUND_EMAIL => crate::order_emails::run_refund_job(services, job).await,
+        ORDERS_REFUND_REQUEST_EMAIL => {
+            crate::order_emails::run_refund_request_job(services, job).await
+        }
         name => match name.strip_prefix(PERIODIC_PREFIX) {
             Some(periodic_name) => match periodic::run(services, periodic_name).await {
                 Ok(report) => JobOutcome::Done(Some(report.summary)),
