@@ -22,6 +22,7 @@ pub mod links;
 pub mod listener;
 pub mod metrics;
 pub mod openapi;
+pub mod orders;
 pub mod pagination;
 pub mod path_key;
 pub mod program_enrollments;
@@ -113,6 +114,7 @@ pub fn router(state: AppState) -> Router {
         .merge(records::routes())
         .merge(webhooks::routes())
         .merge(verified_program_enrollments::routes())
+        .merge(orders::routes())
         .route_layer(from_fn(metrics::mark_route))
         .fallback(rejections::unknown_route)
         .layer(api_no_store)
