@@ -10,6 +10,7 @@ mod certificates;
 mod deferral;
 mod edx_accounts;
 mod enrollments;
+mod orders;
 mod program_upgrade;
 mod queue;
 mod run_sync;
