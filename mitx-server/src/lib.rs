@@ -11,6 +11,7 @@ pub mod catalog;
 pub mod catalog_cache;
 pub mod certificates;
 pub mod csrf;
+pub mod discounts;
 pub mod enrollment_form;
 pub mod enrollment_views;
 pub mod enrollments;
@@ -115,6 +116,7 @@ pub fn router(state: AppState) -> Router {
         .merge(webhooks::routes())
         .merge(verified_program_enrollments::routes())
         .merge(orders::routes())
+        .merge(discounts::routes())
         .route_layer(from_fn(metrics::mark_route))
         .fallback(rejections::unknown_route)
         .layer(api_no_store)

@@ -16,6 +16,7 @@ pub mod config;
 pub mod course_certificates;
 pub mod credentials;
 pub mod deferral;
+pub mod discount_admin;
 pub mod discount_codes;
 pub mod edx;
 pub mod email;
@@ -57,9 +58,9 @@ pub use crate::error::{Fault, cause_chain};
 pub mod store {
     pub use mitx_store::{
         Backend, ConnectOptions, Store, StoreError, audit_log, b2b, catalog, catalog_api,
-        certificates, course_runs, discounts, enrollments, gateway_users, jobs, migrate, money,
-        openedx, order_views, pricing_facts, products, program_enrollments, records, redact,
-        service_tokens, transcript, users,
+        certificates, course_runs, discount_admin, discounts, enrollments, gateway_users, jobs,
+        migrate, money, openedx, order_views, pricing_facts, products, program_enrollments,
+        records, redact, service_tokens, transcript, users,
     };
 }
 

@@ -21,6 +21,7 @@ mod certificate_views;
 pub mod certificates;
 pub mod course_runs;
 mod db;
+pub mod discount_admin;
 pub mod discounts;
 pub mod enrollments;
 mod error;
