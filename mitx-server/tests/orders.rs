@@ -528,3 +528,189 @@ async fn ecommerce_s60_refund_eligibility() {
         db.cleanup().await.unwrap();
     }
 }
+
+/// A staff learner (`is_staff` set in the database after the gateway created them).
+async fn staff_learner(db: &TestDb, base: &str, name: &str) -> Learner {
+    let learner = Learner::new(base, &other_claims(name));
+    let id = learner.id().await;
+    db.store
+        .execute_raw(&format!(
+            "UPDATE users SET is_staff = TRUE WHERE id = {}",
+            id.0
+        ))
+        .await
+        .unwrap();
+    learner
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn ecommerce_s55_s56_staff_discount_api() {
+    for db in databases().await {
+        let server = start_server(&db, true, false, &[]).await;
+        let staff = staff_learner(&db, &server.base, "staffer").await;
+        let learner = Learner::new(&server.base, &jdoe());
+
+        // Scenario 55.
+        let batch = json!({
+            "discount_type": "percent-off", "payment_type": "customer-support", "amount": "50",
+            "count": 5, "prefix": "Generated-Code-", "expires": "2030-01-01T00:00:00",
+            "one_time": true,
+        });
+        let (status, body) = staff.post("/api/v0/discounts/create_batch/", &batch).await;
+        assert_eq!(status, 201, "{body}");
+        let created = body.as_array().unwrap();
+        assert_eq!(created.len(), 5);
+        for d in created {
+            assert!(
+                d["discount_code"]
+                    .as_str()
+                    .unwrap()
+                    .starts_with("Generated-Code-")
+            );
+            assert_eq!(d["discount_code"].as_str().unwrap().len(), 15 + 36);
+            assert_eq!(d["redemption_type"], "one-time");
+            assert_eq!(d["amount"], "50.00000");
+            assert_eq!(d["is_redeemed"], false);
+            assert_eq!(d["expiration_date"], "2030-01-01T00:00:00.000000Z");
+        }
+        let (status, legacy) = staff
+            .post(
+                "/api/discounts/create_batch/",
+                &json!({"discount_type": "dollars-off", "payment_type": "sales", "amount": "10",
+                        "count": 2, "prefix": "LEGACY-", "once_per_user": true}),
+            )
+            .await;
+        assert_eq!(status, 201, "{legacy}");
+        assert_eq!(legacy[0]["redemption_type"], "one-time-per-user");
+
+        // Scenario 56 (and the field checks).
+        for (payload, message) in [
+            (
+                json!({"discount_type": "percent-off", "payment_type": "sales", "amount": "150", "count": 1, "codes": ["X150"]}),
+                "Batch creation failed: Discount amount 150 not valid for discount type percent-off.",
+            ),
+            (
+                json!({"discount_type": "percent-off", "payment_type": "sales", "amount": "10", "count": 2}),
+                "Batch creation failed: You must specify a prefix to create a batch of codes.",
+            ),
+            (
+                json!({"discount_type": "percent-off", "payment_type": "sales", "amount": "10", "count": 2, "prefix": "P".repeat(64)}),
+                "Batch creation failed: prefix: Ensure this field has no more than 63 characters.",
+            ),
+            (
+                json!({"discount_type": "half-off", "payment_type": "sales", "amount": "10"}),
+                "Batch creation failed: discount_type: \"half-off\" is not a valid choice.",
+            ),
+            (
+                json!({"discount_type": "percent-off", "payment_type": "sales", "amount": "10.123"}),
+                "Batch creation failed: amount: Ensure that there are no more than 2 decimal places.",
+            ),
+        ] {
+            let (status, body) = staff
+                .post("/api/v0/discounts/create_batch/", &payload)
+                .await;
+            assert_eq!(status, 400, "{payload}");
+            assert_eq!(body, json!({"detail": message}), "{payload}");
+        }
+        let (status, _) = learner
+            .post("/api/v0/discounts/create_batch/", &batch)
+            .await;
+        assert_eq!(status, 403);
+        let (status, _) = learner.get("/api/v0/discounts/").await;
+        assert_eq!(status, 403);
+
+        // List with filters, newest first, paginated.
+        let (status, page) = staff.get("/api/v0/discounts/?limit=3").await;
+        assert_eq!(status, 200, "{page}");
+        assert_eq!(page["count"], 7);
+        assert_eq!(page["results"].as_array().unwrap().len(), 3);
+        assert!(
+            page["results"][0]["discount_code"]
+                .as_str()
+                .unwrap()
+                .starts_with("LEGACY-")
+        );
+        assert!(page["next"].as_str().unwrap().contains("offset=3"));
+        let (_, found) = staff.get("/api/v0/discounts/?q=Generated").await;
+        assert_eq!(found["count"], 5);
+        let (_, found) = staff
+            .get("/api/v0/discounts/?redemption_type=one-time-per-user")
+            .await;
+        assert_eq!(found["count"], 2);
+        let (_, found) = staff.get("/api/v0/discounts/?payment_type=sales").await;
+        assert_eq!(found["count"], 2);
+        let (_, found) = staff.get("/api/v0/discounts/?is_redeemed=yes").await;
+        assert_eq!(found["count"], 0);
+
+        // Create, retrieve, update (save-time checks are 400), delete.
+        let (status, made) = staff
+            .post(
+                "/api/v0/discounts/",
+                &json!({"discount_code": "STAFF10", "discount_type": "dollars-off", "amount": "10",
+                        "redemption_type": "unlimited", "payment_type": "staff"}),
+            )
+            .await;
+        assert_eq!(status, 201, "{made}");
+        let id = made["id"].as_i64().unwrap();
+        let (status, same) = staff.get(&format!("/api/v0/discounts/{id}/")).await;
+        assert_eq!(status, 200);
+        assert_eq!(same, made);
+        let (status, dup) = staff
+            .post(
+                "/api/v0/discounts/",
+                &json!({"discount_code": "STAFF10", "discount_type": "dollars-off", "amount": "10",
+                        "redemption_type": "unlimited"}),
+            )
+            .await;
+        assert_eq!(status, 400, "{dup}");
+        let (status, changed) = staff
+            .patch(
+                &format!("/api/v0/discounts/{id}/"),
+                &json!({"amount": "12.5", "max_redemptions": 3}),
+            )
+            .await;
+        assert_eq!(status, 200, "{changed}");
+        assert_eq!(changed["amount"], "12.50000");
+        assert_eq!(changed["max_redemptions"], 3);
+        let (status, body) = staff
+            .patch(
+                &format!("/api/v0/discounts/{id}/"),
+                &json!({"expiration_date": "2020-01-01T00:00:00Z"}),
+            )
+            .await;
+        assert_eq!(status, 400);
+        assert_eq!(
+            body["detail"],
+            "Expiration date 2020-01-01 00:00:00+00:00 must be in the future."
+        );
+        let (status, body) = staff
+            .patch(
+                &format!("/api/v0/discounts/{id}/"),
+                &json!({"activation_date": "2031-01-01T00:00:00Z", "expiration_date": "2030-01-01T00:00:00Z"}),
+            )
+            .await;
+        assert_eq!(status, 400, "{body}");
+        let (status, body) = staff
+            .patch(
+                &format!("/api/v0/discounts/{id}/"),
+                &json!({"discount_type": "half"}),
+            )
+            .await;
+        assert_eq!(status, 400);
+        assert!(body["errors"]["discount_type"].is_array());
+        let (status, _) = staff.delete(&format!("/api/v0/discounts/{id}/")).await;
+        assert_eq!(status, 204);
+        let (status, _) = staff.get(&format!("/api/v0/discounts/{id}/")).await;
+        assert_eq!(status, 404);
+        let (status, _) = staff.get("/api/v0/discounts/nope/").await;
+        assert_eq!(status, 404);
+        let audit = db
+            .store
+            .execute_raw("UPDATE audit_log SET actor = actor WHERE actor = 'api:staffer'")
+            .await
+            .unwrap();
+        assert!(audit >= 5, "every write leaves an audit row ({audit})");
+        let _ = server.stop.send(());
+        db.cleanup().await.unwrap();
+    }
+}
