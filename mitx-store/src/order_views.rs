@@ -848,6 +848,8 @@ impl Store {
                 self.load_orders("o.id = $1 AND o.purchaser_id = $2", &[id.0, user.0], None)
                     .await?
             }
+            // PostgreSQL refuses NUL in text; no stored reference contains one.
+            OrderLookup::ByReference(reference) if reference.as_str().contains('\0') => Vec::new(),
             OrderLookup::ByReference(reference) => {
                 self.load_orders(
                     "o.purchaser_id = $1 AND o.reference_number = $2",
