@@ -296,7 +296,7 @@ async fn jobs_commands_for_operators_and_cron() {
         let (code, out, _) = run(&["--json", "jobs", "schedule"]);
         assert_eq!(code, 0);
         let schedule: serde_json::Value = serde_json::from_str(&out).unwrap();
-        assert_eq!(schedule.as_array().unwrap().len(), 14);
+        assert_eq!(schedule.as_array().unwrap().len(), 15);
         let (code, _, _) = run(&["jobs", "list", "--status", "bogus"]);
         assert_eq!(code, 2);
         db.cleanup().await.unwrap();

@@ -14,6 +14,7 @@ pub mod certificates;
 pub mod checkout;
 pub mod csrf;
 pub mod demo;
+pub mod discounts;
 pub mod enrollment_form;
 pub mod enrollment_views;
 pub mod enrollments;
@@ -25,6 +26,7 @@ pub mod links;
 pub mod listener;
 pub mod metrics;
 pub mod openapi;
+pub mod orders;
 pub mod pagination;
 pub mod path_key;
 pub mod products;
@@ -133,7 +135,9 @@ pub fn router(state: AppState) -> Router {
         .merge(baskets::routes())
         .merge(products::routes())
         .merge(checkout::routes())
-        .merge(stripe_webhook::routes());
+        .merge(stripe_webhook::routes())
+        .merge(orders::routes())
+        .merge(discounts::routes());
     let app = if demo_pages {
         app.merge(demo::routes())
     } else {

@@ -27,6 +27,7 @@ mod edge;
 mod enrollments;
 mod health;
 mod learner;
+mod orders;
 mod program_enrollments;
 mod records;
 mod robustness;

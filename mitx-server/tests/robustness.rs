@@ -118,6 +118,21 @@ const ROUTES: &[(&str, &str)] = &[
     ("GET", "/checkout/to_payment"),
     ("GET POST", "/checkout/result/"),
     ("POST", "/api/checkout/result/"),
+    // Orders (ecommerce spec 5.6, 7).
+    ("GET", "/api/v0/orders/history/"),
+    ("GET", "/api/orders/history/"),
+    ("GET", "/api/v0/orders/history/{id}/"),
+    ("GET", "/api/v0/orders/receipt/{id}/"),
+    ("GET", "/api/orders/receipt/{id}/"),
+    ("GET", "/api/v0/orders/status/{id}/"),
+    ("POST", "/api/v0/orders/refund-requests/"),
+    ("GET", "/orders/receipt/by-run/{id}/"),
+    ("GET", "/orders/receipt/by-program/{id}/"),
+    // Staff discounts (ecommerce spec 6).
+    ("GET POST", "/api/v0/discounts/"),
+    ("POST", "/api/v0/discounts/create_batch/"),
+    ("POST", "/api/discounts/create_batch/"),
+    ("GET PUT PATCH DELETE", "/api/v0/discounts/{id}/"),
     // The OpenAPI document.
     ("GET", "/api/schema/"),
     // Prometheus metrics.
@@ -323,6 +338,12 @@ const OTHER_ERROR_BODIES: &[(&str, u16, &str)] = &[
         "/api/v0/baskets/create_with_products/",
         404,
         r#"{"error": "Product not found"}"#,
+    ),
+    // Ecommerce spec 7: the order status of an order the caller does not have.
+    (
+        "/api/v0/orders/status/{id}/",
+        404,
+        r#"{"state": "Not found."}"#,
     ),
 ];
 

@@ -21,6 +21,7 @@ pub mod cybersource;
 pub mod cybersource_rest;
 pub mod deferral;
 pub mod demo;
+pub mod discount_admin;
 pub mod discount_codes;
 pub mod edx;
 pub mod email;
@@ -30,14 +31,17 @@ pub mod gateway_user;
 pub mod jobs;
 pub mod leases;
 pub mod openedx_webhooks;
+pub mod order_emails;
 pub mod order_events;
 mod order_jobs;
+pub mod order_receipts;
 pub mod price_explain;
 pub mod products;
 pub mod program_certificates;
 pub mod program_enrollment;
 pub mod program_upgrade;
 pub mod records;
+pub mod refund_requests;
 pub mod refunds;
 pub mod resolve_orders;
 pub mod service_tokens;
@@ -67,9 +71,9 @@ use crate::stripe::StripeClient;
 pub mod store {
     pub use mitx_store::{
         Backend, ConnectOptions, Store, StoreError, audit_log, b2b, baskets, catalog, catalog_api,
-        certificates, course_runs, discounts, enrollments, gateway_users, jobs, migrate, money,
-        openedx, order_admin, orders, pricing_facts, products, program_enrollments, records,
-        redact, service_tokens, transcript, users,
+        certificates, course_runs, discount_admin, discounts, enrollments, gateway_users, jobs,
+        migrate, money, openedx, order_admin, order_views, orders, pricing_facts, products,
+        program_enrollments, records, redact, service_tokens, transcript, users,
     };
 }
 

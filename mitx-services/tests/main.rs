@@ -11,6 +11,7 @@ mod certificates;
 mod deferral;
 mod edx_accounts;
 mod enrollments;
+mod orders;
 mod payment_partners;
 mod program_upgrade;
 mod queue;

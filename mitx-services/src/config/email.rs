@@ -28,6 +28,9 @@ pub struct EmailSettings {
     pub reply_to: Option<String>,
     /// `MITX_ONLINE_SUPPORT_EMAIL`.
     pub support: String,
+    /// `REFUND_REQUEST_EMAIL` (or `MITX_ONLINE_REFUND_REQUEST_EMAIL`): where learners'
+    /// refund requests are announced; the support address when neither is set.
+    pub refund_request: String,
     /// `MAILGUN_RECIPIENT_OVERRIDE`.
     pub recipient_override: Option<String>,
     /// `MIT_LEARN_FROM_EMAIL`.
@@ -48,6 +51,7 @@ impl std::fmt::Debug for EmailSettings {
             .field("from", &self.from)
             .field("reply_to", &self.reply_to)
             .field("support", &self.support)
+            .field("refund_request", &self.refund_request)
             .field("recipient_override", &self.recipient_override)
             .finish_non_exhaustive()
     }
@@ -98,6 +102,16 @@ impl EmailSettings {
                 problem: "must name a folder".into(),
             });
         }
+        let support = required(
+            env.mailbox("MITX_ONLINE_SUPPORT_EMAIL")?,
+            "MITX_ONLINE_SUPPORT_EMAIL",
+        )?;
+        let refund_request = match env.mailbox("REFUND_REQUEST_EMAIL")? {
+            Some(address) => address,
+            None => env
+                .mailbox("MITX_ONLINE_REFUND_REQUEST_EMAIL")?
+                .unwrap_or_else(|| support.clone()),
+        };
         Ok(EmailSettings {
             backend,
             outbox: PathBuf::from(outbox),
@@ -107,10 +121,8 @@ impl EmailSettings {
                 "MITX_ONLINE_FROM_EMAIL",
             )?,
             reply_to: env.mailbox("MITX_ONLINE_REPLY_TO_ADDRESS")?,
-            support: required(
-                env.mailbox("MITX_ONLINE_SUPPORT_EMAIL")?,
-                "MITX_ONLINE_SUPPORT_EMAIL",
-            )?,
+            support,
+            refund_request,
             recipient_override: env.mailbox("MAILGUN_RECIPIENT_OVERRIDE")?,
             learn_from: required(env.mailbox("MIT_LEARN_FROM_EMAIL")?, "MIT_LEARN_FROM_EMAIL")?,
             learn_reply_to: env.mailbox("MIT_LEARN_REPLY_TO_EMAIL")?,

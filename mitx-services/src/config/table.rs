@@ -226,6 +226,16 @@ pub const SETTINGS: &[SettingSpec] = &[
         "where enrollment-failure reports go",
     ),
     spec(
+        "REFUND_REQUEST_EMAIL",
+        "",
+        "where learners' refund requests are announced (empty: MITX_ONLINE_REFUND_REQUEST_EMAIL, else the support address)",
+    ),
+    spec(
+        "MITX_ONLINE_REFUND_REQUEST_EMAIL",
+        "",
+        "the same as REFUND_REQUEST_EMAIL (the name of the integrations spec); REFUND_REQUEST_EMAIL wins",
+    ),
+    spec(
         "MAILGUN_RECIPIENT_OVERRIDE",
         "",
         "when set, every email goes to this address instead (development)",

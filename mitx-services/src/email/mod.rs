@@ -30,6 +30,12 @@ pub enum Template {
     EnrollmentFailure,
     /// A learner shared a program record with a partner school (integrations spec 5).
     RecordShare,
+    /// The receipt of a fulfilled order (ecommerce spec 7).
+    OrderReceipt,
+    /// An order was refunded.
+    OrderRefund,
+    /// A learner asked for a refund, to the refund-request address.
+    RefundRequest,
 }
 
 impl Template {
@@ -40,6 +46,9 @@ impl Template {
             Template::Unenrollment => "unenrollment.html",
             Template::EnrollmentFailure => "enrollment_failure.html",
             Template::RecordShare => "record_share.html",
+            Template::OrderReceipt => "order_receipt.html",
+            Template::OrderRefund => "order_refund.html",
+            Template::RefundRequest => "refund_request.html",
         }
     }
 }

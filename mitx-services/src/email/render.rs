@@ -42,6 +42,18 @@ const TEMPLATES: &[(&str, &str)] = &[
         "record_share.html",
         include_str!("../../templates/email/record_share.html"),
     ),
+    (
+        "order_receipt.html",
+        include_str!("../../templates/email/order_receipt.html"),
+    ),
+    (
+        "order_refund.html",
+        include_str!("../../templates/email/order_refund.html"),
+    ),
+    (
+        "refund_request.html",
+        include_str!("../../templates/email/refund_request.html"),
+    ),
 ];
 
 fn text_of<'a>(context: &'a Value, key: &str) -> &'a str {
@@ -65,6 +77,15 @@ pub fn subject(template: Template, context: &Value, site_name: &str) -> String {
         Template::RecordShare => format!(
             "Shared Learner Record for {}",
             text_of(context, "learner_name")
+        ),
+        Template::OrderReceipt => "Your receipt from MIT Learn".to_owned(),
+        Template::OrderRefund => format!(
+            "Refund of MITxOnline Order {}",
+            text_of(context, "reference_number")
+        ),
+        Template::RefundRequest => format!(
+            "Refund Request Submitted \u{2013} Order {}",
+            text_of(context, "reference_number")
         ),
     }
 }
@@ -207,6 +228,9 @@ mod tests {
             Template::Unenrollment,
             Template::EnrollmentFailure,
             Template::RecordShare,
+            Template::OrderReceipt,
+            Template::OrderRefund,
+            Template::RefundRequest,
         ] {
             let job = EmailJob {
                 template,

@@ -47,6 +47,9 @@ pub const ORDER_UNENROLL: &str = "orders.unenroll";
 /// Sync an order to the CRM as a deal (spec 3.3 step 4); recorded as skipped until the
 /// HubSpot capability lands, as the original does without a HubSpot token.
 pub const HUBSPOT_DEAL_SYNC: &str = "hubspot.deal_sync";
+/// Announce a learner's refund request to `REFUND_REQUEST_EMAIL`
+/// (`{"refund_request": id}`). Queued by `refund_requests::submit`.
+pub const ORDERS_REFUND_REQUEST_EMAIL: &str = "orders.refund_request_email";
 /// Prefix of the periodic jobs' kinds (`periodic.retry-failed-edx-enrollments`).
 pub const PERIODIC_PREFIX: &str = "periodic.";
 
@@ -56,7 +59,7 @@ pub const DEFAULT_QUEUE: &str = "default";
 /// Attempts allowed for a kind before the job is marked failed.
 pub fn max_attempts(kind: &str) -> u32 {
     match kind {
-        EMAIL_SEND => 8,
+        EMAIL_SEND | ORDER_RECEIPT_EMAIL | ORDER_REFUND_EMAIL | ORDERS_REFUND_REQUEST_EMAIL => 8,
         EDX_ENROLL | EDX_EMAIL_SUBSCRIPTION | PROGRAM_CERTIFICATE => 5,
         _ => 3,
     }
@@ -203,6 +206,11 @@ pub async fn dispatch(
         )),
         ORDER_UNENROLL => crate::order_jobs::run_unenroll_job(services, job).await,
         ORDER_DOWNGRADE_TO_AUDIT => crate::refunds::run_downgrade_job(services, job).await,
+        ORDER_RECEIPT_EMAIL => crate::order_emails::run_receipt_job(services, job).await,
+        ORDER_REFUND_EMAIL => crate::order_emails::run_refund_job(services, job).await,
+        ORDERS_REFUND_REQUEST_EMAIL => {
+            crate::order_emails::run_refund_request_job(services, job).await
+        }
         name => match name.strip_prefix(PERIODIC_PREFIX) {
             Some(periodic_name) => match periodic::run(services, periodic_name).await {
                 Ok(report) => JobOutcome::Done(Some(report.summary)),

@@ -55,6 +55,8 @@ pub const GENERATE_MISSING_PROGRAM_CERTIFICATES: &str = "generate-missing-progra
 pub const UPGRADE_ELIGIBLE_PROGRAM_ENROLLMENTS: &str = "upgrade-eligible-program-enrollments";
 /// The course-run data sync (courses spec 4.6).
 pub const SYNC_COURSERUNS_DATA: &str = "sync-courseruns-data";
+/// The duplicate-redemption report (ecommerce spec 3.5).
+pub const CHECK_DUPLICATE_DISCOUNT_REDEMPTIONS: &str = "check-duplicate-discount-redemptions";
 /// Deleting finished jobs and expired leases.
 pub const PURGE_FINISHED_JOBS: &str = "purge-finished-jobs";
 /// Deletes idle anonymous baskets (ecommerce spec 4.1).
@@ -123,6 +125,12 @@ pub fn schedule(settings: &Settings) -> Vec<PeriodicJob> {
             name: GENERATE_MISSING_PROGRAM_CERTIFICATES,
             schedule: Schedule::daily(2, 0),
             purpose: "program certificates for verified program enrollments without one, in batches of 500",
+            availability: Availability::Scheduled,
+        },
+        PeriodicJob {
+            name: CHECK_DUPLICATE_DISCOUNT_REDEMPTIONS,
+            schedule: Schedule::daily(5, 0),
+            purpose: "log one-time codes with more than one fulfilled redemption and one-time-per-user codes one user redeemed more than once",
             availability: Availability::Scheduled,
         },
         later(
@@ -275,6 +283,38 @@ pub async fn run(services: &Services, name: &str) -> Result<PeriodicReport, Peri
             let outcome = crate::edx::run_sync::sync_all_runs(services).await?;
             Ok(report(outcome.summary(), u64::from(outcome.failures)))
         }
+        CHECK_DUPLICATE_DISCOUNT_REDEMPTIONS => {
+            let found = services.store().duplicate_redemptions().await?;
+            for code in &found.one_time {
+                tracing::warn!(
+                    discount = code.discount.0,
+                    code = %code.code,
+                    redemptions = code.redemptions,
+                    "one-time discount redeemed on more than one fulfilled order"
+                );
+            }
+            for code in &found.once_per_user {
+                tracing::warn!(
+                    discount = code.discount.0,
+                    code = %code.code,
+                    user = code.user.0,
+                    redemptions = code.redemptions,
+                    "one-time-per-user discount redeemed more than once by the same user"
+                );
+            }
+            let ids = found.discount_ids();
+            let summary = if ids.is_empty() {
+                "no duplicate discount redemptions".to_owned()
+            } else {
+                let list: Vec<String> = ids.iter().map(|id| id.0.to_string()).collect();
+                format!(
+                    "{} discount(s) redeemed more often than allowed: {}",
+                    ids.len(),
+                    list.join(", ")
+                )
+            };
+            Ok(report(summary, 0))
+        }
         PURGE_FINISHED_JOBS => {
             let now = services.now();
             let before =
@@ -322,6 +362,7 @@ mod tests {
             "refresh-featured-homepage-items",
             "sync-keycloak",
             "update-b2b-enrollment-code-sheets",
+            "check-duplicate-discount-redemptions",
         ] {
             assert!(names.contains(&expected), "{expected}");
         }
