@@ -211,7 +211,7 @@ async fn result_get() -> Response {
 
 #[utoipa::path(post, operation_id = "checkout_result_server", path = "/api/checkout/result/", tag = "checkout",
     responses((status = 200, description = "Processed, or no change for an order no longer pending"),
-        (status = 401, description = "`Unable to validate request.`", body = String),
+        (status = 401, description = "`{\"detail\": \"Unable to validate request.\"}`", body = crate::openapi::Detail),
         (status = 404, description = "No order for the reference", body = crate::openapi::Detail)))]
 async fn server_result(State(state): State<AppState>, raw: Bytes) -> Result<Response, ApiError> {
     let fields = posted_fields(&raw);
@@ -220,7 +220,7 @@ async fn server_result(State(state): State<AppState>, raw: Bytes) -> Result<Resp
         .map_err(|e| ApiError::from_fault(e.fault(), &e))?;
     Ok(match result {
         CallbackResult::InvalidSignature => {
-            (StatusCode::UNAUTHORIZED, Json(INVALID_SIGNATURE)).into_response()
+            ApiError::Unauthorized(INVALID_SIGNATURE.into()).into_response()
         }
         CallbackResult::OrderNotFound => ApiError::not_found().into_response(),
         CallbackResult::Done { .. } => {

@@ -403,7 +403,7 @@ async fn courses_s45_bad_signatures_and_unknown_orders_change_nothing() {
             assert_eq!(response.status(), 401);
             assert_eq!(
                 response.json::<Value>().await.unwrap(),
-                json!("Unable to validate request.")
+                json!({"detail": "Unable to validate request."})
             );
             let response = post_form(&s.server.base, "/checkout/result/", fields).await;
             assert_eq!(response.status(), 403);

@@ -136,3 +136,59 @@ async fn signed_events_settle_stripe_orders_once() {
         db.cleanup().await.unwrap();
     }
 }
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn stripe_checkout_creates_a_session_and_its_payment_fulfils() {
+    use crate::checkout::{RUN, fill_basket, learner_claims, product_of};
+    use crate::learner::Learner;
+    for db in databases().await {
+        load_demo(&db).await;
+        let stripe = FakeStripe::start().await.unwrap();
+        let env = stripe.env();
+        let mut overrides: Vec<(&str, &str)> = env.iter().map(|(k, v)| (*k, v.as_str())).collect();
+        overrides.push(("ECOMMERCE_DEFAULT_PAYMENT_GATEWAY", "Stripe"));
+        let server = start_server(&db, true, true, &overrides).await;
+        let me = Learner::new(&server.base, &learner_claims(7));
+        let user = me.id().await;
+        let product = product_of(&db, RUN).await;
+        fill_basket(&db, user, &[product], None).await;
+        let (status, body) = me.get("/api/v0/baskets/checkout/").await;
+        assert_eq!(status, 200, "{body}");
+        assert_eq!(body["method"], "GET");
+        assert!(body["url"].as_str().unwrap().starts_with("http"), "{body}");
+        assert_eq!(body["payload"], serde_json::json!({}));
+        // The session is stored as the order's initial transaction.
+        let session_id = body["url"]
+            .as_str()
+            .unwrap()
+            .rsplit('/')
+            .next()
+            .unwrap()
+            .to_owned();
+        let session = stripe
+            .session(&session_id)
+            .expect("the fake holds the session");
+        let reference = session["client_reference_id"].as_str().unwrap().to_owned();
+        assert_eq!(session["amount_total"], 7500, "{session}");
+        let order = db.store.orders_by_reference(&reference).await.unwrap()[0].clone();
+        assert_eq!(order.state, OrderState::Pending);
+        let transactions = db.store.order_transactions(order.id).await.unwrap();
+        assert_eq!(transactions.len(), 1);
+        assert_eq!(transactions[0].transaction_id, session_id);
+        assert_eq!(transactions[0].reason, "Initial CheckoutSession");
+        // The learner pays; Stripe's signed event fulfils the order.
+        stripe.pay(&session_id);
+        let (event, header) =
+            stripe.signed_event("evt_checkout", "checkout.session.completed", &session_id);
+        let (status, answer) = post(&server.base, &event, Some(&header)).await;
+        assert_eq!(status, 200, "{answer}");
+        let order = db.store.order(order.id).await.unwrap().unwrap();
+        assert_eq!(order.state, OrderState::Fulfilled);
+        assert!(
+            db.store.checkout_basket(user).await.unwrap().is_none(),
+            "basket deleted"
+        );
+        let _ = server.stop.send(());
+        db.cleanup().await.unwrap();
+    }
+}

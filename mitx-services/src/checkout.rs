@@ -42,9 +42,9 @@ pub enum CheckoutError {
     /// The fulfilment of a zero-total order failed.
     #[error(transparent)]
     Fulfilment(#[from] OrderEventError),
-    /// The gateway is not available for checkout yet.
-    #[error("checkout through {0} is not available")]
-    GatewayUnavailable(&'static str),
+    /// The payment gateway refused or could not be reached.
+    #[error("the payment gateway failed: {0}")]
+    Gateway(String),
     /// The store failed.
     #[error(transparent)]
     Store(#[from] StoreError),
@@ -190,8 +190,63 @@ pub(crate) async fn checkout_with(
                 form,
             })
         }
-        GatewayType::Stripe => Err(CheckoutError::GatewayUnavailable("Stripe")),
+        GatewayType::Stripe => {
+            let discounts: Vec<_> = codes.iter().map(|r| r.discount.clone()).collect();
+            let url = stripe_session(services, &order, &lines, &discounts, now).await?;
+            Ok(CheckoutResult {
+                response: CheckoutResponse::to_gateway(url, HttpMethod::Get, BTreeMap::new()),
+                rejection: None,
+                order: Some(order),
+                lines,
+                form: BTreeMap::new(),
+            })
+        }
     }
+}
+
+/// The Stripe Checkout Session of a pending order (spec 5.7): created at Stripe (outside
+/// any unit of work), then stored as the order's transaction `Initial CheckoutSession`
+/// (amount 0) so resolution can find it; the browser goes to the session's URL.
+async fn stripe_session(
+    services: &Services,
+    order: &OrderRow,
+    lines: &[OrderLineRow],
+    discounts: &[mitx_core::pricing::Discount],
+    now: DateTime<Utc>,
+) -> Result<String, CheckoutError> {
+    let result_url = format!("{}/checkout/result/", services.settings().site.base_url);
+    let items: Vec<(String, i64)> = lines
+        .iter()
+        .map(|l| {
+            let unit = line_discounted_price(l.price, 1, discounts).quantize();
+            let cents = (unit.amount() * rust_decimal::Decimal::from(100))
+                .trunc()
+                .try_into()
+                .unwrap_or(0i64);
+            (l.description.clone(), cents)
+        })
+        .collect();
+    let reference = order.reference_number.clone().unwrap_or_default();
+    let session = services
+        .stripe()
+        .create_checkout_session(&reference, &items, &result_url, &result_url)
+        .await
+        .map_err(|e| CheckoutError::Gateway(e.to_string()))?;
+    let mut tx = services.db().begin().await?;
+    tx.record_transaction(
+        order.id,
+        &mitx_store::orders::NewTransaction {
+            transaction_id: &session.id,
+            amount: Money::ZERO,
+            data: &session.raw,
+            refund: false,
+            reason: crate::stripe::INITIAL_CHECKOUT_SESSION_REASON,
+        },
+        now,
+    )
+    .await?;
+    tx.commit().await?;
+    Ok(session.url)
 }
 
 /// The facts validation runs on (spec 4.4).
@@ -538,7 +593,8 @@ impl CheckoutError {
     pub fn fault(&self) -> crate::error::Fault {
         use crate::error::{Fault, store_fault};
         match self {
-            CheckoutError::NoVersions(_) | CheckoutError::GatewayUnavailable(_) => Fault::Caller,
+            CheckoutError::NoVersions(_) => Fault::Caller,
+            CheckoutError::Gateway(_) => Fault::Busy,
             CheckoutError::Fulfilment(err) => err.fault(),
             CheckoutError::Store(err) => store_fault(err),
         }
