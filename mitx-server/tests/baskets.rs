@@ -1237,3 +1237,99 @@ async fn products_list_detail_and_staff_listing() {
         db.cleanup().await.unwrap();
     }
 }
+
+/// A learner's X-Userinfo header, distinct per `n`.
+fn learner(n: usize) -> String {
+    userinfo(&json!({
+        "sub": format!("0f3c2a9e-1b2d-4c5e-8f90-{n:012}"),
+        "preferred_username": format!("load{n}"),
+        "email": format!("load{n}@example.com"),
+        "name": format!("Load Learner {n}"),
+    }))
+}
+
+/// Sends one POST per learner at once; the statuses and bodies, in learner order.
+async fn post_all(shop: &Shop, learners: &[String], paths: &[String]) -> Vec<(u16, String)> {
+    let mut set = tokio::task::JoinSet::new();
+    for (i, (who, path)) in learners.iter().zip(paths).enumerate() {
+        let request = shop.with(shop.client.post(shop.url(path)).json(&json!({})), Some(who));
+        set.spawn(async move {
+            let response = request.send().await.unwrap();
+            let status = response.status().as_u16();
+            (i, status, response.text().await.unwrap())
+        });
+    }
+    let mut out = vec![(0, String::new()); learners.len()];
+    while let Some(joined) = set.join_next().await {
+        let (i, status, body) = joined.unwrap();
+        out[i] = (status, body);
+    }
+    out
+}
+
+/// More learners at once than the pool has connections: every basket workflow reads in
+/// its unit of work, so none waits for a second pooled connection while holding one (the
+/// bug answered 503 "no free database connection" once every connection was so held).
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn concurrent_learners_do_not_starve_the_pool() {
+    const LEARNERS: usize = 40;
+    for db in databases().await {
+        let mut shop = Shop::start(&db, &[]).await;
+        let (product, _) = shop.product(&db, "100.00").await;
+        discount(
+            &db,
+            "LOAD10",
+            DiscountType::PercentOff,
+            "10",
+            |_| {},
+            &[],
+            &[],
+        )
+        .await;
+        let learners: Vec<String> = (1..=LEARNERS).map(learner).collect();
+        for who in &learners {
+            assert_eq!(shop.get(Some(who), "/api/v0/users/me").await.0, 200);
+        }
+
+        let create = format!("/api/v0/baskets/create_from_product/{}/", product.0);
+        let paths = vec![create; LEARNERS];
+        for (i, (status, body)) in post_all(&shop, &learners, &paths).await.iter().enumerate() {
+            assert_eq!(*status, 201, "learner {i}: {body}");
+        }
+
+        // Half redeem through the legacy endpoint, half through v0 add_discount.
+        let paths: Vec<String> = (0..LEARNERS)
+            .map(|i| {
+                if i % 2 == 0 {
+                    "/api/checkout/redeem_discount/".to_owned()
+                } else {
+                    "/api/v0/baskets/add_discount/?discount_code=LOAD10".to_owned()
+                }
+            })
+            .collect();
+        let mut set = tokio::task::JoinSet::new();
+        for (i, (who, path)) in learners.iter().zip(&paths).enumerate() {
+            let body = json!({"discount": "LOAD10"});
+            let request = shop.with(shop.client.post(shop.url(path)).json(&body), Some(who));
+            set.spawn(async move {
+                let response = request.send().await.unwrap();
+                (
+                    i,
+                    response.status().as_u16(),
+                    response.text().await.unwrap(),
+                )
+            });
+        }
+        while let Some(joined) = set.join_next().await {
+            let (i, status, body) = joined.unwrap();
+            assert_eq!(status, 200, "learner {i} ({}): {body}", paths[i]);
+        }
+        for who in &learners {
+            let basket = shop.basket(who).await;
+            assert_eq!(codes(&basket), vec!["LOAD10"], "{basket}");
+            assert_eq!(basket["discounted_price"], json!(90.0), "{basket}");
+        }
+        let _ = shop.server.stop.send(());
+        db.cleanup().await.unwrap();
+    }
+}

@@ -5,7 +5,9 @@
 //! Every workflow opens one unit of work, locks the caller's basket row first, reads the
 //! discount facts it needs, asks mitx-core (`orders::basket_ops`, `pricing::precedence`)
 //! what to do and writes the result before committing, so two requests of one learner
-//! never interleave their read-decide-write steps.
+//! never interleave their read-decide-write steps. Once the unit of work is open every
+//! read goes through it (`Tx` reads), never through the pool: a workflow holding one
+//! pooled connection while waiting for a second starves the pool under load.
 
 use std::num::NonZeroU32;
 
@@ -21,6 +23,7 @@ use mitx_core::pricing::{
     rederive_basket_discount,
 };
 use mitx_store::baskets::{BasketRow, BasketState};
+use mitx_store::pricing_facts::PriceFacts;
 use mitx_store::{StoreError, Tx};
 use uuid::Uuid;
 
@@ -86,23 +89,47 @@ pub fn pricing_basket(state: &BasketState, discount: Option<DiscountRecord>) -> 
 
 /// The record of one discount, if it exists.
 async fn record_of(
-    services: &Services,
+    tx: &mut Tx,
     id: Option<DiscountId>,
 ) -> Result<Option<DiscountRecord>, StoreError> {
     match id {
         None => Ok(None),
-        Some(id) => Ok(services.store().discount_records(&[id]).await?.pop()),
+        Some(id) => Ok(tx.discount_records(&[id]).await?.pop()),
     }
 }
 
-/// The learner's flexible-price (tier) discount for a product, if approved and current.
+/// The learner's flexible-price (tier) discount for a product, if approved and current
+/// (read through the pool: for callers without a unit of work).
 pub async fn finaid_for(
     services: &Services,
     user: UserId,
     product: ProductId,
     now: DateTime<Utc>,
 ) -> Result<Option<DiscountRecord>, StoreError> {
-    let facts = match services.store().price_facts(user, product, None).await {
+    finaid_of(
+        services.store().price_facts(user, product, None).await,
+        user,
+        now,
+    )
+}
+
+/// [`finaid_for`] read in the workflow's unit of work.
+async fn finaid_in(
+    tx: &mut Tx,
+    user: UserId,
+    product: ProductId,
+    now: DateTime<Utc>,
+) -> Result<Option<DiscountRecord>, StoreError> {
+    finaid_of(tx.price_facts(user, product, None).await, user, now)
+}
+
+/// The finaid discount the price facts of a product give (an unknown product has none).
+fn finaid_of(
+    facts: Result<PriceFacts, StoreError>,
+    user: UserId,
+    now: DateTime<Utc>,
+) -> Result<Option<DiscountRecord>, StoreError> {
+    let facts = match facts {
         Ok(facts) => facts,
         Err(StoreError::NotFound { .. }) => return Ok(None),
         Err(err) => return Err(err),
@@ -117,8 +144,8 @@ pub async fn finaid_for(
 }
 
 /// The basket's current pricing model, with its discount record.
-async fn current_pricing(services: &Services, state: &BasketState) -> Result<Basket, StoreError> {
-    let discount = record_of(services, state.discount).await?;
+async fn current_pricing(tx: &mut Tx, state: &BasketState) -> Result<Basket, StoreError> {
+    let discount = record_of(tx, state.discount).await?;
     Ok(pricing_basket(state, discount))
 }
 
@@ -287,10 +314,10 @@ pub async fn redeem_discount(
     let found = if key.is_empty() {
         None
     } else {
-        services.store().discount_record_by_code(key).await?
+        tx.discount_record_by_code(key).await?
     };
     let finaid = match basket.as_ref().and_then(|b| b.items.first()) {
-        Some(item) => finaid_for(services, user, item.product, now).await?,
+        Some(item) => finaid_in(&mut tx, user, item.product, now).await?,
         None => None,
     };
     let decision = decide_redeem(
@@ -312,19 +339,17 @@ pub async fn redeem_discount(
 /// The legacy cart refresh (`apply_user_discounts`, spec 2.6) inside a unit of work that
 /// holds the basket lock.
 async fn cart_refresh(
-    services: &Services,
     tx: &mut Tx,
     state: &BasketState,
     user: UserId,
     now: DateTime<Utc>,
 ) -> Result<(), StoreError> {
-    let basket = current_pricing(services, state).await?;
+    let basket = current_pricing(tx, state).await?;
     let finaid = match basket.items.first() {
-        Some(item) => finaid_for(services, user, item.product, now).await?,
+        Some(item) => finaid_in(tx, user, item.product, now).await?,
         None => None,
     };
-    let first_assigned = services
-        .store()
+    let first_assigned = tx
         .discount_records_assigned_to(user)
         .await?
         .into_iter()
@@ -369,7 +394,7 @@ pub async fn cart_view(
     let Some(state) = state else {
         return Err(CartViewError::NoBasket.into());
     };
-    cart_refresh(services, &mut tx, &state, user, now).await?;
+    cart_refresh(&mut tx, &state, user, now).await?;
     let state = tx.reload_basket(&state.basket).await?;
     tx.commit().await?;
     Ok(state)
@@ -379,20 +404,20 @@ pub async fn cart_view(
 /// user's assigned discounts, the finaid discounts of the basket products, the automatic
 /// ones; and the finaid ids.
 async fn auto_apply_candidates(
-    services: &Services,
+    tx: &mut Tx,
     user: UserId,
     basket: &Basket,
     now: DateTime<Utc>,
 ) -> Result<Vec<DiscountRecord>, StoreError> {
-    let mut pool = services.store().discount_records_assigned_to(user).await?;
+    let mut pool = tx.discount_records_assigned_to(user).await?;
     let mut finaid_ids = Vec::new();
     for product in basket.product_ids() {
-        if let Some(record) = finaid_for(services, user, product, now).await? {
+        if let Some(record) = finaid_in(tx, user, product, now).await? {
             finaid_ids.push(record.discount.id);
             pool.push(record);
         }
     }
-    pool.extend(services.store().automatic_discount_records().await?);
+    pool.extend(tx.automatic_discount_records().await?);
     Ok(auto_apply_set(basket, &pool, &finaid_ids, now)
         .into_iter()
         .cloned()
@@ -451,10 +476,10 @@ pub async fn create_from_product(
     let item_was_new = upsert_item(&mut tx, &state, product, quantity.max(1), now).await?;
     let state = tx.reload_basket(&state.basket).await?;
     if let BasketOwner::User(user) = owner {
-        let basket = current_pricing(services, &state).await?;
-        let auto = auto_apply_candidates(services, user, &basket, now).await?;
+        let basket = current_pricing(&mut tx, &state).await?;
+        let auto = auto_apply_candidates(&mut tx, user, &basket, now).await?;
         let typed = match code {
-            Some(code) => services.store().discount_record_by_code(code).await?,
+            Some(code) => tx.discount_record_by_code(code).await?,
             None => None,
         };
         let wanted = rederive_basket_discount(&basket, &auto, typed.as_ref(), now);
@@ -497,10 +522,10 @@ pub async fn create_with_products(
         upsert_item(&mut tx, &state, *product, (*quantity).max(1), now).await?;
         state = tx.reload_basket(&state.basket).await?;
     }
-    let mut working = current_pricing(services, &state).await?;
-    let auto = auto_apply_candidates(services, user, &working, now).await?;
+    let mut working = current_pricing(&mut tx, &state).await?;
+    let auto = auto_apply_candidates(&mut tx, user, &working, now).await?;
     let typed = match code {
-        Some(code) => services.store().discount_record_by_code(code).await?,
+        Some(code) => tx.discount_record_by_code(code).await?,
         None => None,
     };
     let steps = auto
@@ -541,7 +566,7 @@ pub async fn add_discount(
     let (state, _) = tx
         .lock_or_create_basket(BasketOwner::User(user), now)
         .await?;
-    let basket = current_pricing(services, &state).await?;
+    let basket = current_pricing(&mut tx, &state).await?;
     let decision = apply(&basket, &record, false, now);
     tracing::debug!(%user, code, ?decision, "v0 add_discount");
     if decision.is_set() {
@@ -679,7 +704,7 @@ pub async fn claim(
         return Ok(false);
     };
     let state = tx.reload_basket(&row).await?;
-    cart_refresh(services, &mut tx, &state, user, now).await?;
+    cart_refresh(&mut tx, &state, user, now).await?;
     tx.commit().await?;
     Ok(true)
 }

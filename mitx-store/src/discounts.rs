@@ -734,6 +734,63 @@ fn discount_change<'a>(
     }
 }
 
+/// The discount reads of [`Store`] in the unit of work, for workflows that hold it (a
+/// workflow never waits for a second pooled connection while holding one).
+impl Tx {
+    /// [`Store::discount_record_by_code`] in the unit of work.
+    pub async fn discount_record_by_code(
+        &mut self,
+        code: &str,
+    ) -> Result<Option<DiscountRecord>, StoreError> {
+        with_db!(tx: self, conn, q => {
+            let found = q::discounts_where(conn, "d.discount_code = $1", &[Bind::Text(code)]).await?;
+            Ok(q::records_of(conn, found).await?.into_iter().next())
+        })
+    }
+
+    /// [`Store::discount_records_assigned_to`] in the unit of work.
+    pub async fn discount_records_assigned_to(
+        &mut self,
+        user: UserId,
+    ) -> Result<Vec<DiscountRecord>, StoreError> {
+        with_db!(tx: self, conn, q => {
+            let found = q::discounts_where(
+                conn,
+                "d.id IN (SELECT discount_id FROM user_discounts WHERE user_id = $1)",
+                &[Bind::Int(user.0)],
+            )
+            .await?;
+            q::records_of(conn, found).await
+        })
+    }
+
+    /// [`Store::automatic_discount_records`] in the unit of work.
+    pub async fn automatic_discount_records(&mut self) -> Result<Vec<DiscountRecord>, StoreError> {
+        with_db!(tx: self, conn, q => {
+            let found = q::discounts_where(conn, "d.automatic", &[]).await?;
+            q::records_of(conn, found).await
+        })
+    }
+
+    /// [`Store::discount_records`] in the unit of work.
+    pub async fn discount_records(
+        &mut self,
+        ids: &[DiscountId],
+    ) -> Result<Vec<DiscountRecord>, StoreError> {
+        let mut out = Vec::new();
+        for chunk in ids.chunks(IN_CHUNK) {
+            let binds: Vec<Bind<'_>> = chunk.iter().map(|id| Bind::Int(id.0)).collect();
+            let where_sql = format!("d.id IN ({})", placeholders(1, chunk.len()));
+            let records = with_db!(tx: &mut *self, conn, q => {
+                let found = q::discounts_where(conn, &where_sql, &binds).await?;
+                q::records_of(conn, found).await?
+            });
+            out.extend(records);
+        }
+        Ok(out)
+    }
+}
+
 impl Tx {
     /// Creates one discount with its product restrictions and assignees and an audit row,
     /// in the unit of work; returns its id. A code already in use is a [`StoreError::Conflict`]

@@ -17,7 +17,7 @@ use serde::Serialize;
 
 use crate::money::DbMoney;
 use crate::products::ContentType;
-use crate::{Store, StoreError, backend_queries, with_db};
+use crate::{Store, StoreError, Tx, backend_queries, with_db};
 
 /// The product being priced.
 #[derive(Clone, Debug, PartialEq, Eq, Serialize)]
@@ -86,8 +86,106 @@ fn courseware_of(course: Option<i64>, program: Option<i64>) -> Option<Courseware
     }
 }
 
+/// What [`PriceFacts`] is built from before the discount records are read.
+pub(crate) struct Gathered {
+    product: ProductFacts,
+    eligible: Vec<Courseware>,
+    names: Vec<String>,
+    rows: Vec<RequestRow>,
+}
+
+impl Gathered {
+    /// The tier discounts the request rows name, sorted and unique.
+    fn tier_discount_ids(&self) -> Vec<DiscountId> {
+        let mut ids: Vec<DiscountId> = self
+            .rows
+            .iter()
+            .filter_map(|r| r.tier.map(|(_, _, _, _, d)| DiscountId(d)))
+            .collect();
+        ids.sort();
+        ids.dedup();
+        ids
+    }
+
+    fn into_facts(
+        self,
+        user: UserId,
+        tier_records: Vec<DiscountRecord>,
+        typed_code: Option<TypedCode>,
+        assigned: Vec<DiscountRecord>,
+        automatic: Vec<DiscountRecord>,
+    ) -> PriceFacts {
+        let flexible_requests = self
+            .rows
+            .into_iter()
+            .map(|row| FlexiblePriceRequest {
+                id: FlexiblePriceId(row.id),
+                user,
+                courseware: row.courseware,
+                status: row.status,
+                tier: row
+                    .tier
+                    .and_then(|(id, courseware, threshold, current, discount)| {
+                        tier_records
+                            .iter()
+                            .find(|r| r.discount.id.0 == discount)
+                            .map(|r| Tier {
+                                id: TierId(id),
+                                courseware,
+                                income_threshold_usd: threshold,
+                                discount: r.discount.clone(),
+                                current,
+                            })
+                    }),
+                created_on: row.created_on,
+            })
+            .collect();
+        PriceFacts {
+            user,
+            product: self.product,
+            eligible: self.eligible,
+            courseware_names: self.names,
+            assigned,
+            automatic,
+            typed_code,
+            flexible_requests,
+            tier_records,
+        }
+    }
+}
+
 backend_queries! {
     use sqlx::Row;
+
+    /// The product (unknown → NotFound), its walk order with readable names, and the
+    /// user's request rows.
+    pub(crate) async fn gather(
+        conn: &mut Conn,
+        user: i64,
+        product: ProductId,
+    ) -> Result<Gathered, StoreError> {
+        let facts = product_facts(conn, product.0).await?.ok_or_else(|| StoreError::NotFound {
+            entity: "product",
+            key: product.to_string(),
+        })?;
+        let course = match facts.object {
+            PricedObject::CourseRun(c) | PricedObject::Course(c) => Some(c.0),
+            PricedObject::ProgramRun(_) | PricedObject::Program(_) => None,
+        };
+        let links = program_links(conn, course).await?;
+        let eligible = eligible_coursewares(facts.object, &links);
+        let mut names = Vec::with_capacity(eligible.len());
+        for courseware in &eligible {
+            names.push(courseware_name(conn, *courseware).await?);
+        }
+        let rows = request_rows(conn, user).await?;
+        Ok(Gathered {
+            product: facts,
+            eligible,
+            names,
+            rows,
+        })
+    }
 
     pub(crate) async fn product_facts(
         conn: &mut Conn,
@@ -319,59 +417,11 @@ impl Store {
         product: ProductId,
         code: Option<&str>,
     ) -> Result<PriceFacts, StoreError> {
-        let (product_facts, eligible, courseware_names, rows) = with_db!(self, pool, q => {
+        let gathered = with_db!(self, pool, q => {
             let mut conn = pool.acquire().await?;
-            let facts = q::product_facts(&mut conn, product.0).await?.ok_or_else(|| StoreError::NotFound {
-                entity: "product",
-                key: product.to_string(),
-            })?;
-            let course = match facts.object {
-                PricedObject::CourseRun(c) | PricedObject::Course(c) => Some(c.0),
-                PricedObject::ProgramRun(_) | PricedObject::Program(_) => None,
-            };
-            let links = q::program_links(&mut conn, course).await?;
-            let eligible = eligible_coursewares(facts.object, &links);
-            let mut names = Vec::with_capacity(eligible.len());
-            for courseware in &eligible {
-                names.push(q::courseware_name(&mut conn, *courseware).await?);
-            }
-            let rows = q::request_rows(&mut conn, user.0).await?;
-            (facts, eligible, names, rows)
+            q::gather(&mut conn, user.0, product).await?
         });
-        let tier_discount_ids: Vec<DiscountId> = {
-            let mut ids: Vec<DiscountId> = rows
-                .iter()
-                .filter_map(|r| r.tier.map(|(_, _, _, _, d)| DiscountId(d)))
-                .collect();
-            ids.sort();
-            ids.dedup();
-            ids
-        };
-        let tier_records = self.discount_records(&tier_discount_ids).await?;
-        let flexible_requests = rows
-            .into_iter()
-            .map(|row| FlexiblePriceRequest {
-                id: FlexiblePriceId(row.id),
-                user,
-                courseware: row.courseware,
-                status: row.status,
-                tier: row
-                    .tier
-                    .and_then(|(id, courseware, threshold, current, discount)| {
-                        tier_records
-                            .iter()
-                            .find(|r| r.discount.id.0 == discount)
-                            .map(|r| Tier {
-                                id: TierId(id),
-                                courseware,
-                                income_threshold_usd: threshold,
-                                discount: r.discount.clone(),
-                                current,
-                            })
-                    }),
-                created_on: row.created_on,
-            })
-            .collect();
+        let tier_records = self.discount_records(&gathered.tier_discount_ids()).await?;
         let typed_code = match code.map(str::trim) {
             Some(text) => Some(TypedCode {
                 text: text.to_owned(),
@@ -379,17 +429,37 @@ impl Store {
             }),
             None => None,
         };
-        Ok(PriceFacts {
+        Ok(gathered.into_facts(
             user,
-            product: product_facts,
-            eligible,
-            courseware_names,
-            assigned: self.discount_records_assigned_to(user).await?,
-            automatic: self.automatic_discount_records().await?,
-            typed_code,
-            flexible_requests,
             tier_records,
-        })
+            typed_code,
+            self.discount_records_assigned_to(user).await?,
+            self.automatic_discount_records().await?,
+        ))
+    }
+}
+
+impl Tx {
+    /// [`Store::price_facts`] read in the unit of work, for workflows that hold it (a
+    /// workflow never waits for a second pooled connection while holding one).
+    pub async fn price_facts(
+        &mut self,
+        user: UserId,
+        product: ProductId,
+        code: Option<&str>,
+    ) -> Result<PriceFacts, StoreError> {
+        let gathered = with_db!(tx: &mut *self, conn, q => q::gather(conn, user.0, product).await?);
+        let tier_records = self.discount_records(&gathered.tier_discount_ids()).await?;
+        let typed_code = match code.map(str::trim) {
+            Some(text) => Some(TypedCode {
+                text: text.to_owned(),
+                record: self.discount_record_by_code(text).await?,
+            }),
+            None => None,
+        };
+        let assigned = self.discount_records_assigned_to(user).await?;
+        let automatic = self.automatic_discount_records().await?;
+        Ok(gathered.into_facts(user, tier_records, typed_code, assigned, automatic))
     }
 }
 
