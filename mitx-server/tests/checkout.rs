@@ -641,3 +641,109 @@ async fn courses_s38_s47_a_new_price_is_a_new_order_and_a_free_program_is_fulfil
         db.cleanup().await.unwrap();
     }
 }
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn courses_s34_s35_s36_s37_checkout_refusals_in_the_spec_order() {
+    for db in databases().await {
+        let s = setup(&db).await;
+        let run = db
+            .store
+            .enrollment_run_by_courseware_id(RUN)
+            .await
+            .unwrap()
+            .unwrap();
+        let user = s.user.0;
+        let checkout = || async { s.me.get("/api/v0/baskets/checkout/").await };
+
+        // 37: a code restricted to another product → discount-invalid, and it is removed.
+        let other = product_of(&db, "course-v1:MITx+6.00.2x+1T2027").await;
+        let draft = DiscountDraft {
+            code: mitx_core::pricing::DiscountCode::parse("ONLY-OTHER").unwrap(),
+            discount_type: DiscountType::PercentOff,
+            amount: "10".parse().unwrap(),
+            redemption_type: RedemptionType::Unlimited,
+            payment_type: Some(PaymentType::Marketing),
+            max_redemptions: 0,
+            automatic: false,
+            activation_date: None,
+            expiration_date: None,
+            is_bulk: false,
+            is_program_discount: false,
+        };
+        let restricted = tx!(db.store, t => t.create_discount(&draft, &[other], &[], &Audit::new("test", None), Utc::now()).await)
+            .unwrap();
+        fill_basket(&db, s.user, &[s.product], Some(restricted)).await;
+        let (status, body) = checkout().await;
+        assert_eq!(status, 400, "{body}");
+        assert_eq!(body["error"], "discount-invalid");
+        let basket = db.store.checkout_basket(s.user).await.unwrap().unwrap();
+        assert!(basket.discounts.is_empty(), "the invalid code is removed");
+        assert_eq!(basket.items.len(), 1);
+
+        // 36: an upgrade deadline in the past → course-non-upgradable; none → proceeds.
+        let deadline = |value: &str| {
+            format!(
+                "UPDATE course_runs SET upgrade_deadline = {value} WHERE id = {}",
+                run.run.id
+            )
+        };
+        db.store
+            .execute_raw(&deadline("'2020-01-01T00:00:00+00:00'"))
+            .await
+            .unwrap();
+        let (status, body) = checkout().await;
+        assert_eq!(status, 400, "{body}");
+        assert_eq!(body["error"], "course-non-upgradable");
+        db.store.execute_raw(&deadline("NULL")).await.unwrap();
+        let (status, body) = checkout().await;
+        assert_eq!(status, 200, "{body}");
+
+        // 34: the course blocks the learner's country (6.00.1x blocks IR) → enroll-blocked,
+        // checked first.
+        db.store
+            .execute_raw(&format!(
+                "INSERT INTO legal_addresses (user_id, first_name, last_name, country) \
+                 VALUES ({user}, 'L', 'One', 'IR') \
+                 ON CONFLICT (user_id) DO UPDATE SET country = 'IR'"
+            ))
+            .await
+            .unwrap();
+        let (status, body) = checkout().await;
+        assert_eq!(status, 400, "{body}");
+        assert_eq!(body["error"], "enroll-blocked");
+        db.store
+            .execute_raw(&format!(
+                "UPDATE legal_addresses SET country = 'US' WHERE user_id = {user}"
+            ))
+            .await
+            .unwrap();
+
+        // 35: paid once (fulfilled) → enroll-duplicated; once refunded → proceeds.
+        let (_, body) = checkout().await;
+        let reference = body["payload"]["reference_number"]
+            .as_str()
+            .unwrap()
+            .to_owned();
+        let fields = callback(&body["payload"], "ACCEPT", "t-35", KEY);
+        assert_eq!(
+            post_form(&s.server.base, "/api/checkout/result/", &fields)
+                .await
+                .status(),
+            200
+        );
+        fill_basket(&db, s.user, &[s.product], None).await;
+        let (status, body) = checkout().await;
+        assert_eq!(status, 400, "{body}");
+        assert_eq!(body["error"], "enroll-duplicated");
+        db.store
+            .execute_raw(&format!(
+                "UPDATE orders SET state = 'refunded' WHERE reference_number = '{reference}'"
+            ))
+            .await
+            .unwrap();
+        let (status, body) = checkout().await;
+        assert_eq!(status, 200, "a refunded purchase no longer blocks: {body}");
+        let _ = s.server.stop.send(());
+        db.cleanup().await.unwrap();
+    }
+}
