@@ -70,6 +70,18 @@ pub async fn new_code(
     amount: &str,
     redemption: RedemptionType,
 ) -> DiscountId {
+    restricted_code(db, text, kind, amount, redemption, &[]).await
+}
+
+/// A new code valid only for `products` (none: every product).
+pub async fn restricted_code(
+    db: &TestDb,
+    text: &str,
+    kind: DiscountType,
+    amount: &str,
+    redemption: RedemptionType,
+    products: &[ProductId],
+) -> DiscountId {
     let draft = DiscountDraft {
         code: mitx_core::pricing::DiscountCode::parse(text).unwrap(),
         discount_type: kind,
@@ -83,7 +95,7 @@ pub async fn new_code(
         is_bulk: false,
         is_program_discount: false,
     };
-    tx!(db.store, t => t.create_discount(&draft, &[], &[], &Audit::new("test", None), Utc::now()).await)
+    tx!(db.store, t => t.create_discount(&draft, products, &[], &Audit::new("test", None), Utc::now()).await)
         .unwrap()
 }
 
@@ -657,21 +669,15 @@ async fn courses_s34_s35_s36_s37_checkout_refusals_in_the_spec_order() {
 
         // 37: a code restricted to another product → discount-invalid, and it is removed.
         let other = product_of(&db, "course-v1:MITx+6.00.2x+1T2027").await;
-        let draft = DiscountDraft {
-            code: mitx_core::pricing::DiscountCode::parse("ONLY-OTHER").unwrap(),
-            discount_type: DiscountType::PercentOff,
-            amount: "10".parse().unwrap(),
-            redemption_type: RedemptionType::Unlimited,
-            payment_type: Some(PaymentType::Marketing),
-            max_redemptions: 0,
-            automatic: false,
-            activation_date: None,
-            expiration_date: None,
-            is_bulk: false,
-            is_program_discount: false,
-        };
-        let restricted = tx!(db.store, t => t.create_discount(&draft, &[other], &[], &Audit::new("test", None), Utc::now()).await)
-            .unwrap();
+        let restricted = restricted_code(
+            &db,
+            "ONLY-OTHER",
+            DiscountType::PercentOff,
+            "10",
+            RedemptionType::Unlimited,
+            &[other],
+        )
+        .await;
         fill_basket(&db, s.user, &[s.product], Some(restricted)).await;
         let (status, body) = checkout().await;
         assert_eq!(status, 400, "{body}");
