@@ -88,20 +88,12 @@ pub struct Purchaser<'a> {
     pub ip: Option<IpAddr>,
 }
 
-/// Checks out the learner's basket (spec 4.4 then 3.4, 5.4 and 5.2). `skip_discount_check`
-/// and `skip_receipt` serve the program-paid run upgrade (5.8).
+/// Checks out the learner's basket (spec 4.4 then 3.4, 5.4 and 5.2). The program-paid run
+/// upgrade (5.8) does not come through here: courses spec 2.7 records its fulfilled
+/// zero-value order directly (`verified_program_enrollment`).
 pub async fn checkout(
     services: &Services,
     purchaser: Purchaser<'_>,
-) -> Result<CheckoutResult, CheckoutError> {
-    checkout_with(services, purchaser, false, false).await
-}
-
-pub(crate) async fn checkout_with(
-    services: &Services,
-    purchaser: Purchaser<'_>,
-    skip_discount_check: bool,
-    skip_receipt: bool,
 ) -> Result<CheckoutResult, CheckoutError> {
     let store = services.store();
     let user = purchaser.user;
@@ -111,7 +103,7 @@ pub(crate) async fn checkout_with(
         return Ok(CheckoutResult::rejected(CheckoutRejection::BasketEmpty));
     };
     let codes = store.discount_records(&basket.discounts).await?;
-    let facts = checkout_facts(services, user, &basket, &codes, skip_discount_check, now).await?;
+    let facts = checkout_facts(services, user, &basket, &codes, now).await?;
     if let Err(rejection) = mitx_core::orders::validate_checkout(&facts) {
         if rejection.resets_basket_discounts() {
             let mut tx = services.db().begin().await?;
@@ -134,7 +126,6 @@ pub(crate) async fn checkout_with(
             order.id,
             Event::ZeroTotalCheckout { payment },
             EventOptions {
-                skip_receipt,
                 data: Some(data),
                 ..EventOptions::default()
             },
@@ -255,7 +246,6 @@ async fn checkout_facts(
     user: UserId,
     basket: &CheckoutBasket,
     codes: &[DiscountRecord],
-    skip_discount_check: bool,
     now: DateTime<Utc>,
 ) -> Result<CheckoutFacts, StoreError> {
     let store = services.store();
@@ -309,7 +299,7 @@ async fn checkout_facts(
     Ok(CheckoutFacts {
         items,
         discounts,
-        skip_discount_check,
+        skip_discount_check: false,
         b2b_requires_enrollment_code: !contracts.is_empty() && code_required,
     })
 }
@@ -579,13 +569,14 @@ pub async fn cybersource_callback(
 /// The title user messages show for an order: the first line's course title (run) or
 /// program readable id.
 pub fn first_line_title(lines: &[OrderLineRow]) -> String {
-    lines
-        .first()
-        .map(|l| match l.content_type {
-            ContentType::CourseRun => l.title.clone(),
-            ContentType::Program => l.readable_id.clone(),
-        })
-        .unwrap_or_default()
+    let Some(line) = lines.first() else {
+        return String::new();
+    };
+    let (course, program) = match line.content_type {
+        ContentType::CourseRun => (Some(line.title.as_str()), None),
+        ContentType::Program => (None, Some(line.readable_id.as_str())),
+    };
+    mitx_core::orders::first_line_title(course, program).to_owned()
 }
 
 impl CheckoutError {

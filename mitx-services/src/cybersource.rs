@@ -58,20 +58,18 @@ pub fn verify(posted: &dyn Fn(&str) -> Option<String>, security_key: &str) -> bo
     let (Some(names), Some(signature)) = (posted(SIGNED_FIELD_NAMES), posted(SIGNATURE)) else {
         return false;
     };
-    let values: Vec<(String, Option<String>)> = names
+    let values: BTreeMap<&str, String> = names
         .split(',')
-        .map(|n| (n.to_owned(), posted(n)))
+        .filter_map(|n| Some((n, posted(n)?)))
         .collect();
-    let mut parts = Vec::with_capacity(values.len());
-    for (name, value) in &values {
-        let Some(value) = value else { return false };
-        parts.push(format!("{name}={value}"));
-    }
+    let Some(signed) = message(names.split(','), |n| values.get(n).map(String::as_str)) else {
+        return false;
+    };
     let key = hmac::Key::new(hmac::HMAC_SHA256, security_key.as_bytes());
     let Ok(expected) = base64::engine::general_purpose::STANDARD.decode(signature.trim()) else {
         return false;
     };
-    hmac::verify(&key, parts.join(",").as_bytes(), &expected).is_ok()
+    hmac::verify(&key, signed.as_bytes(), &expected).is_ok()
 }
 
 #[cfg(test)]
