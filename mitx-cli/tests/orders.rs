@@ -5,7 +5,7 @@ use mitx_core::ids::{CourseRunId, UserId};
 use mitx_core::money::Money;
 use mitx_core::orders::OrderState;
 use mitx_services::Services;
-use mitx_services::cybersource_rest::fake::{FakeCyberSource, FakeTransaction};
+use mitx_services::cybersource_rest::fake::{FakeCyberSource, FakeTransaction, RefundMode};
 use mitx_services::jobs;
 use mitx_services::store::jobs::JobFilter;
 use mitx_services::store::orders::OrderRow;
@@ -347,6 +347,83 @@ async fn ecommerce_s52_s53_resolve_and_report() {
         assert_eq!(code, 1);
         assert!(err.contains("--from 'yesterday' is not a date"), "{err}");
         let _ = std::fs::remove_dir_all(&dir);
+        db.cleanup().await.unwrap();
+    }
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn ecommerce_s49_s50_s51_refusals_change_nothing() {
+    for db in all_dbs().await {
+        let s = setup(&db).await;
+        let refund = |reference: &str| {
+            [
+                "orders",
+                "refund",
+                reference,
+                "--unenroll",
+                "--reason",
+                "ticket 1",
+            ]
+            .map(str::to_owned)
+        };
+        let run = |reference: &str| {
+            let args = refund(reference);
+            let args: Vec<&str> = args.iter().map(String::as_str).collect();
+            s.run(&db, &args)
+        };
+
+        // 49: a pending order is refused before any gateway call.
+        let pending =
+            testing::pending_order(&s.services, s.learner, s.runs[1], Money::from_cents(1000))
+                .await;
+        let (code, out, err) = run(pending.reference_number.as_deref().unwrap());
+        assert_eq!(code, 1, "{out}");
+        assert!(
+            err.contains(&format!(
+                "Order with order_id {} is not in fulfilled state.",
+                pending.id
+            )),
+            "{err}"
+        );
+        assert_eq!(s.state(&pending).await, OrderState::Pending);
+
+        // 50: a PayPal payment names PayPal and is not sent to the gateway.
+        let paypal = testing::fulfilled_order(
+            &s.services,
+            s.learner,
+            s.runs[2],
+            Money::from_cents(1000),
+            json!({"transaction_id": "pp-1", "req_amount": "10.00", "req_currency": "USD", "paypal_token": "EC-1"}),
+        )
+        .await;
+        let (code, _, err) = run(paypal.reference_number.as_deref().unwrap());
+        assert_eq!(code, 1);
+        assert!(err.contains("PayPal"), "{err}");
+        assert_eq!(s.state(&paypal).await, OrderState::Fulfilled);
+        assert!(s.cybersource.refund_calls().is_empty());
+
+        // 51: the gateway answers DUPLICATE_REQUEST: an error, nothing recorded.
+        let order = s.fulfilled().await;
+        s.cybersource.set_refund_mode(RefundMode::Duplicate);
+        let (code, _, err) = run(order.reference_number.as_deref().unwrap());
+        assert_eq!(code, 1);
+        assert!(!err.is_empty());
+        assert_eq!(s.cybersource.refund_calls().len(), 1);
+        assert_eq!(s.state(&order).await, OrderState::Fulfilled);
+        for order in [&pending, &paypal, &order] {
+            let refunds = s
+                .services
+                .store()
+                .order_transactions(order.id)
+                .await
+                .unwrap()
+                .into_iter()
+                .filter(|t| t.refund)
+                .count();
+            assert_eq!(refunds, 0);
+        }
+        assert_eq!(s.jobs(jobs::ORDER_DOWNGRADE_TO_AUDIT).await, 0);
+        assert_eq!(s.jobs(jobs::ORDER_REFUND_EMAIL).await, 0);
         db.cleanup().await.unwrap();
     }
 }

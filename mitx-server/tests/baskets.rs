@@ -260,6 +260,59 @@ async fn ecommerce_s1_to_s11_prices_through_the_basket_json() {
                 );
             }
         }
+        // Scenario 8: $100.00 priced against dollars-off 20, fixed-price 90 and
+        // percent-off 25 → 75.00, whichever order the codes are applied in (the basket
+        // keeps the one that prices lowest, spec 2.2 and 2.6).
+        let (hundred, _) = shop.product(&db, "100.00").await;
+        discount(
+            &db,
+            "BEST-D20",
+            DiscountType::DollarsOff,
+            "20",
+            |_| {},
+            &[],
+            &[],
+        )
+        .await;
+        discount(
+            &db,
+            "BEST-F90",
+            DiscountType::FixedPrice,
+            "90",
+            |_| {},
+            &[],
+            &[],
+        )
+        .await;
+        discount(
+            &db,
+            "BEST-P25",
+            DiscountType::PercentOff,
+            "25",
+            |_| {},
+            &[],
+            &[],
+        )
+        .await;
+        for order in [
+            ["BEST-D20", "BEST-F90", "BEST-P25"],
+            ["BEST-P25", "BEST-D20", "BEST-F90"],
+            ["BEST-F90", "BEST-P25", "BEST-D20"],
+        ] {
+            shop.only(&l, hundred).await;
+            let mut basket = Value::Null;
+            for code in order {
+                basket = shop.add_discount(&l, code).await;
+            }
+            assert_eq!(basket["total_price"], json!(100.0), "{order:?}: {basket}");
+            assert_eq!(
+                basket["discounted_price"],
+                json!(75.0),
+                "{order:?}: {basket}"
+            );
+            assert_eq!(codes(&basket), vec!["BEST-P25"], "{order:?}");
+        }
+
         // Scenario 11: $50.00 ×2 and $30.00 ×1, no discount.
         let (fifty, _) = shop.product(&db, "50.00").await;
         let (thirty, _) = shop.product(&db, "30.00").await;

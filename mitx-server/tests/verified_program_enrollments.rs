@@ -99,6 +99,17 @@ async fn verified_program_enrollment_statuses() {
             facts.already_paid,
             "a fulfilled zero-value order pays the run"
         );
+        // The order is a real one: a reference number, a $0 total, in the history.
+        let (status, history) = me.get("/api/v0/orders/history/").await;
+        assert_eq!(status, 200, "{history}");
+        let order = &history["results"][0];
+        assert_eq!(history["count"], 1, "{history}");
+        assert_eq!(order["state"], "fulfilled");
+        assert_eq!(order["total_price_paid"], "0.00000");
+        assert_eq!(
+            order["reference_number"].as_str().unwrap(),
+            format!("mitxonline-dev-{}", order["id"]),
+        );
         let row = db
             .store
             .run_enrollment(user, run.run.id)

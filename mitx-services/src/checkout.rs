@@ -304,6 +304,15 @@ async fn checkout_facts(
     })
 }
 
+/// `mitxonline-{ENVIRONMENT}-`: the reference number of an order is this and its id.
+pub(crate) fn reference_prefix(services: &Services) -> String {
+    format!(
+        "{}{}-",
+        mitx_core::orders::REFERENCE_NUMBER_PREFIX,
+        services.settings().site.environment
+    )
+}
+
 /// Builds or reuses the pending order (spec 3.4) in one unit of work.
 async fn build_pending_order(
     services: &Services,
@@ -317,11 +326,7 @@ async fn build_pending_order(
     for item in &basket.items {
         versions.push(item.version.ok_or(NoProductVersions(item.product))?);
     }
-    let environment = &services.settings().site.environment;
-    let prefix = format!(
-        "{}{environment}-",
-        mitx_core::orders::REFERENCE_NUMBER_PREFIX
-    );
+    let prefix = reference_prefix(services);
     let discounts: Vec<_> = codes.iter().map(|r| r.discount.clone()).collect();
     let total: Money = basket
         .items
@@ -609,11 +614,7 @@ pub async fn ensure_pending_order(
         return Ok(None);
     }
     let gateway = services.settings().payment.default_gateway;
-    let environment = &services.settings().site.environment;
-    let prefix = format!(
-        "{}{environment}-",
-        mitx_core::orders::REFERENCE_NUMBER_PREFIX
-    );
+    let prefix = reference_prefix(services);
     let now = services.now();
     let mut tx = services.db().begin().await?;
     let candidates = tx.pending_order_candidates(user, gateway).await?;

@@ -137,8 +137,9 @@ pub(crate) struct Alongside<'a> {
     pub audit: Option<(&'a mitx_store::audit_log::Audit, &'a str)>,
     /// Repoint the learner's fulfilled paid-run rows from the first run to the second.
     pub repoint_paid_run: Option<(CourseRunId, CourseRunId)>,
-    /// Record a fulfilled zero-value order for this product of the run and its paid run.
-    pub zero_value_order: Option<mitx_core::ids::ProductId>,
+    /// Record a fulfilled zero-value order for this product of the run and its paid run,
+    /// with this reference-number prefix.
+    pub zero_value_order: Option<(mitx_core::ids::ProductId, &'a str)>,
 }
 
 impl Alongside<'_> {
@@ -159,8 +160,8 @@ impl Alongside<'_> {
         if let Some((from, to)) = self.repoint_paid_run {
             tx.repoint_paid_course_runs(user, from, to, now).await?;
         }
-        if let Some(product) = self.zero_value_order {
-            tx.create_zero_value_order(user, after.enrollment.run, product, now)
+        if let Some((product, prefix)) = self.zero_value_order {
+            tx.create_zero_value_order(user, after.enrollment.run, product, prefix, now)
                 .await?;
         }
         // A row that did not change gets no audit-log row.

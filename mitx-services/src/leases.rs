@@ -185,3 +185,8 @@ pub fn enrollment_lease(user: mitx_core::ids::UserId, run: mitx_core::ids::Cours
 pub fn edx_user_lease(user: mitx_core::ids::UserId) -> String {
     format!("edx-user:{}", user.0)
 }
+
+/// The lease of one order's gateway refund.
+pub fn order_refund_lease(order: mitx_core::ids::OrderId) -> String {
+    format!("order-refund:{}", order.0)
+}

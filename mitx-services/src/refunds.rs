@@ -58,6 +58,9 @@ pub enum RefundWorkflowError {
     /// The executor failed.
     #[error(transparent)]
     Event(#[from] OrderEventError),
+    /// Another refund of the same order is in progress.
+    #[error(transparent)]
+    Busy(#[from] crate::leases::LeaseError),
     /// The store failed.
     #[error(transparent)]
     Store(#[from] StoreError),
@@ -72,7 +75,7 @@ impl RefundWorkflowError {
             RefundWorkflowError::Refund(_)
             | RefundWorkflowError::Command(_)
             | RefundWorkflowError::Changed { .. } => Fault::Caller,
-            RefundWorkflowError::Gateway(_) => Fault::Busy,
+            RefundWorkflowError::Gateway(_) | RefundWorkflowError::Busy(_) => Fault::Busy,
             RefundWorkflowError::Event(err) => err.fault(),
             RefundWorkflowError::Store(err) => store_fault(err),
         }
@@ -142,7 +145,33 @@ async fn order_by_reference(
 /// `refund_order` (5.5) by reference: checks the order is fulfilled and its oldest
 /// transaction refundable, asks CyberSource for the refund, then records it (T9). With
 /// `dry_run` it stops before the gateway call and reports what would be sent.
+///
+/// A real refund holds the order's refund lease from before it reads the state until the
+/// outcome is recorded, so two refunds of one order started together call the gateway
+/// once: the second reads the order after the first has recorded it and is refused.
 pub async fn refund_order(
+    services: &Services,
+    reference: &str,
+    refund: &GatewayRefund,
+    audit: &Audit,
+    dry_run: bool,
+) -> Result<RefundSummary, RefundWorkflowError> {
+    if dry_run {
+        return refund_read_then_call(services, reference, refund, audit, dry_run).await;
+    }
+    let order = order_by_reference(services, reference).await?;
+    let lease = crate::leases::acquire(
+        services,
+        crate::leases::order_refund_lease(order.id),
+        crate::leases::LEASE_WAIT,
+    )
+    .await?;
+    let outcome = refund_read_then_call(services, reference, refund, audit, dry_run).await;
+    lease.release(services).await;
+    outcome
+}
+
+async fn refund_read_then_call(
     services: &Services,
     reference: &str,
     refund: &GatewayRefund,

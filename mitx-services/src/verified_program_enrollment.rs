@@ -123,6 +123,7 @@ pub async fn enroll(
         },
     )?;
     save_program_enrollments(services, user, &programs, &plan.program_enrollments).await?;
+    let prefix = crate::checkout::reference_prefix(services);
     let (request, alongside) = match plan.action {
         VerifiedProgramAction::AlreadyEnrolled => return Ok(VerifiedProgramEnrolled::Already),
         VerifiedProgramAction::EnrollAudit { request } => (request, Alongside::default()),
@@ -131,7 +132,7 @@ pub async fn enroll(
                 return Err(VerifiedProgramEnrollError::NoActiveRunProduct(run.run.id).into());
             };
             let alongside = Alongside {
-                zero_value_order: Some(product.id),
+                zero_value_order: Some((product.id, &prefix)),
                 ..Alongside::default()
             };
             (EnrollRequest::verified(PURCHASE_KEEP_FAILED), alongside)

@@ -193,6 +193,50 @@ async fn dry_run_changes_nothing_and_calls_no_gateway() {
     }
 }
 
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn concurrent_refunds_of_one_order_call_the_gateway_once() {
+    for db in backends().await {
+        let w = refund_world(db).await;
+        let order = w.fulfilled().await;
+        let reference = order.reference_number.clone().unwrap();
+        let request = GatewayRefund {
+            amount: None,
+            reason: "learner asked".into(),
+            unenroll: false,
+        };
+        let attempts = (0..6).map(|_| {
+            let services = w.world.services.clone();
+            let reference = reference.clone();
+            let request = request.clone();
+            tokio::spawn(async move {
+                refund_order(&services, &reference, &request, &audit(), false).await
+            })
+        });
+        let mut refunded = 0;
+        for attempt in attempts.collect::<Vec<_>>() {
+            match attempt.await.unwrap() {
+                Ok(summary) => {
+                    refunded += 1;
+                    assert_eq!(summary.refund_transaction.as_deref(), Some("12345"));
+                }
+                Err(err) => assert_eq!(
+                    err.to_string(),
+                    format!(
+                        "Order with order_id {} is not in fulfilled state.",
+                        order.id
+                    )
+                ),
+            }
+        }
+        assert_eq!(refunded, 1);
+        assert_eq!(w.cybersource.refund_calls().len(), 1, "one gateway call");
+        assert_eq!(w.refunds_of(&order).await.len(), 1);
+        assert_eq!(w.order(&order).await.state, OrderState::Refunded);
+        assert_eq!(w.world.jobs(jobs::ORDER_REFUND_EMAIL).await.len(), 1);
+        w.world.cleanup().await;
+    }
+}
+
 #[tokio::test]
 async fn ecommerce_s51_duplicate_or_failed_refunds_record_nothing() {
     for db in backends().await {

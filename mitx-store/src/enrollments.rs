@@ -607,55 +607,6 @@ backend_queries! {
 
     /// A fulfilled zero-value order for the product's latest version with its line and the
     /// paid-run row; the order id, or `None` when the product has no version.
-    pub(crate) async fn zero_value_order(
-        conn: &mut Conn,
-        user: i64,
-        run: i64,
-        product: i64,
-        now: DateTime<Utc>,
-    ) -> Result<Option<i64>, StoreError> {
-        let version: Option<i64> = sqlx::query_scalar(
-            "SELECT id FROM product_versions WHERE product_id = $1 ORDER BY id DESC LIMIT 1",
-        )
-        .bind(product)
-        .fetch_optional(&mut *conn)
-        .await?;
-        let Some(version) = version else { return Ok(None) };
-        let order: i64 = sqlx::query_scalar(
-            "INSERT INTO orders (state, purchaser_id, total_price_paid, created_on, updated_on) \
-             VALUES ('fulfilled', $1, 0, $2, $2) RETURNING id",
-        )
-        .bind(user)
-        .bind(now)
-        .fetch_one(&mut *conn)
-        .await
-        .map_err(StoreError::classify)?;
-        sqlx::query(
-            "INSERT INTO order_lines (order_id, product_version_id, quantity, \
-             purchased_content_type, purchased_object_id, created_on, updated_on) \
-             VALUES ($1, $2, 1, 'courserun', $3, $4, $4)",
-        )
-        .bind(order)
-        .bind(version)
-        .bind(run)
-        .bind(now)
-        .execute(&mut *conn)
-        .await
-        .map_err(StoreError::classify)?;
-        sqlx::query(
-            "INSERT INTO paid_course_runs (user_id, course_run_id, order_id, created_on, updated_on) \
-             VALUES ($1, $2, $3, $4, $4)",
-        )
-        .bind(user)
-        .bind(run)
-        .bind(order)
-        .bind(now)
-        .execute(&mut *conn)
-        .await
-        .map_err(StoreError::classify)?;
-        Ok(Some(order))
-    }
-
     pub(crate) async fn insert_paid_run(
         conn: &mut Conn,
         user: i64,
@@ -953,23 +904,6 @@ impl Tx {
         now: DateTime<Utc>,
     ) -> Result<u64, StoreError> {
         with_db!(tx: self, conn, q => q::repoint_paid_runs(conn, user.0, from.0, to.0, now).await)
-    }
-
-    /// Records a fulfilled zero-value order for the run's product (its latest version), its
-    /// line and the learner's PaidCourseRun (courses spec 2.7: a 100% program discount);
-    /// the order's id. A product without a version is not found.
-    pub async fn create_zero_value_order(
-        &mut self,
-        user: UserId,
-        run: CourseRunId,
-        product: ProductId,
-        now: DateTime<Utc>,
-    ) -> Result<i64, StoreError> {
-        let order = with_db!(tx: self, conn, q => q::zero_value_order(conn, user.0, run.0, product.0, now).await)?;
-        order.ok_or_else(|| StoreError::NotFound {
-            entity: "product version",
-            key: product.0.to_string(),
-        })
     }
 
     /// Deletes the user's PaidCourseRun rows for the run (courses spec 2.3 step 4).

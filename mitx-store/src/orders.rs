@@ -773,6 +773,21 @@ backend_queries! {
     }
 }
 
+/// A product version row as (id, content type, object id, price).
+type VersionRow = (ProductVersionId, ContentType, i64, Money);
+
+fn version_row(
+    found: Option<(i64, String, i64, DbMoney)>,
+) -> Result<Option<VersionRow>, StoreError> {
+    found
+        .map(|(id, kind, object, price)| {
+            let kind = ContentType::parse(&kind)
+                .ok_or_else(|| StoreError::corrupt("product_versions", "content_type", &kind))?;
+            Ok((ProductVersionId(id), kind, object, price.0))
+        })
+        .transpose()
+}
+
 impl Store {
     /// An order by id.
     pub async fn order(&self, id: OrderId) -> Result<Option<OrderRow>, StoreError> {
@@ -836,16 +851,9 @@ impl Store {
     pub async fn newest_product_version(
         &self,
         product: ProductId,
-    ) -> Result<Option<(ProductVersionId, ContentType, i64, Money)>, StoreError> {
+    ) -> Result<Option<VersionRow>, StoreError> {
         let found = with_db!(conn: self, conn, q => q::newest_version(conn, product.0).await)?;
-        found
-            .map(|(id, kind, object, price)| {
-                let kind = ContentType::parse(&kind).ok_or_else(|| {
-                    StoreError::corrupt("product_versions", "content_type", &kind)
-                })?;
-                Ok((ProductVersionId(id), kind, object, price.0))
-            })
-            .transpose()
+        version_row(found)
     }
 
     /// For a run of an active B2B contract: the contract, whether it is paid (a fixed
@@ -998,6 +1006,36 @@ impl Tx {
         now: DateTime<Utc>,
     ) -> Result<bool, StoreError> {
         with_db!(tx: self, conn, q => q::insert_transaction(conn, order.0, transaction, now).await)
+    }
+
+    /// Records a fulfilled zero-value order for a run's product (its newest version): the
+    /// order with its reference number, its line and the learner's PaidCourseRun (courses
+    /// spec 2.7: a 100% program discount); the order's id. A product without a version is
+    /// not found.
+    pub async fn create_zero_value_order(
+        &mut self,
+        user: UserId,
+        run: CourseRunId,
+        product: ProductId,
+        reference_prefix: &str,
+        now: DateTime<Utc>,
+    ) -> Result<OrderId, StoreError> {
+        let found = with_db!(tx: self, conn, q => q::newest_version(conn, product.0).await)?;
+        let Some((version, _, _, _)) = version_row(found)? else {
+            return Err(StoreError::NotFound {
+                entity: "product version",
+                key: product.0.to_string(),
+            });
+        };
+        let order = self
+            .create_pending_order(user, GatewayType::default(), reference_prefix, now)
+            .await?;
+        self.set_order_state(order, OrderState::Pending, OrderState::Fulfilled, now)
+            .await?;
+        self.ensure_order_line(order, version, ContentType::CourseRun, run.0, now)
+            .await?;
+        self.insert_paid_course_run(user, run, order, now).await?;
+        Ok(order)
     }
 
     /// Writes `PaidCourseRun(user, run, order)` unless it exists.
