@@ -1,8 +1,12 @@
 //! The staff discount API (ecommerce spec 6): `POST /api/v0/discounts/create_batch/`
-//! (legacy `/api/discounts/create_batch/`), the list with its filters, create, retrieve,
-//! update (PUT/PATCH, with the save-time checks answering 400) and delete (tier-linked
-//! discounts refused). Staff only: `is_staff` or superuser; everyone else 403. Changes go
-//! through `mitx_services::discount_admin` and `discount_codes`.
+//! (legacy `/api/discounts/create_batch/`), the list with its filters (legacy
+//! `/api/discounts/` with `l`/`o`), create, retrieve, update (PUT/PATCH, with the save-time
+//! checks answering 400) and delete (tier-linked discounts refused); the legacy list of
+//! assignments `/api/discounts/user/`; and, in [`nested`], a discount's redemptions,
+//! assignees, products and tiers. Staff only: `is_staff` or superuser; everyone else 403.
+//! Changes go through `mitx_services::discount_admin` and `discount_codes`.
+
+pub(crate) mod nested;
 
 use std::collections::HashMap;
 
@@ -28,11 +32,12 @@ use serde_json::{Map, Value, json};
 
 use crate::auth::{AuthUser, PERMISSION_DENIED};
 use crate::body;
+use crate::pagination::LimitOffset;
 use crate::path_key::PathKey;
 use crate::{ApiError, AppState};
 
 /// Default page size of the discount list.
-pub const DISCOUNT_LIST_DEFAULT_LIMIT: u64 = 10;
+pub const DISCOUNT_LIST_DEFAULT_LIMIT: u64 = LimitOffset::V0_DISCOUNTS.default;
 
 /// The routes of this module.
 pub fn routes() -> Router<AppState> {
@@ -44,6 +49,9 @@ pub fn routes() -> Router<AppState> {
             "/api/v0/discounts/{id}/",
             get(retrieve).put(replace).patch(update).delete(destroy),
         )
+        .route("/api/discounts/", get(list_legacy))
+        .route("/api/discounts/user/", get(assignments_legacy))
+        .merge(nested::routes())
 }
 
 fn time(at: DateTime<Utc>) -> String {
@@ -68,7 +76,7 @@ pub fn discount_json(d: &Discount, is_redeemed: bool) -> Value {
 }
 
 /// The caller, when staff or superuser; 403 otherwise.
-fn staff(user: &AuthUser) -> Result<Audit, ApiError> {
+pub(crate) fn staff(user: &AuthUser) -> Result<Audit, ApiError> {
     if user.0.is_staff || user.0.is_superuser {
         Ok(Audit::new(format!("api:{}", user.0.username), None))
     } else {
@@ -76,7 +84,7 @@ fn staff(user: &AuthUser) -> Result<Audit, ApiError> {
     }
 }
 
-fn admin_error(err: DiscountAdminError) -> ApiError {
+pub(crate) fn admin_error(err: DiscountAdminError) -> ApiError {
     match err {
         DiscountAdminError::NotFound => ApiError::NotFound(err.to_string()),
         other => ApiError::from_fault(other.fault(), &other),
@@ -95,7 +103,7 @@ fn text(value: &Value) -> String {
 }
 
 /// The body as a map of fields (JSON object, or form fields as strings).
-fn fields(headers: &HeaderMap, raw: &[u8]) -> Result<Map<String, Value>, ApiError> {
+pub(crate) fn fields(headers: &HeaderMap, raw: &[u8]) -> Result<Map<String, Value>, ApiError> {
     if body::is_form(headers) {
         let pairs: Vec<(String, String)> = serde_urlencoded::from_bytes(raw)
             .map_err(|e| ApiError::BadRequestBody(json!({"detail": e.to_string()})))?;
@@ -267,25 +275,38 @@ async fn create_batch_legacy(
     batch(&state, &user, &headers, &raw).await
 }
 
-fn page_link(
+/// One page of the filtered discount list, newest first (the v0 and the legacy view).
+async fn list_page(
     state: &AppState,
     headers: &HeaderMap,
+    user: &AuthUser,
     query: &HashMap<String, String>,
-    limit: u64,
-    offset: u64,
-) -> String {
-    let mut pairs: Vec<(String, String)> = query
+    paging: LimitOffset,
+    path: &str,
+) -> Result<Json<Value>, ApiError> {
+    staff(user)?;
+    let nonblank = |k: &str| query.get(k).map(|v| v.trim()).filter(|v| !v.is_empty());
+    let filter = DiscountFilter {
+        search: nonblank("q").map(str::to_owned),
+        redemption_type: nonblank("redemption_type").and_then(RedemptionType::parse),
+        payment_type: nonblank("payment_type").and_then(PaymentType::parse),
+        redeemed: match nonblank("is_redeemed") {
+            Some("yes") => Some(true),
+            Some("no") => Some(false),
+            _ => None,
+        },
+        limit: u32::MAX,
+    };
+    let all = state.store.list_discounts(&filter).await?;
+    let window = paging.window(query);
+    let count = all.len() as u64;
+    let results: Vec<Value> = window
+        .slice(all)
         .iter()
-        .filter(|(k, _)| *k != "limit" && *k != "offset")
-        .map(|(k, v)| (k.clone(), v.clone()))
+        .map(|s| discount_json(&s.discount, s.redemptions > 0))
         .collect();
-    pairs.sort();
-    pairs.push(("limit".into(), limit.to_string()));
-    if offset > 0 {
-        pairs.push(("offset".into(), offset.to_string()));
-    }
-    let encoded = serde_urlencoded::to_string(&pairs).unwrap_or_default();
-    format!("{}/api/v0/discounts/?{encoded}", state.links.base(headers))
+    let url = format!("{}{path}", state.links.base(headers));
+    Ok(Json(paging.page(&url, query, window, count, results)))
 }
 
 #[utoipa::path(get, operation_id = "discounts_list", path = "/api/v0/discounts/", tag = "discounts",
@@ -303,52 +324,78 @@ async fn list(
     user: AuthUser,
     Query(query): Query<HashMap<String, String>>,
 ) -> Result<Json<Value>, ApiError> {
-    staff(&user)?;
-    let nonblank = |k: &str| query.get(k).map(|v| v.trim()).filter(|v| !v.is_empty());
-    let filter = DiscountFilter {
-        search: nonblank("q").map(str::to_owned),
-        redemption_type: nonblank("redemption_type").and_then(RedemptionType::parse),
-        payment_type: nonblank("payment_type").and_then(PaymentType::parse),
-        redeemed: match nonblank("is_redeemed") {
-            Some("yes") => Some(true),
-            Some("no") => Some(false),
-            _ => None,
-        },
-        limit: u32::MAX,
-    };
-    let all = state.store.list_discounts(&filter).await?;
-    let limit = query
-        .get("limit")
-        .and_then(|l| l.trim().parse::<u64>().ok())
-        .filter(|l| *l > 0)
-        .unwrap_or(DISCOUNT_LIST_DEFAULT_LIMIT);
-    let offset = query
-        .get("offset")
-        .and_then(|o| o.trim().parse::<u64>().ok())
-        .unwrap_or(0);
-    let count = all.len() as u64;
-    let results: Vec<Value> = all
-        .iter()
-        .skip(usize::try_from(offset).unwrap_or(usize::MAX))
-        .take(usize::try_from(limit).unwrap_or(usize::MAX))
-        .map(|s| discount_json(&s.discount, s.redemptions > 0))
-        .collect();
-    Ok(Json(json!({
-        "count": count,
-        "next": (offset + limit < count).then(|| page_link(&state, &headers, &query, limit, offset + limit)),
-        "previous": (offset > 0).then(|| page_link(&state, &headers, &query, limit, offset.saturating_sub(limit))),
-        "results": results,
-    })))
+    list_page(
+        &state,
+        &headers,
+        &user,
+        &query,
+        LimitOffset::V0_DISCOUNTS,
+        "/api/v0/discounts/",
+    )
+    .await
 }
 
-fn path_discount(raw: &str) -> Result<DiscountId, ApiError> {
+#[utoipa::path(get, operation_id = "discounts_list_legacy", path = "/api/discounts/", tag = "discounts",
+    params(("q" = Option<String>, Query, description = "Code contains"),
+        ("redemption_type" = Option<String>, Query, description = "Only this redemption type"),
+        ("payment_type" = Option<String>, Query, description = "Only this payment type"),
+        ("is_redeemed" = Option<String>, Query, description = "`yes` or `no`"),
+        ("l" = Option<i64>, Query, description = "Page size (default 10, at most 50)"),
+        ("o" = Option<i64>, Query, description = "First item")),
+    responses((status = 200, body = serde_json::Value, description = "The items and filters of /api/v0/discounts/, paged with `l`/`o`"),
+        (status = 403, description = "Not staff", body = crate::openapi::Detail)))]
+async fn list_legacy(
+    State(state): State<AppState>,
+    headers: HeaderMap,
+    user: AuthUser,
+    Query(query): Query<HashMap<String, String>>,
+) -> Result<Json<Value>, ApiError> {
+    list_page(
+        &state,
+        &headers,
+        &user,
+        &query,
+        LimitOffset::LEGACY_DISCOUNTS,
+        "/api/discounts/",
+    )
+    .await
+}
+
+#[utoipa::path(get, operation_id = "discounts_user_list_legacy", path = "/api/discounts/user/", tag = "discounts",
+    params(("l" = Option<i64>, Query, description = "Page size (default 10, at most 50)"),
+        ("o" = Option<i64>, Query, description = "First item")),
+    responses((status = 200, body = serde_json::Value, description = "Every discount's assignments `{id, discount, user}` (ids), by id, paged with `l`/`o`"),
+        (status = 403, description = "Not staff", body = crate::openapi::Detail)))]
+async fn assignments_legacy(
+    State(state): State<AppState>,
+    headers: HeaderMap,
+    user: AuthUser,
+    Query(query): Query<HashMap<String, String>>,
+) -> Result<Json<Value>, ApiError> {
+    staff(&user)?;
+    let paging = LimitOffset::LEGACY_DISCOUNTS;
+    let window = paging.window(&query);
+    let page = state
+        .store
+        .discount_assignment_page(window.limit, window.offset)
+        .await?;
+    let results: Vec<Value> = page
+        .rows
+        .iter()
+        .map(|a| json!({"id": a.id, "discount": a.discount, "user": a.user}))
+        .collect();
+    let url = format!("{}/api/discounts/user/", state.links.base(&headers));
+    Ok(Json(paging.page(&url, &query, window, page.count, results)))
+}
+
+pub(crate) fn path_discount(raw: &str) -> Result<DiscountId, ApiError> {
     raw.trim()
         .parse::<i64>()
         .map(DiscountId)
         .map_err(|_| ApiError::NotFound("No Discount matches the given query.".into()))
 }
 
-async fn show(state: &AppState, id: DiscountId) -> Result<Value, ApiError> {
+pub(crate) async fn show(state: &AppState, id: DiscountId) -> Result<Value, ApiError> {
     let record = discount_admin::record(&state.services, id)
         .await
         .map_err(admin_error)?;

@@ -147,7 +147,7 @@ fn history_json(order: &OrderView, now: DateTime<Utc>) -> Value {
 }
 
 /// The receipt (Order JSON).
-fn receipt_json(order: &OrderView, now: DateTime<Utc>) -> Value {
+pub(crate) fn receipt_json(order: &OrderView, now: DateTime<Utc>) -> Value {
     let address = order.purchaser.legal_address.clone().unwrap_or_default();
     let lines: Vec<Value> = receipt_lines(order)
         .into_iter()

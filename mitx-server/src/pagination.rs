@@ -1,7 +1,8 @@
 //! DRF page-number pagination: `?page=n&page_size=k` (default 12, at most 100), bodies
-//! `{count, next, previous, results}`, and 404 for a page past the end.
+//! `{count, next, previous, results}`, and 404 for a page past the end; and DRF's
+//! limit/offset pagination ([`LimitOffset`]) with the same bodies.
 
-use std::collections::BTreeMap;
+use std::collections::{BTreeMap, HashMap};
 
 use axum::http::Uri;
 use serde::Serialize;
@@ -151,6 +152,129 @@ fn page_url_without(base: &str, uri: &Uri) -> String {
     }
 }
 
+/// DRF's `LimitOffsetPagination` with its parameter names, default and maximum: a
+/// missing, invalid or zero limit is the default, a larger one the maximum; an invalid
+/// offset is 0.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub struct LimitOffset {
+    /// The limit's query parameter (`limit`, the legacy views' `l`).
+    pub limit_key: &'static str,
+    /// The offset's query parameter (`offset`, the legacy views' `o`).
+    pub offset_key: &'static str,
+    /// The page size without a limit.
+    pub default: u64,
+    /// The largest limit honoured, if any.
+    pub max: Option<u64>,
+}
+
+/// A limit/offset window read from a query.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub struct Window {
+    /// Items per page.
+    pub limit: u64,
+    /// Items skipped.
+    pub offset: u64,
+}
+
+impl Window {
+    /// This window of `items`.
+    pub fn slice<T>(self, items: Vec<T>) -> Vec<T> {
+        items
+            .into_iter()
+            .skip(usize::try_from(self.offset).unwrap_or(usize::MAX))
+            .take(usize::try_from(self.limit).unwrap_or(usize::MAX))
+            .collect()
+    }
+}
+
+impl LimitOffset {
+    /// `limit` / `offset` (default 10, no maximum): the v0 staff discount routes.
+    pub const V0_DISCOUNTS: LimitOffset = LimitOffset {
+        limit_key: "limit",
+        offset_key: "offset",
+        default: 10,
+        max: None,
+    };
+
+    /// `l` / `o` (default 10, at most 50): the legacy `/api/discounts/` views.
+    pub const LEGACY_DISCOUNTS: LimitOffset = LimitOffset {
+        limit_key: "l",
+        offset_key: "o",
+        default: 10,
+        max: Some(50),
+    };
+
+    /// The window the query asks for.
+    pub fn window(self, query: &HashMap<String, String>) -> Window {
+        let limit = query
+            .get(self.limit_key)
+            .and_then(|l| l.trim().parse::<u64>().ok())
+            .filter(|l| *l > 0)
+            .map_or(self.default, |l| self.max.map_or(l, |max| l.min(max)));
+        let offset = query
+            .get(self.offset_key)
+            .and_then(|o| o.trim().parse::<u64>().ok())
+            .unwrap_or(0);
+        Window { limit, offset }
+    }
+
+    /// The URL of another window: the other query parameters (sorted), then the limit and
+    /// the offset (left out when 0).
+    fn link(self, url: &str, query: &HashMap<String, String>, window: Window) -> String {
+        let mut pairs: Vec<(String, String)> = query
+            .iter()
+            .filter(|(k, _)| *k != self.limit_key && *k != self.offset_key)
+            .map(|(k, v)| (k.clone(), v.clone()))
+            .collect();
+        pairs.sort();
+        pairs.push((self.limit_key.to_owned(), window.limit.to_string()));
+        if window.offset > 0 {
+            pairs.push((self.offset_key.to_owned(), window.offset.to_string()));
+        }
+        let encoded = serde_urlencoded::to_string(&pairs).unwrap_or_default();
+        format!("{url}?{encoded}")
+    }
+
+    /// `{count, next, previous, results}` for the window's `results` out of `count`, with
+    /// links to `url` (the absolute URL of the listing, without its query).
+    pub fn page(
+        self,
+        url: &str,
+        query: &HashMap<String, String>,
+        window: Window,
+        count: u64,
+        results: Vec<Value>,
+    ) -> Value {
+        let Window { limit, offset } = window;
+        let next = (offset.saturating_add(limit) < count).then(|| {
+            self.link(
+                url,
+                query,
+                Window {
+                    limit,
+                    offset: offset + limit,
+                },
+            )
+        });
+        let previous = (offset > 0).then(|| {
+            self.link(
+                url,
+                query,
+                Window {
+                    limit,
+                    offset: offset.saturating_sub(limit),
+                },
+            )
+        });
+        serde_json::json!({
+            "count": count,
+            "next": next,
+            "previous": previous,
+            "results": results,
+        })
+    }
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;
@@ -160,6 +284,72 @@ mod tests {
             .iter()
             .map(|(k, v)| ((*k).to_owned(), (*v).to_owned()))
             .collect()
+    }
+
+    #[test]
+    fn limit_offset_windows_and_links() {
+        let q = |pairs: &[(&str, &str)]| -> HashMap<String, String> {
+            pairs
+                .iter()
+                .map(|(k, v)| ((*k).to_owned(), (*v).to_owned()))
+                .collect()
+        };
+        let legacy = LimitOffset::LEGACY_DISCOUNTS;
+        assert_eq!(
+            legacy.window(&q(&[])),
+            Window {
+                limit: 10,
+                offset: 0
+            }
+        );
+        assert_eq!(
+            legacy.window(&q(&[("l", "60"), ("o", "5")])),
+            Window {
+                limit: 50,
+                offset: 5
+            }
+        );
+        assert_eq!(
+            legacy.window(&q(&[("l", "0"), ("o", "x")])),
+            Window {
+                limit: 10,
+                offset: 0
+            }
+        );
+        assert_eq!(
+            LimitOffset::V0_DISCOUNTS
+                .window(&q(&[("limit", "500")]))
+                .limit,
+            500
+        );
+        let query = q(&[("l", "2"), ("o", "2"), ("q", "a b")]);
+        let window = legacy.window(&query);
+        assert_eq!(window.slice((0..10).collect::<Vec<_>>()), vec![2, 3]);
+        let page = legacy.page("http://h/api/discounts/", &query, window, 5, Vec::new());
+        assert_eq!(page["next"], "http://h/api/discounts/?q=a+b&l=2&o=4");
+        assert_eq!(page["previous"], "http://h/api/discounts/?q=a+b&l=2");
+        let last = legacy.page(
+            "http://h/x/",
+            &query,
+            Window {
+                limit: 2,
+                offset: 4,
+            },
+            5,
+            Vec::new(),
+        );
+        assert!(last["next"].is_null());
+        let huge = legacy.page(
+            "http://h/x/",
+            &query,
+            Window {
+                limit: 50,
+                offset: u64::MAX,
+            },
+            5,
+            Vec::new(),
+        );
+        assert!(huge["next"].is_null());
     }
 
     #[test]

@@ -22,3 +22,22 @@ impl<S: Send + Sync> axum::extract::FromRequestParts<S> for PathKey {
             .map_err(|_| ApiError::not_found())
     }
 }
+
+/// The two path parameters of a nested detail route (the parent's, then the item's), as
+/// text; undecodable parameters are 404 `{"detail": "Not found."}`, as for [`PathKey`].
+#[derive(Debug)]
+pub struct PathPair(pub String, pub String);
+
+impl<S: Send + Sync> axum::extract::FromRequestParts<S> for PathPair {
+    type Rejection = ApiError;
+
+    async fn from_request_parts(
+        parts: &mut axum::http::request::Parts,
+        state: &S,
+    ) -> Result<Self, ApiError> {
+        axum::extract::Path::<(String, String)>::from_request_parts(parts, state)
+            .await
+            .map(|axum::extract::Path((parent, item))| PathPair(parent, item))
+            .map_err(|_| ApiError::not_found())
+    }
+}

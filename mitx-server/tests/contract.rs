@@ -402,8 +402,9 @@ async fn every_served_endpoint_matches_the_contract() {
             .amount(),
     );
     let audit = mitx_services::store::audit_log::Audit::new("test", None);
-    tx!(db.store, t => t.create_discount(&draft, &[], &[], &audit, chrono::Utc::now()).await)
-        .unwrap();
+    let code_discount =
+        tx!(db.store, t => t.create_discount(&draft, &[], &[], &audit, chrono::Utc::now()).await)
+            .unwrap();
     db.store
         .execute_raw(&format!(
             "UPDATE users SET is_staff = TRUE WHERE id = {user}"
@@ -483,6 +484,26 @@ async fn every_served_endpoint_matches_the_contract() {
         .unwrap()
         .0;
     let discount_id = contract_discount.0;
+    // The nested staff discount routes: the paid order's redemption of CONTRACT20, and a
+    // flexible-pricing tier on CONTRACT10 (a tier-linked discount cannot be deleted).
+    let redemption = db
+        .store
+        .discount_redemptions(contract_discount)
+        .await
+        .unwrap()[0]
+        .id;
+    let tier = db
+        .store
+        .insert_tier_fixture(
+            mitx_core::pricing::flexible::Courseware::Course(mitx_core::ids::CourseId(course)),
+            0.0,
+            code_discount,
+            true,
+        )
+        .await
+        .unwrap()
+        .0;
+    let tiered = code_discount.0;
 
     let mut calls = vec![
         call("GET", "/api/v0/users/me", "/api/v0/users/me".into(), 200),
@@ -1043,6 +1064,122 @@ async fn every_served_endpoint_matches_the_contract() {
             )
         },
         call(
+            "GET",
+            "/api/v0/discounts/{parent_lookup_redeemed_discount}/redemptions/",
+            format!("/api/v0/discounts/{discount_id}/redemptions/"),
+            200,
+        ),
+        call(
+            "GET",
+            "/api/v0/discounts/{parent_lookup_redeemed_discount}/redemptions/{id}/",
+            format!("/api/v0/discounts/{discount_id}/redemptions/{redemption}/"),
+            200,
+        ),
+        Call {
+            body: Some(json!({"user": user})),
+            ..call(
+                "POST",
+                "/api/v0/discounts/{parent_lookup_discount}/assignees/",
+                format!("/api/v0/discounts/{discount_id}/assignees/"),
+                201,
+            )
+        },
+        call(
+            "GET",
+            "/api/v0/discounts/{parent_lookup_discount}/assignees/",
+            format!("/api/v0/discounts/{discount_id}/assignees/"),
+            200,
+        ),
+        call(
+            "GET",
+            "/api/v0/discounts/{parent_lookup_discount}/assignees/{id}/",
+            format!("/api/v0/discounts/{discount_id}/assignees/{{assignee}}/"),
+            200,
+        ),
+        Call {
+            body: Some(json!({"user": user})),
+            ..call(
+                "PUT",
+                "/api/v0/discounts/{parent_lookup_discount}/assignees/{id}/",
+                format!("/api/v0/discounts/{discount_id}/assignees/{{assignee}}/"),
+                200,
+            )
+        },
+        Call {
+            body: Some(json!({"user": {"id": user}})),
+            ..call(
+                "PATCH",
+                "/api/v0/discounts/{parent_lookup_discount}/assignees/{id}/",
+                format!("/api/v0/discounts/{discount_id}/assignees/{{assignee}}/"),
+                200,
+            )
+        },
+        // DELETE takes the user's id (spec 6).
+        call(
+            "DELETE",
+            "/api/v0/discounts/{parent_lookup_discount}/assignees/{id}/",
+            format!("/api/v0/discounts/{discount_id}/assignees/{user}/"),
+            204,
+        ),
+        Call {
+            body: Some(json!({"product_id": product})),
+            ..call(
+                "POST",
+                "/api/v0/discounts/{parent_lookup_discount}/products/",
+                format!("/api/v0/discounts/{discount_id}/products/"),
+                201,
+            )
+        },
+        call(
+            "GET",
+            "/api/v0/discounts/{parent_lookup_discount}/products/",
+            format!("/api/v0/discounts/{discount_id}/products/"),
+            200,
+        ),
+        call(
+            "GET",
+            "/api/v0/discounts/{parent_lookup_discount}/products/{id}/",
+            format!("/api/v0/discounts/{discount_id}/products/{{product_link}}/"),
+            200,
+        ),
+        Call {
+            body: Some(json!({"product_id": product})),
+            ..call(
+                "PUT",
+                "/api/v0/discounts/{parent_lookup_discount}/products/{id}/",
+                format!("/api/v0/discounts/{discount_id}/products/{{product_link}}/"),
+                200,
+            )
+        },
+        Call {
+            body: Some(json!({"product": product})),
+            ..call(
+                "PATCH",
+                "/api/v0/discounts/{parent_lookup_discount}/products/{id}/",
+                format!("/api/v0/discounts/{discount_id}/products/{{product_link}}/"),
+                200,
+            )
+        },
+        // DELETE takes the product's id (spec 6).
+        call(
+            "DELETE",
+            "/api/v0/discounts/{parent_lookup_discount}/products/{id}/",
+            format!("/api/v0/discounts/{discount_id}/products/{product}/"),
+            204,
+        ),
+        call(
+            "GET",
+            "/api/v0/discounts/{parent_lookup_discount}/tiers/",
+            format!("/api/v0/discounts/{tiered}/tiers/"),
+            200,
+        ),
+        call(
+            "GET",
+            "/api/v0/discounts/{parent_lookup_discount}/tiers/{id}/",
+            format!("/api/v0/discounts/{tiered}/tiers/{tier}/"),
+            200,
+        ),
+        call(
             "DELETE",
             "/api/v0/discounts/{id}/",
             format!("/api/v0/discounts/{discount_id}/"),
@@ -1064,6 +1201,8 @@ async fn every_served_endpoint_matches_the_contract() {
     validated.insert(("post".to_owned(), "/enrollments/".to_owned()));
     let mut enrollment = 0;
     let mut other_enrollment = 0;
+    let mut assignee = 0;
+    let mut product_link = 0;
     let mut failures: Vec<String> = Vec::new();
     // This server's own document must describe what it serves, too.
     let own = Contract::from_openapi_31(get_json("/api/schema/".to_string()).await);
@@ -1071,7 +1210,9 @@ async fn every_served_endpoint_matches_the_contract() {
         let url = c
             .url
             .replace("{enrollment}", &enrollment.to_string())
-            .replace("{other_enrollment}", &other_enrollment.to_string());
+            .replace("{other_enrollment}", &other_enrollment.to_string())
+            .replace("{assignee}", &assignee.to_string())
+            .replace("{product_link}", &product_link.to_string());
         let response = send(c.method, &url, c.body.as_ref()).send().await.unwrap();
         let status = response.status().as_u16();
         let text = response.text().await.unwrap();
@@ -1086,6 +1227,21 @@ async fn every_served_endpoint_matches_the_contract() {
         }
         if c.method == "POST" && c.template == "/api/v3/enrollments/" {
             other_enrollment = body["id"].as_i64().unwrap();
+        }
+        if c.method == "POST" && c.template.ends_with("/assignees/") {
+            assignee = body["id"].as_i64().unwrap();
+        }
+        if c.method == "POST" && c.template.ends_with("/products/") {
+            product_link = body["id"].as_i64().unwrap();
+        }
+        // Linking again finds the link made by the POST.
+        if matches!(c.method, "PUT" | "PATCH")
+            && (c.template.ends_with("/assignees/{id}/") || c.template.ends_with("/products/{id}/"))
+        {
+            assert!(
+                body["id"] == assignee || body["id"] == product_link,
+                "{url}: {body}"
+            );
         }
         if c.template.ends_with("enrollments/") && c.method == "GET" {
             assert!(

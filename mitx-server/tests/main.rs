@@ -23,6 +23,7 @@ mod catalog;
 mod checkout;
 mod contract;
 mod dashboard_sync;
+mod discounts;
 mod edge;
 mod enrollments;
 mod health;

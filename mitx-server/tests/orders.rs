@@ -87,7 +87,7 @@ pub async fn order(db: &TestDb, o: Order<'_>) -> OrderId {
 }
 
 /// A 20% percent-off discount created through the store.
-async fn discount(db: &TestDb, code: &str) -> DiscountId {
+pub async fn discount(db: &TestDb, code: &str) -> DiscountId {
     use mitx_core::pricing::{DiscountCode, DiscountDraft, DiscountType};
     let draft = DiscountDraft::new(
         DiscountCode::parse(code).unwrap(),
@@ -530,7 +530,7 @@ async fn ecommerce_s60_refund_eligibility() {
 }
 
 /// A staff learner (`is_staff` set in the database after the gateway created them).
-async fn staff_learner(db: &TestDb, base: &str, name: &str) -> Learner {
+pub async fn staff_learner(db: &TestDb, base: &str, name: &str) -> Learner {
     let learner = Learner::new(base, &other_claims(name));
     let id = learner.id().await;
     db.store

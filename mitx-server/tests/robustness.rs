@@ -133,6 +133,22 @@ const ROUTES: &[(&str, &str)] = &[
     ("POST", "/api/v0/discounts/create_batch/"),
     ("POST", "/api/discounts/create_batch/"),
     ("GET PUT PATCH DELETE", "/api/v0/discounts/{id}/"),
+    ("GET", "/api/discounts/"),
+    ("GET", "/api/discounts/user/"),
+    ("GET", "/api/v0/discounts/{id}/redemptions/"),
+    ("GET", "/api/v0/discounts/{id}/redemptions/{id}/"),
+    ("GET POST", "/api/v0/discounts/{id}/assignees/"),
+    (
+        "GET PUT PATCH DELETE",
+        "/api/v0/discounts/{id}/assignees/{id}/",
+    ),
+    ("GET POST", "/api/v0/discounts/{id}/products/"),
+    (
+        "GET PUT PATCH DELETE",
+        "/api/v0/discounts/{id}/products/{id}/",
+    ),
+    ("GET", "/api/v0/discounts/{id}/tiers/"),
+    ("GET", "/api/v0/discounts/{id}/tiers/{id}/"),
     // The OpenAPI document.
     ("GET", "/api/schema/"),
     // Prometheus metrics.

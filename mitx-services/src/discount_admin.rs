@@ -7,6 +7,7 @@ use mitx_core::ids::{DiscountId, ProductId, UserId};
 use mitx_core::pricing::{CodeGenerationRequest, Discount, DiscountRecord};
 use mitx_store::StoreError;
 use mitx_store::audit_log::Audit;
+use mitx_store::discount_admin::{DiscountAssignment, DiscountProductLink};
 
 use crate::Services;
 use crate::discount_codes::{DiscountCodesError, plan_generation};
@@ -45,6 +46,15 @@ impl DiscountAdminError {
             _ => Fault::Caller,
         }
     }
+}
+
+/// A link an assignment or a product restriction made or found.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub struct Linked<T> {
+    /// The link row.
+    pub link: T,
+    /// Whether this call added it (201) rather than finding it (200).
+    pub created: bool,
 }
 
 /// `create_batch`: plans the codes (random UUIDs after the prefix), checks each as every
@@ -122,13 +132,14 @@ pub async fn delete(
     Ok(())
 }
 
-/// Assigns the discount to a user; `true` when newly assigned.
+/// Assigns the discount to a user (once): the assignment, new or existing. The discount
+/// row is locked first, so concurrent assignments of one user cannot both add a row.
 pub async fn assign(
     services: &Services,
     id: DiscountId,
     user: UserId,
     audit: &Audit,
-) -> Result<bool, DiscountAdminError> {
+) -> Result<Linked<DiscountAssignment>, DiscountAdminError> {
     record(services, id).await?;
     let known = services
         .store()
@@ -138,9 +149,12 @@ pub async fn assign(
         return Err(DiscountAdminError::NoSuchUser(user.0));
     }
     let mut tx = services.db().begin().await?;
-    let added = tx.assign_discount(id, user, audit, services.now()).await?;
+    if !tx.lock_discount(id).await? {
+        return Err(DiscountAdminError::NotFound);
+    }
+    let (link, created) = tx.assign_discount(id, user, audit, services.now()).await?;
     tx.commit().await?;
-    Ok(added)
+    Ok(Linked { link, created })
 }
 
 /// Removes a user's assignment; `false` when there was none.
@@ -159,24 +173,26 @@ pub async fn unassign(
     Ok(removed > 0)
 }
 
-/// Restricts the discount to a product; `true` when the link is new (201), `false` when
-/// it existed (200).
+/// Restricts the discount to a product: the link, new (201) or existing (200).
 pub async fn link_product(
     services: &Services,
     id: DiscountId,
     product: ProductId,
     audit: &Audit,
-) -> Result<bool, DiscountAdminError> {
+) -> Result<Linked<DiscountProductLink>, DiscountAdminError> {
     record(services, id).await?;
     if services.store().product(product).await?.is_none() {
         return Err(DiscountAdminError::NoSuchProduct(product.0));
     }
     let mut tx = services.db().begin().await?;
-    let added = tx
+    if !tx.lock_discount(id).await? {
+        return Err(DiscountAdminError::NotFound);
+    }
+    let (link, created) = tx
         .link_discount_product(id, product, audit, services.now())
         .await?;
     tx.commit().await?;
-    Ok(added)
+    Ok(Linked { link, created })
 }
 
 /// Removes the restriction to a product; `false` when there was none.

@@ -874,15 +874,36 @@ impl Store {
         let offset = i64::try_from(offset).unwrap_or(i64::MAX);
         let (count, ids) =
             with_db!(conn: self, conn, q => q::history(conn, user.0, limit, offset).await)?;
+        let orders = self.orders_by_id(&ids).await?;
+        Ok(OrderHistoryPage {
+            count: u64::try_from(count).unwrap_or(0),
+            orders,
+        })
+    }
+
+    /// The orders with these ids (unknown ids are left out), in `load_orders`' order,
+    /// with one query per kind of row for each chunk of ids.
+    async fn orders_by_id(&self, ids: &[i64]) -> Result<Vec<OrderView>, StoreError> {
         let mut orders = Vec::with_capacity(ids.len());
         for chunk in ids.chunks(IN_CHUNK) {
             let where_sql = format!("o.id IN ({})", placeholders(1, chunk.len()));
             orders.extend(self.load_orders(&where_sql, chunk, None).await?);
         }
-        Ok(OrderHistoryPage {
-            count: u64::try_from(count).unwrap_or(0),
-            orders,
-        })
+        Ok(orders)
+    }
+
+    /// The orders with these ids, in any state, by id (unknown ids are left out).
+    pub async fn order_views(
+        &self,
+        ids: &[OrderId],
+    ) -> Result<BTreeMap<OrderId, OrderView>, StoreError> {
+        let raw: Vec<i64> = ids.iter().map(|id| id.0).collect();
+        Ok(self
+            .orders_by_id(&raw)
+            .await?
+            .into_iter()
+            .map(|o| (o.id, o))
+            .collect())
     }
 
     /// The newest fulfilled order whose paid record gave `user` this run.
