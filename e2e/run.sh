@@ -13,7 +13,8 @@ cleanup() {
   rm -rf "$work"
 }
 trap cleanup EXIT
-(cd "$work" && env -u SITE_BASE_URL DATABASE_URL="sqlite://$work/demo.db" MITX_EMAIL_OUTBOX="$work/outbox" \
+# `exec`: $! is then the server itself, so the cleanup stops it (not just a subshell).
+(cd "$work" && exec env -u SITE_BASE_URL DATABASE_URL="sqlite://$work/demo.db" MITX_EMAIL_OUTBOX="$work/outbox" \
   "$mitx" serve --demo --bind "127.0.0.1:$port" >"$work/server.log" 2>&1) &
 server=$!
 for _ in $(seq 1 100); do

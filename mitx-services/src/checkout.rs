@@ -350,9 +350,8 @@ async fn build_pending_order(
         tx.ensure_order_line(order, *version, item.content_type, item.object_id, now)
             .await?;
     }
-    tx.set_order_total(order, total, now).await?;
     let row = tx
-        .lock_order(order)
+        .set_order_total(order, total, now)
         .await?
         .ok_or_else(|| StoreError::stale("order", order))?;
     tx.commit().await?;
@@ -624,7 +623,9 @@ pub async fn ensure_pending_order(
     };
     tx.ensure_order_line(order, version, kind, object, now)
         .await?;
-    tx.set_order_total(order, price, now).await?;
+    tx.set_order_total(order, price, now)
+        .await?
+        .ok_or_else(|| StoreError::stale("order", order))?;
     tx.commit().await?;
     Ok(Some(order))
 }

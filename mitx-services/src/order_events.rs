@@ -250,13 +250,12 @@ pub(crate) async fn apply_event_to(
         let now = services.now();
         let facts = enrollment_facts(services, order, decided.to, &decided.effects, now).await?;
         let mut tx = services.db().begin().await?;
-        let Some(locked) = tx.lock_order(order).await? else {
-            return Err(OrderEventError::NotFound(order));
-        };
-        if locked.state != row.state
-            || !tx
-                .set_order_state(order, row.state, decided.to, now)
-                .await?
+        // The compare-and-set takes the order's row lock and holds it to the commit; it
+        // fails if the state moved since it was read (or the order is gone), and the
+        // next attempt reads again.
+        if !tx
+            .set_order_state(order, row.state, decided.to, now)
+            .await?
         {
             tx.rollback().await?;
             continue;

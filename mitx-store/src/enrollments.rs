@@ -859,7 +859,13 @@ impl Tx {
                         return Ok(SavedEnrollment::Raced);
                     };
                     q::audit(conn, id, acting, None, &after_json, now).await?;
-                    q::by_id(conn, id).await?
+                    // The row is exactly what was written: no need to read it back.
+                    Some(EnrollmentRecord {
+                        id: EnrollmentId(id),
+                        enrollment: after.clone(),
+                        created_on: now,
+                        updated_on: now,
+                    })
                 }
                 Some(record) if !changed => Some(record.clone()),
                 Some(record) => {

@@ -146,6 +146,10 @@ pub struct FulfilledUsage {
 const ORDER_COLUMNS: &str = "o.id, o.state, o.purchaser_id, o.total_price_paid, \
     o.reference_number, o.gateway_type, o.created_on, o.updated_on";
 
+/// The same columns for a `RETURNING` clause (SQLite does not allow the alias there).
+const ORDER_RETURNING: &str = "id, state, purchaser_id, total_price_paid, \
+    reference_number, gateway_type, created_on, updated_on";
+
 backend_queries! {
     use super::{DbMoney, Row};
 
@@ -478,15 +482,19 @@ backend_queries! {
         order: i64,
         total: Money,
         now: DateTime<Utc>,
-    ) -> Result<(), StoreError> {
-        sqlx::query("UPDATE orders SET total_price_paid = $2, updated_on = $3 WHERE id = $1")
+    ) -> Result<Option<OrderRow>, StoreError> {
+        let sql = sqlx::AssertSqlSafe(format!(
+            "UPDATE orders SET total_price_paid = $2, updated_on = $3 WHERE id = $1 \
+             RETURNING {ORDER_RETURNING}"
+        ));
+        let row = sqlx::query(sql)
             .bind(order)
             .bind(DbMoney(total))
             .bind(now)
-            .execute(&mut *conn)
+            .fetch_optional(&mut *conn)
             .await
             .map_err(StoreError::classify)?;
-        Ok(())
+        row.as_ref().map(order_from_row).transpose()
     }
 
     pub(crate) async fn set_state(
@@ -560,9 +568,14 @@ backend_queries! {
         conn: &mut Conn,
         user: i64,
     ) -> Result<Option<(i64, Vec<ProductId>, Vec<DiscountId>)>, StoreError> {
+        // One round trip: the basket's items (kind 0; none: one row with no product) and
+        // its discounts (kind 1).
         let rows = sqlx::query(
-            "SELECT b.id, i.product_id FROM baskets b \
-             LEFT JOIN basket_items i ON i.basket_id = b.id WHERE b.user_id = $1",
+            "SELECT b.id, 0 AS kind, i.product_id AS item FROM baskets b \
+             LEFT JOIN basket_items i ON i.basket_id = b.id WHERE b.user_id = $1 \
+             UNION ALL \
+             SELECT b.id, 1 AS kind, d.redeemed_discount_id AS item FROM baskets b \
+             JOIN basket_discounts d ON d.redeemed_basket_id = b.id WHERE b.user_id = $1",
         )
         .bind(user)
         .fetch_all(&mut *conn)
@@ -570,17 +583,16 @@ backend_queries! {
         let Some(first) = rows.first() else { return Ok(None) };
         let basket: i64 = first.try_get("id")?;
         let mut products: Vec<i64> = Vec::with_capacity(rows.len());
+        let mut discounts: Vec<i64> = Vec::new();
         for row in &rows {
-            if let Some(product) = row.try_get::<Option<i64>, _>("product_id")? {
-                products.push(product);
+            let kind: i32 = row.try_get("kind")?;
+            let Some(item) = row.try_get::<Option<i64>, _>("item")? else { continue };
+            if kind == 0 {
+                products.push(item);
+            } else {
+                discounts.push(item);
             }
         }
-        let discounts: Vec<i64> = sqlx::query_scalar(
-            "SELECT redeemed_discount_id FROM basket_discounts WHERE redeemed_basket_id = $1",
-        )
-        .bind(basket)
-        .fetch_all(&mut *conn)
-        .await?;
         Ok(Some((
             basket,
             products.into_iter().map(ProductId).collect(),
@@ -976,13 +988,14 @@ impl Tx {
         with_db!(tx: self, conn, q => q::ensure_line(conn, order.0, version.0, content_type.slug(), object_id, now).await)
     }
 
-    /// Sets `total_price_paid`.
+    /// Sets `total_price_paid`; the order as written (`None`: no such order). The update
+    /// holds the row's lock until the unit of work ends.
     pub async fn set_order_total(
         &mut self,
         order: OrderId,
         total: Money,
         now: DateTime<Utc>,
-    ) -> Result<(), StoreError> {
+    ) -> Result<Option<OrderRow>, StoreError> {
         with_db!(tx: self, conn, q => q::set_total(conn, order.0, total, now).await)
     }
 
