@@ -178,6 +178,251 @@ fn linked_status<T>(linked: &Linked<T>) -> StatusCode {
     }
 }
 
+/// One kind of row nested under a discount: how its rows are read and shown.
+trait Nested {
+    /// The stored row.
+    type Row: Send + Sync;
+    /// The path segment after the discount's id.
+    const SEGMENT: &'static str;
+    /// The row's id (the detail route's `{id}`).
+    fn id(row: &Self::Row) -> i64;
+    /// The discount's rows, in list order.
+    fn rows(
+        state: &AppState,
+        discount: DiscountId,
+    ) -> impl Future<Output = Result<Vec<Self::Row>, ApiError>> + Send;
+    /// The JSON items of `rows`.
+    fn items(
+        state: &AppState,
+        parent: &Parent,
+        rows: &[Self::Row],
+    ) -> impl Future<Output = Result<Vec<Value>, ApiError>> + Send;
+}
+
+/// A nested row staff add and remove through a workflow (an assignee, a product link).
+trait Link: Nested {
+    /// The body keys that name the other side; the first names the field in errors.
+    const KEYS: &'static [&'static str];
+    /// Adds the link (or finds it).
+    fn add(
+        state: &AppState,
+        discount: DiscountId,
+        other: i64,
+        audit: &Audit,
+    ) -> impl Future<Output = Result<Linked<Self::Row>, DiscountAdminError>> + Send;
+    /// Removes the link to `other`; whether there was one.
+    fn remove(
+        state: &AppState,
+        discount: DiscountId,
+        other: i64,
+        audit: &Audit,
+    ) -> impl Future<Output = Result<bool, DiscountAdminError>> + Send;
+}
+
+struct Redemptions;
+struct Assignees;
+struct Products;
+struct Tiers;
+
+impl Nested for Redemptions {
+    type Row = DiscountRedemptionRow;
+    const SEGMENT: &'static str = "redemptions";
+    fn id(row: &Self::Row) -> i64 {
+        row.id
+    }
+    async fn rows(state: &AppState, discount: DiscountId) -> Result<Vec<Self::Row>, ApiError> {
+        Ok(state.store.discount_redemptions(discount).await?)
+    }
+    async fn items(
+        state: &AppState,
+        parent: &Parent,
+        rows: &[Self::Row],
+    ) -> Result<Vec<Value>, ApiError> {
+        redemption_items(state, parent, rows).await
+    }
+}
+
+impl Nested for Assignees {
+    type Row = DiscountAssignment;
+    const SEGMENT: &'static str = "assignees";
+    fn id(row: &Self::Row) -> i64 {
+        row.id
+    }
+    async fn rows(state: &AppState, discount: DiscountId) -> Result<Vec<Self::Row>, ApiError> {
+        Ok(state.store.discount_assignments(discount).await?)
+    }
+    async fn items(
+        state: &AppState,
+        parent: &Parent,
+        rows: &[Self::Row],
+    ) -> Result<Vec<Value>, ApiError> {
+        assignee_items(state, parent, rows).await
+    }
+}
+
+impl Link for Assignees {
+    const KEYS: &'static [&'static str] = &["user", "user_id"];
+    async fn add(
+        state: &AppState,
+        discount: DiscountId,
+        other: i64,
+        audit: &Audit,
+    ) -> Result<Linked<Self::Row>, DiscountAdminError> {
+        discount_admin::assign(&state.services, discount, UserId(other), audit).await
+    }
+    async fn remove(
+        state: &AppState,
+        discount: DiscountId,
+        other: i64,
+        audit: &Audit,
+    ) -> Result<bool, DiscountAdminError> {
+        discount_admin::unassign(&state.services, discount, UserId(other), audit).await
+    }
+}
+
+impl Nested for Products {
+    type Row = DiscountProductLink;
+    const SEGMENT: &'static str = "products";
+    fn id(row: &Self::Row) -> i64 {
+        row.id
+    }
+    async fn rows(state: &AppState, discount: DiscountId) -> Result<Vec<Self::Row>, ApiError> {
+        Ok(state.store.discount_product_links(discount).await?)
+    }
+    async fn items(
+        state: &AppState,
+        parent: &Parent,
+        rows: &[Self::Row],
+    ) -> Result<Vec<Value>, ApiError> {
+        product_items(state, parent, rows).await
+    }
+}
+
+impl Link for Products {
+    const KEYS: &'static [&'static str] = &["product_id", "product"];
+    async fn add(
+        state: &AppState,
+        discount: DiscountId,
+        other: i64,
+        audit: &Audit,
+    ) -> Result<Linked<Self::Row>, DiscountAdminError> {
+        discount_admin::link_product(&state.services, discount, ProductId(other), audit).await
+    }
+    async fn remove(
+        state: &AppState,
+        discount: DiscountId,
+        other: i64,
+        audit: &Audit,
+    ) -> Result<bool, DiscountAdminError> {
+        discount_admin::unlink_product(&state.services, discount, ProductId(other), audit).await
+    }
+}
+
+impl Nested for Tiers {
+    type Row = DiscountTier;
+    const SEGMENT: &'static str = "tiers";
+    fn id(row: &Self::Row) -> i64 {
+        row.id.0
+    }
+    async fn rows(state: &AppState, discount: DiscountId) -> Result<Vec<Self::Row>, ApiError> {
+        Ok(state.store.discount_tiers(discount).await?)
+    }
+    async fn items(
+        _state: &AppState,
+        _parent: &Parent,
+        rows: &[Self::Row],
+    ) -> Result<Vec<Value>, ApiError> {
+        Ok(rows.iter().map(tier_json).collect())
+    }
+}
+
+/// A limit/offset page of the discount's `N` rows.
+async fn list<N: Nested>(
+    state: &AppState,
+    headers: &HeaderMap,
+    user: &AuthUser,
+    raw: &str,
+    query: &HashMap<String, String>,
+) -> Result<Json<Value>, ApiError> {
+    let (_, parent) = parent_discount(state, user, raw).await?;
+    let rows = N::rows(state, parent.id).await?;
+    let (window, count, shown) = cut(query, rows);
+    let results = N::items(state, &parent, &shown).await?;
+    let path = format!("/api/v0/discounts/{}/{}/", parent.id.0, N::SEGMENT);
+    Ok(Json(page(
+        state,
+        headers,
+        query,
+        &path,
+        (window, count),
+        results,
+    )))
+}
+
+/// One of the discount's `N` rows by its id; 404 when it is not the discount's.
+async fn retrieve<N: Nested>(
+    state: &AppState,
+    user: &AuthUser,
+    raw: &str,
+    item: &str,
+) -> Result<Json<Value>, ApiError> {
+    let (_, parent) = parent_discount(state, user, raw).await?;
+    let item = path_item(item)?;
+    let row = N::rows(state, parent.id)
+        .await?
+        .into_iter()
+        .find(|r| N::id(r) == item)
+        .ok_or_else(ApiError::not_found)?;
+    let mut items = N::items(state, &parent, std::slice::from_ref(&row)).await?;
+    Ok(Json(items.pop().unwrap_or(Value::Null)))
+}
+
+/// Adds the link the body names: 201 new, 200 already there. `item` (PUT/PATCH) must be
+/// an id but is not read: the body names the other side.
+async fn write_link<L: Link>(
+    state: &AppState,
+    user: &AuthUser,
+    headers: &HeaderMap,
+    raw_id: &str,
+    item: Option<&str>,
+    raw: &[u8],
+) -> Result<Response, ApiError> {
+    let (audit, parent) = parent_discount(state, user, raw_id).await?;
+    if let Some(item) = item {
+        path_item(item)?;
+    }
+    let map = fields(headers, raw)?;
+    let (key, id) = body_id(&map, L::KEYS)?;
+    let linked = L::add(state, parent.id, id, &audit)
+        .await
+        .map_err(|e| link_error(e, key))?;
+    let mut items = L::items(state, &parent, std::slice::from_ref(&linked.link)).await?;
+    Ok((
+        linked_status(&linked),
+        Json(items.pop().unwrap_or(Value::Null)),
+    )
+        .into_response())
+}
+
+/// Removes the link to the user or product `item` names: 204, or 404 when there was none.
+async fn remove_link<L: Link>(
+    state: &AppState,
+    user: &AuthUser,
+    raw: &str,
+    item: &str,
+) -> Result<StatusCode, ApiError> {
+    let (audit, parent) = parent_discount(state, user, raw).await?;
+    let target = path_item(item)?;
+    let removed = L::remove(state, parent.id, target, &audit)
+        .await
+        .map_err(admin_error)?;
+    if removed {
+        Ok(StatusCode::NO_CONTENT)
+    } else {
+        Err(ApiError::not_found())
+    }
+}
+
 // Redemptions.
 
 /// DiscountRedemption items: the redeemer's User JSON, the discount, the order's receipt.
@@ -220,19 +465,7 @@ async fn redemptions(
     PathKey(raw): PathKey,
     Query(query): Query<HashMap<String, String>>,
 ) -> Result<Json<Value>, ApiError> {
-    let (_, parent) = parent_discount(&state, &user, &raw).await?;
-    let rows = state.store.discount_redemptions(parent.id).await?;
-    let (window, count, shown) = cut(&query, rows);
-    let results = redemption_items(&state, &parent, &shown).await?;
-    let path = format!("/api/v0/discounts/{}/redemptions/", parent.id.0);
-    Ok(Json(page(
-        &state,
-        &headers,
-        &query,
-        &path,
-        (window, count),
-        results,
-    )))
+    list::<Redemptions>(&state, &headers, &user, &raw, &query).await
 }
 
 #[utoipa::path(get, operation_id = "discounts_redemptions_retrieve", path = "/api/v0/discounts/{parent_lookup_redeemed_discount}/redemptions/{id}/", tag = "discounts",
@@ -246,17 +479,7 @@ async fn redemption(
     user: AuthUser,
     PathPair(raw, item): PathPair,
 ) -> Result<Json<Value>, ApiError> {
-    let (_, parent) = parent_discount(&state, &user, &raw).await?;
-    let item = path_item(&item)?;
-    let row = state
-        .store
-        .discount_redemptions(parent.id)
-        .await?
-        .into_iter()
-        .find(|r| r.id == item)
-        .ok_or_else(ApiError::not_found)?;
-    let mut items = redemption_items(&state, &parent, &[row]).await?;
-    Ok(Json(items.pop().unwrap_or(Value::Null)))
+    retrieve::<Redemptions>(&state, &user, &raw, &item).await
 }
 
 // Assignees.
@@ -293,19 +516,7 @@ async fn assignees(
     PathKey(raw): PathKey,
     Query(query): Query<HashMap<String, String>>,
 ) -> Result<Json<Value>, ApiError> {
-    let (_, parent) = parent_discount(&state, &user, &raw).await?;
-    let rows = state.store.discount_assignments(parent.id).await?;
-    let (window, count, shown) = cut(&query, rows);
-    let results = assignee_items(&state, &parent, &shown).await?;
-    let path = format!("/api/v0/discounts/{}/assignees/", parent.id.0);
-    Ok(Json(page(
-        &state,
-        &headers,
-        &query,
-        &path,
-        (window, count),
-        results,
-    )))
+    list::<Assignees>(&state, &headers, &user, &raw, &query).await
 }
 
 #[utoipa::path(get, operation_id = "discounts_assignees_retrieve", path = "/api/v0/discounts/{parent_lookup_discount}/assignees/{id}/", tag = "discounts",
@@ -319,43 +530,7 @@ async fn assignee(
     user: AuthUser,
     PathPair(raw, item): PathPair,
 ) -> Result<Json<Value>, ApiError> {
-    let (_, parent) = parent_discount(&state, &user, &raw).await?;
-    let item = path_item(&item)?;
-    let row = state
-        .store
-        .discount_assignments(parent.id)
-        .await?
-        .into_iter()
-        .find(|a| a.id == item)
-        .ok_or_else(ApiError::not_found)?;
-    let mut items = assignee_items(&state, &parent, &[row]).await?;
-    Ok(Json(items.pop().unwrap_or(Value::Null)))
-}
-
-/// Assigns the body's `user` (or `user_id`): 201 new, 200 already assigned.
-async fn assign_from_body(
-    state: &AppState,
-    user: &AuthUser,
-    headers: &HeaderMap,
-    raw_id: &str,
-    item: Option<&str>,
-    raw: &[u8],
-) -> Result<Response, ApiError> {
-    let (audit, parent) = parent_discount(state, user, raw_id).await?;
-    if let Some(item) = item {
-        path_item(item)?;
-    }
-    let map = fields(headers, raw)?;
-    let (key, id) = body_id(&map, &["user", "user_id"])?;
-    let linked = discount_admin::assign(&state.services, parent.id, UserId(id), &audit)
-        .await
-        .map_err(|e| link_error(e, key))?;
-    let mut items = assignee_items(state, &parent, &[linked.link]).await?;
-    Ok((
-        linked_status(&linked),
-        Json(items.pop().unwrap_or(Value::Null)),
-    )
-        .into_response())
+    retrieve::<Assignees>(&state, &user, &raw, &item).await
 }
 
 #[utoipa::path(post, operation_id = "discounts_assignees_create", path = "/api/v0/discounts/{parent_lookup_discount}/assignees/", tag = "discounts",
@@ -373,7 +548,7 @@ async fn assign(
     PathKey(raw_id): PathKey,
     raw: Bytes,
 ) -> Result<Response, ApiError> {
-    assign_from_body(&state, &user, &headers, &raw_id, None, &raw).await
+    write_link::<Assignees>(&state, &user, &headers, &raw_id, None, &raw).await
 }
 
 #[utoipa::path(put, operation_id = "discounts_assignees_update", path = "/api/v0/discounts/{parent_lookup_discount}/assignees/{id}/", tag = "discounts",
@@ -392,7 +567,7 @@ async fn assign_put(
     PathPair(raw_id, item): PathPair,
     raw: Bytes,
 ) -> Result<Response, ApiError> {
-    assign_from_body(&state, &user, &headers, &raw_id, Some(&item), &raw).await
+    write_link::<Assignees>(&state, &user, &headers, &raw_id, Some(&item), &raw).await
 }
 
 #[utoipa::path(patch, operation_id = "discounts_assignees_partial_update", path = "/api/v0/discounts/{parent_lookup_discount}/assignees/{id}/", tag = "discounts",
@@ -411,7 +586,7 @@ async fn assign_patch(
     PathPair(raw_id, item): PathPair,
     raw: Bytes,
 ) -> Result<Response, ApiError> {
-    assign_from_body(&state, &user, &headers, &raw_id, Some(&item), &raw).await
+    write_link::<Assignees>(&state, &user, &headers, &raw_id, Some(&item), &raw).await
 }
 
 #[utoipa::path(delete, operation_id = "discounts_assignees_destroy", path = "/api/v0/discounts/{parent_lookup_discount}/assignees/{id}/", tag = "discounts",
@@ -425,16 +600,7 @@ async fn unassign(
     user: AuthUser,
     PathPair(raw, item): PathPair,
 ) -> Result<StatusCode, ApiError> {
-    let (audit, parent) = parent_discount(&state, &user, &raw).await?;
-    let target = UserId(path_item(&item)?);
-    let removed = discount_admin::unassign(&state.services, parent.id, target, &audit)
-        .await
-        .map_err(admin_error)?;
-    if removed {
-        Ok(StatusCode::NO_CONTENT)
-    } else {
-        Err(ApiError::not_found())
-    }
+    remove_link::<Assignees>(&state, &user, &raw, &item).await
 }
 
 // Products.
@@ -471,19 +637,7 @@ async fn products(
     PathKey(raw): PathKey,
     Query(query): Query<HashMap<String, String>>,
 ) -> Result<Json<Value>, ApiError> {
-    let (_, parent) = parent_discount(&state, &user, &raw).await?;
-    let rows = state.store.discount_product_links(parent.id).await?;
-    let (window, count, shown) = cut(&query, rows);
-    let results = product_items(&state, &parent, &shown).await?;
-    let path = format!("/api/v0/discounts/{}/products/", parent.id.0);
-    Ok(Json(page(
-        &state,
-        &headers,
-        &query,
-        &path,
-        (window, count),
-        results,
-    )))
+    list::<Products>(&state, &headers, &user, &raw, &query).await
 }
 
 #[utoipa::path(get, operation_id = "discounts_products_retrieve", path = "/api/v0/discounts/{parent_lookup_discount}/products/{id}/", tag = "discounts",
@@ -497,43 +651,7 @@ async fn product(
     user: AuthUser,
     PathPair(raw, item): PathPair,
 ) -> Result<Json<Value>, ApiError> {
-    let (_, parent) = parent_discount(&state, &user, &raw).await?;
-    let item = path_item(&item)?;
-    let row = state
-        .store
-        .discount_product_links(parent.id)
-        .await?
-        .into_iter()
-        .find(|l| l.id == item)
-        .ok_or_else(ApiError::not_found)?;
-    let mut items = product_items(&state, &parent, &[row]).await?;
-    Ok(Json(items.pop().unwrap_or(Value::Null)))
-}
-
-/// Links the body's `product_id` (or `product`): 201 new, 200 already linked.
-async fn link_from_body(
-    state: &AppState,
-    user: &AuthUser,
-    headers: &HeaderMap,
-    raw_id: &str,
-    item: Option<&str>,
-    raw: &[u8],
-) -> Result<Response, ApiError> {
-    let (audit, parent) = parent_discount(state, user, raw_id).await?;
-    if let Some(item) = item {
-        path_item(item)?;
-    }
-    let map = fields(headers, raw)?;
-    let (key, id) = body_id(&map, &["product_id", "product"])?;
-    let linked = discount_admin::link_product(&state.services, parent.id, ProductId(id), &audit)
-        .await
-        .map_err(|e| link_error(e, key))?;
-    let mut items = product_items(state, &parent, &[linked.link]).await?;
-    Ok((
-        linked_status(&linked),
-        Json(items.pop().unwrap_or(Value::Null)),
-    )
-        .into_response())
+    retrieve::<Products>(&state, &user, &raw, &item).await
 }
 
 #[utoipa::path(post, operation_id = "discounts_products_create", path = "/api/v0/discounts/{parent_lookup_discount}/products/", tag = "discounts",
@@ -551,7 +669,7 @@ async fn link(
     PathKey(raw_id): PathKey,
     raw: Bytes,
 ) -> Result<Response, ApiError> {
-    link_from_body(&state, &user, &headers, &raw_id, None, &raw).await
+    write_link::<Products>(&state, &user, &headers, &raw_id, None, &raw).await
 }
 
 #[utoipa::path(put, operation_id = "discounts_products_update", path = "/api/v0/discounts/{parent_lookup_discount}/products/{id}/", tag = "discounts",
@@ -570,7 +688,7 @@ async fn link_put(
     PathPair(raw_id, item): PathPair,
     raw: Bytes,
 ) -> Result<Response, ApiError> {
-    link_from_body(&state, &user, &headers, &raw_id, Some(&item), &raw).await
+    write_link::<Products>(&state, &user, &headers, &raw_id, Some(&item), &raw).await
 }
 
 #[utoipa::path(patch, operation_id = "discounts_products_partial_update", path = "/api/v0/discounts/{parent_lookup_discount}/products/{id}/", tag = "discounts",
@@ -589,7 +707,7 @@ async fn link_patch(
     PathPair(raw_id, item): PathPair,
     raw: Bytes,
 ) -> Result<Response, ApiError> {
-    link_from_body(&state, &user, &headers, &raw_id, Some(&item), &raw).await
+    write_link::<Products>(&state, &user, &headers, &raw_id, Some(&item), &raw).await
 }
 
 #[utoipa::path(delete, operation_id = "discounts_products_destroy", path = "/api/v0/discounts/{parent_lookup_discount}/products/{id}/", tag = "discounts",
@@ -603,16 +721,7 @@ async fn unlink(
     user: AuthUser,
     PathPair(raw, item): PathPair,
 ) -> Result<StatusCode, ApiError> {
-    let (audit, parent) = parent_discount(&state, &user, &raw).await?;
-    let target = ProductId(path_item(&item)?);
-    let removed = discount_admin::unlink_product(&state.services, parent.id, target, &audit)
-        .await
-        .map_err(admin_error)?;
-    if removed {
-        Ok(StatusCode::NO_CONTENT)
-    } else {
-        Err(ApiError::not_found())
-    }
+    remove_link::<Products>(&state, &user, &raw, &item).await
 }
 
 // Tiers.
@@ -647,19 +756,7 @@ async fn tiers(
     PathKey(raw): PathKey,
     Query(query): Query<HashMap<String, String>>,
 ) -> Result<Json<Value>, ApiError> {
-    let (_, parent) = parent_discount(&state, &user, &raw).await?;
-    let rows = state.store.discount_tiers(parent.id).await?;
-    let (window, count, shown) = cut(&query, rows);
-    let results = shown.iter().map(tier_json).collect();
-    let path = format!("/api/v0/discounts/{}/tiers/", parent.id.0);
-    Ok(Json(page(
-        &state,
-        &headers,
-        &query,
-        &path,
-        (window, count),
-        results,
-    )))
+    list::<Tiers>(&state, &headers, &user, &raw, &query).await
 }
 
 #[utoipa::path(get, operation_id = "discounts_tiers_retrieve", path = "/api/v0/discounts/{parent_lookup_discount}/tiers/{id}/", tag = "discounts",
@@ -673,14 +770,5 @@ async fn tier(
     user: AuthUser,
     PathPair(raw, item): PathPair,
 ) -> Result<Json<Value>, ApiError> {
-    let (_, parent) = parent_discount(&state, &user, &raw).await?;
-    let item = path_item(&item)?;
-    let row = state
-        .store
-        .discount_tiers(parent.id)
-        .await?
-        .into_iter()
-        .find(|t| t.id.0 == item)
-        .ok_or_else(ApiError::not_found)?;
-    Ok(Json(tier_json(&row)))
+    retrieve::<Tiers>(&state, &user, &raw, &item).await
 }
