@@ -427,3 +427,62 @@ async fn ecommerce_s49_s50_s51_refusals_change_nothing() {
         db.cleanup().await.unwrap();
     }
 }
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn ecommerce_s29_the_cull_runs_from_the_cli() {
+    use mitx_core::pricing::BasketOwner;
+    use mitx_services::baskets;
+    use mitx_services::clock::Clock;
+    for db in all_dbs().await {
+        let s = setup(&db).await;
+        let store = s.services.store();
+        let target = store
+            .resolve_product_target("course-v1:MITx+6.00.1x+1T2027")
+            .await
+            .unwrap()
+            .unwrap();
+        let product = store.product_for_target(&target).await.unwrap().unwrap().id;
+        // Touched 200 s ago: an anonymous basket and the learner's; touched now: another
+        // anonymous basket.
+        let earlier = testing::services_at(
+            &db,
+            testing::settings(&[]),
+            Clock::fixed(chrono::Utc::now() - chrono::Duration::seconds(200)),
+        );
+        let idle = BasketOwner::Anonymous(uuid::Uuid::from_u128(
+            0xaaaa_0000_0000_4000_8000_0000_0000_0001,
+        ));
+        let fresh = BasketOwner::Anonymous(uuid::Uuid::from_u128(
+            0xbbbb_0000_0000_4000_8000_0000_0000_0002,
+        ));
+        baskets::add_to_cart(&earlier, idle, product).await.unwrap();
+        baskets::add_to_cart(&earlier, BasketOwner::User(s.learner), product)
+            .await
+            .unwrap();
+        baskets::add_to_cart(&s.services, fresh, product)
+            .await
+            .unwrap();
+
+        let mut envs = s.envs.clone();
+        envs.push(("ANONYMOUS_BASKET_CULL_AGE", "100".into()));
+        let (code, _, err) = mitx_env(
+            &repo_root(),
+            &db.url,
+            &["jobs", "run", "cull-anonymous-baskets"],
+            &envs,
+        );
+        assert_eq!(code, 0, "{err}");
+        assert!(err.contains("deleted 1 anonymous basket(s)"), "{err}");
+        assert!(store.basket_of(idle).await.unwrap().is_none());
+        assert!(store.basket_of(fresh).await.unwrap().is_some());
+        assert!(
+            store
+                .basket_of(BasketOwner::User(s.learner))
+                .await
+                .unwrap()
+                .is_some(),
+            "a learner's basket is never culled"
+        );
+        db.cleanup().await.unwrap();
+    }
+}

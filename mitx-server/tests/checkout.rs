@@ -971,3 +971,91 @@ async fn b2b_checkout_checks_5_and_6_need_a_code_of_the_contract() {
         db.cleanup().await.unwrap();
     }
 }
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_reused_pending_order_holds_only_what_the_new_checkout_charges_for() {
+    const OTHER: &str = "course-v1:MITx+6.00.2x+1T2027";
+    for db in databases().await {
+        let s = setup(&db).await;
+        let other = product_of(&db, OTHER).await;
+        // Two products, then only the first: the pending order is reused without the
+        // second line, and the amount is the first product's alone.
+        fill_basket(&db, s.user, &[s.product, other], None).await;
+        let (status, first) = s.me.get("/api/v0/baskets/checkout/").await;
+        assert_eq!(status, 200, "{first}");
+        assert_eq!(first["payload"]["line_item_count"], 2);
+        let order = first["payload"]["reference_number"]
+            .as_str()
+            .unwrap()
+            .to_owned();
+        fill_basket(&db, s.user, &[s.product], None).await;
+        let (status, second) = s.me.get("/api/v0/baskets/checkout/").await;
+        assert_eq!(status, 200, "{second}");
+        assert_eq!(
+            second["payload"]["reference_number"],
+            order.as_str(),
+            "reused"
+        );
+        assert_eq!(second["payload"]["line_item_count"], 1);
+        assert_eq!(second["payload"]["amount"], "75.00");
+        let row = db.store.orders_by_reference(&order).await.unwrap()[0].clone();
+        assert_eq!(db.store.order_lines(row.id).await.unwrap().len(), 1);
+        // Paying it enrolls in the run paid for, not in the dropped one.
+        let fields = callback(&second["payload"], "ACCEPT", "t-reuse", KEY);
+        let response = post_form(&s.server.base, "/api/checkout/result/", &fields).await;
+        assert_eq!(response.status(), 200);
+        for (courseware, enrolled) in [(RUN, true), (OTHER, false)] {
+            let run = db
+                .store
+                .enrollment_run_by_courseware_id(courseware)
+                .await
+                .unwrap()
+                .unwrap();
+            let row = db.store.run_enrollment(s.user, run.run.id).await.unwrap();
+            assert_eq!(row.is_some(), enrolled, "{courseware}");
+        }
+
+        // The form enrollment's pending order (courses 2.6) reuses an order the same way:
+        // the code redeemed by an earlier checkout is let go, the total is the full price.
+        let welcome = code(&db, "WELCOME10").await;
+        fill_basket(&db, s.user, &[other], Some(welcome)).await;
+        let (status, body) = s.me.get("/api/v0/baskets/checkout/").await;
+        assert_eq!(status, 200, "{body}");
+        let reference = body["payload"]["reference_number"]
+            .as_str()
+            .unwrap()
+            .to_owned();
+        let pending = db.store.orders_by_reference(&reference).await.unwrap()[0].clone();
+        assert_eq!(
+            db.store
+                .order_redemption_discounts(pending.id)
+                .await
+                .unwrap(),
+            vec![welcome]
+        );
+        let reused =
+            mitx_services::checkout::ensure_pending_order(&s.server.services, s.user, other)
+                .await
+                .unwrap();
+        assert_eq!(reused, Some(pending.id));
+        assert!(
+            db.store
+                .order_redemption_discounts(pending.id)
+                .await
+                .unwrap()
+                .is_empty()
+        );
+        let after = db.store.order(pending.id).await.unwrap().unwrap();
+        assert_eq!(
+            after.total_price_paid,
+            db.store
+                .newest_product_version(other)
+                .await
+                .unwrap()
+                .unwrap()
+                .3
+        );
+        let _ = s.server.stop.send(());
+        db.cleanup().await.unwrap();
+    }
+}

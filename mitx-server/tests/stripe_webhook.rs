@@ -176,7 +176,39 @@ async fn stripe_checkout_creates_a_session_and_its_payment_fulfils() {
         assert_eq!(transactions.len(), 1);
         assert_eq!(transactions[0].transaction_id, session_id);
         assert_eq!(transactions[0].reason, "Initial CheckoutSession");
-        // The learner pays; Stripe's signed event fulfils the order.
+        // The learner checks out again: the order is reused with a second session, and
+        // the first one expiring later must not cancel it.
+        let (status, again) = me.get("/api/v0/baskets/checkout/").await;
+        assert_eq!(status, 200, "{again}");
+        let first_session = session_id;
+        let session_id = again["url"]
+            .as_str()
+            .unwrap()
+            .rsplit('/')
+            .next()
+            .unwrap()
+            .to_owned();
+        assert_ne!(session_id, first_session);
+        let reused = stripe.session(&session_id).unwrap();
+        assert_eq!(
+            reused["client_reference_id"].as_str(),
+            Some(reference.as_str())
+        );
+        stripe.expire(&first_session);
+        let (event, header) = stripe.signed_event(
+            "evt_old_expired",
+            "checkout.session.expired",
+            &first_session,
+        );
+        let (status, answer) = post(&server.base, &event, Some(&header)).await;
+        assert_eq!(status, 200, "{answer}");
+        let order = db.store.order(order.id).await.unwrap().unwrap();
+        assert_eq!(
+            order.state,
+            OrderState::Pending,
+            "a superseded session cancels nothing"
+        );
+        // The learner pays through the newest session; Stripe's signed event fulfils it.
         stripe.pay(&session_id);
         let (event, header) =
             stripe.signed_event("evt_checkout", "checkout.session.completed", &session_id);
@@ -188,6 +220,16 @@ async fn stripe_checkout_creates_a_session_and_its_payment_fulfils() {
             db.store.checkout_basket(user).await.unwrap().is_none(),
             "basket deleted"
         );
+        // The first session's expiry arriving again, after the payment: still nothing.
+        let (event, header) = stripe.signed_event(
+            "evt_old_expired_2",
+            "checkout.session.expired",
+            &first_session,
+        );
+        let (status, _) = post(&server.base, &event, Some(&header)).await;
+        assert_eq!(status, 200);
+        let order = db.store.order(order.id).await.unwrap().unwrap();
+        assert_eq!(order.state, OrderState::Fulfilled);
         let _ = server.stop.send(());
         db.cleanup().await.unwrap();
     }

@@ -337,7 +337,12 @@ async fn build_pending_order(
     let candidates = tx.pending_order_candidates(user, gateway).await?;
     let order = match plan_pending_order(&candidates, &versions) {
         PendingOrderPlan::Reuse(order) => {
-            tx.delete_order_redemptions(order).await?;
+            let keep: Vec<_> = basket
+                .items
+                .iter()
+                .map(|i| (i.content_type, i.object_id))
+                .collect();
+            tx.reuse_pending_order(order, &keep).await?;
             order
         }
         PendingOrderPlan::Create => tx.create_pending_order(user, gateway, &prefix, now).await?,
@@ -375,8 +380,8 @@ fn cybersource_form(
     let mut put = |k: &str, v: String| {
         fields.insert(k.to_owned(), v);
     };
-    // Every line goes to the gateway (a reused order keeps lines of products no longer
-    // in the basket, as in the original); each at its discounted unit price.
+    // Every line goes to the gateway, each at its discounted unit price (a reused order
+    // has lost the lines of products no longer in the basket: see `reuse_pending_order`).
     let redeemed_prices: Vec<Money> = lines
         .iter()
         .map(|l| line_discounted_price(l.price, 1, discounts))
@@ -618,7 +623,10 @@ pub async fn ensure_pending_order(
     let mut tx = services.db().begin().await?;
     let candidates = tx.pending_order_candidates(user, gateway).await?;
     let order = match plan_pending_order(&candidates, &[version]) {
-        PendingOrderPlan::Reuse(order) => order,
+        PendingOrderPlan::Reuse(order) => {
+            tx.reuse_pending_order(order, &[(kind, object)]).await?;
+            order
+        }
         PendingOrderPlan::Create => tx.create_pending_order(user, gateway, &prefix, now).await?,
     };
     tx.ensure_order_line(order, version, kind, object, now)

@@ -278,15 +278,24 @@ pub async fn refund_fulfilled_order(
     if dry_run {
         return Ok(summary);
     }
-    match apply_event(
+    // The gateway refund's lease: a record-only refund waits for a gateway refund of the
+    // same order in progress (and then finds the order refunded).
+    let lease = crate::leases::acquire(
+        services,
+        crate::leases::order_refund_lease(target),
+        crate::leases::LEASE_WAIT,
+    )
+    .await?;
+    let applied = apply_event(
         services,
         target,
         Event::OperatorRefund { action },
         EventOptions::default(),
         Some(audit),
     )
-    .await?
-    {
+    .await;
+    lease.release(services).await;
+    match applied? {
         EventOutcome::Applied { .. } => {
             summary.message = match mitx_core::orders::ReferenceNumber::parse(reference) {
                 Ok(r) => operator_refund_done(&r),

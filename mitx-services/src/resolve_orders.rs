@@ -23,7 +23,7 @@ use crate::Services;
 use crate::course_certificates::random_uuid;
 use crate::cybersource_rest::TransactionRecord;
 use crate::order_events::{EventOptions, EventOutcome, apply_event};
-use crate::stripe::{INITIAL_CHECKOUT_SESSION_REASON, session_status_fields};
+use crate::stripe::{newest_initial_session, session_status_fields};
 
 /// Why the command did nothing.
 #[derive(Debug, thiserror::Error)]
@@ -273,10 +273,7 @@ async fn stripe_record(
         .order_transactions(order.id)
         .await
         .map_err(|e| e.to_string())?;
-    let Some(initial) = transactions
-        .iter()
-        .find(|t| t.reason == INITIAL_CHECKOUT_SESSION_REASON)
-    else {
+    let Some(initial) = newest_initial_session(&transactions) else {
         return Ok((
             GatewayRecord::None,
             PaymentPayload::Stripe {

@@ -124,6 +124,18 @@ pub async fn handle(
         "checkout.session.expired" => StripeCheckoutStatus::Cancelled,
         _ => return Ok(WebhookOutcome::Ignored),
     };
+    if status == StripeCheckoutStatus::Cancelled {
+        // A reused order has one session per checkout: an older session that expires
+        // after the learner paid through (or is paying through) a newer one must not
+        // cancel the order.
+        let session_id = text(object.get("id")).unwrap_or_default();
+        let transactions = services.store().order_transactions(order.id).await?;
+        let newest = crate::stripe::newest_initial_session(&transactions);
+        if newest.is_some_and(|t| t.transaction_id != session_id) {
+            tracing::info!(%event_id, %session_id, order = %order.id, "cancellation of a superseded Stripe session ignored");
+            return Ok(WebhookOutcome::Unchanged { order: order.id });
+        }
+    }
     let stripe_payload = PaymentPayload::Stripe {
         event_id: Some(event_id.clone()),
         amount_total_cents: object.get("amount_total").and_then(Value::as_i64),

@@ -414,6 +414,15 @@ backend_queries! {
         Ok(done.rows_affected())
     }
 
+    pub(crate) async fn delete_line(conn: &mut Conn, order: i64, line: i64) -> Result<u64, StoreError> {
+        let done = sqlx::query("DELETE FROM order_lines WHERE order_id = $1 AND id = $2")
+            .bind(order)
+            .bind(line)
+            .execute(&mut *conn)
+            .await?;
+        Ok(done.rows_affected())
+    }
+
     pub(crate) async fn delete_redemption(
         conn: &mut Conn,
         order: i64,
@@ -953,6 +962,23 @@ impl Tx {
     /// Deletes the order's discount redemptions; how many.
     pub async fn delete_order_redemptions(&mut self, order: OrderId) -> Result<u64, StoreError> {
         with_db!(tx: self, conn, q => q::delete_redemptions(conn, order.0).await)
+    }
+
+    /// Prepares a pending order for reuse (spec 3.4 step 2): deletes its redemptions and
+    /// the lines for anything not in `keep` (content type, object id), so the order holds
+    /// exactly what the new checkout charges for.
+    pub async fn reuse_pending_order(
+        &mut self,
+        order: OrderId,
+        keep: &[(ContentType, i64)],
+    ) -> Result<(), StoreError> {
+        self.delete_order_redemptions(order).await?;
+        for line in self.order_lines(order).await? {
+            if !keep.contains(&(line.content_type, line.object_id)) {
+                with_db!(tx: self, conn, q => q::delete_line(conn, order.0, line.id).await)?;
+            }
+        }
+        Ok(())
     }
 
     /// Deletes the order's redemption of one discount; how many.

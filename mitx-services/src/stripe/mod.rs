@@ -16,6 +16,18 @@ use crate::config::StripeSettings;
 /// is the session id; amount 0).
 pub const INITIAL_CHECKOUT_SESSION_REASON: &str = "Initial CheckoutSession";
 
+/// The order's newest Checkout Session (its latest `Initial CheckoutSession`
+/// transaction): a reused order gets one per checkout, and only the newest one speaks
+/// for it.
+pub fn newest_initial_session(
+    transactions: &[mitx_store::orders::TransactionRow],
+) -> Option<&mitx_store::orders::TransactionRow> {
+    transactions
+        .iter()
+        .filter(|t| t.reason == INITIAL_CHECKOUT_SESSION_REASON)
+        .max_by_key(|t| (t.created_on, t.id))
+}
+
 /// How old (or how far in the future) a signed webhook event may be, as Stripe's
 /// libraries allow by default.
 pub const WEBHOOK_TOLERANCE_SECONDS: i64 = 300;
