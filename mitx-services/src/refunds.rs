@@ -55,6 +55,19 @@ pub enum RefundWorkflowError {
         /// The order's state now.
         state: OrderState,
     },
+    /// CyberSource refunded, but recording the refund failed: the money moved and the
+    /// order does not say so yet.
+    #[error(
+        "Order {reference} was refunded at CyberSource (refund id {refund_id}) but the refund could not be recorded: {source}. Do not refund it again: fix the cause, then record it with `mitx orders refund {reference} --record-only`."
+    )]
+    NotRecorded {
+        /// The order's reference.
+        reference: String,
+        /// The gateway's refund id.
+        refund_id: String,
+        /// Why recording failed.
+        source: OrderEventError,
+    },
     /// The executor failed.
     #[error(transparent)]
     Event(#[from] OrderEventError),
@@ -76,7 +89,8 @@ impl RefundWorkflowError {
             | RefundWorkflowError::Command(_)
             | RefundWorkflowError::Changed { .. } => Fault::Caller,
             RefundWorkflowError::Gateway(_) | RefundWorkflowError::Busy(_) => Fault::Busy,
-            RefundWorkflowError::Event(err) => err.fault(),
+            RefundWorkflowError::Event(err)
+            | RefundWorkflowError::NotRecorded { source: err, .. } => err.fault(),
             RefundWorkflowError::Store(err) => store_fault(err),
         }
     }
@@ -180,6 +194,10 @@ async fn refund_read_then_call(
 ) -> Result<RefundSummary, RefundWorkflowError> {
     let order = order_by_reference(services, reference).await?;
     check_refundable(order.id, order.state)?;
+    // Every line must be readable by the transition before the money moves: a line whose
+    // run or program is gone stops the refund here, not after CyberSource refunded.
+    let lines = services.store().order_lines(order.id).await?;
+    crate::order_events::purchased_items(order.id, &lines)?;
     let transactions: Vec<StoredTransaction> = services
         .store()
         .order_transactions(order.id)
@@ -225,7 +243,17 @@ async fn refund_read_then_call(
         data: Some(reply.raw.clone()),
         ..EventOptions::default()
     };
-    match apply_event(services, order.id, event, options, Some(audit)).await? {
+    let applied = apply_event(services, order.id, event, options, Some(audit))
+        .await
+        .map_err(|source| {
+            tracing::error!(%reference, %refund_id, error = %source, "CyberSource refunded but the refund was not recorded");
+            RefundWorkflowError::NotRecorded {
+                reference: reference.to_owned(),
+                refund_id: refund_id.clone(),
+                source,
+            }
+        })?;
+    match applied {
         EventOutcome::Applied { .. } => {
             summary.refund_transaction = Some(refund_id);
             summary.message = format!("Order {reference} refunded.");

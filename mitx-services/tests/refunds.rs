@@ -238,6 +238,39 @@ async fn concurrent_refunds_of_one_order_call_the_gateway_once() {
 }
 
 #[tokio::test]
+async fn an_unreadable_line_stops_the_refund_before_the_gateway() {
+    for db in backends().await {
+        let w = refund_world(db).await;
+        let order = w.fulfilled().await;
+        let reference = order.reference_number.clone().unwrap();
+        // The purchased run is gone (its line points nowhere).
+        w.world
+            .db
+            .store
+            .execute_raw(&format!(
+                "UPDATE order_lines SET purchased_object_id = 999999 WHERE order_id = {}",
+                order.id.0
+            ))
+            .await
+            .unwrap();
+        let err = refund_order(
+            &w.world.services,
+            &reference,
+            &GatewayRefund::default(),
+            &audit(),
+            false,
+        )
+        .await
+        .unwrap_err();
+        assert!(matches!(err, RefundWorkflowError::Event(_)), "{err:?}");
+        assert!(w.cybersource.refund_calls().is_empty(), "no money moved");
+        assert_eq!(w.order(&order).await.state, OrderState::Fulfilled);
+        assert!(w.refunds_of(&order).await.is_empty());
+        w.world.cleanup().await;
+    }
+}
+
+#[tokio::test]
 async fn ecommerce_s51_duplicate_or_failed_refunds_record_nothing() {
     for db in backends().await {
         let w = refund_world(db).await;
