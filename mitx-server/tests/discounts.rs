@@ -439,6 +439,15 @@ async fn staff_read_redemptions_and_tiers() {
         let (status, one) = staff.get(&format!("{tiers}{}/", tier.0)).await;
         assert_eq!(status, 200);
         assert_eq!(&one, item);
+        // `mitx discounts show` reads the same tiers.
+        let detail = db.store.discount_detail_by_id(d).await.unwrap();
+        assert_eq!(detail.tiers.len(), 1);
+        assert_eq!(detail.tiers[0].id, tier);
+        assert_eq!(detail.tiers[0].courseware_type, "course");
+        assert_eq!(
+            json!(detail.tiers[0].courseware),
+            item["courseware_object"]["readable_id"]
+        );
         let (_, none) = staff
             .get(&format!("/api/v0/discounts/{}/tiers/", other.0))
             .await;

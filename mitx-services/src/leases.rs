@@ -186,7 +186,8 @@ pub fn edx_user_lease(user: mitx_core::ids::UserId) -> String {
     format!("edx-user:{}", user.0)
 }
 
-/// The lease of one order's gateway refund.
-pub fn order_refund_lease(order: mitx_core::ids::OrderId) -> String {
-    format!("order-refund:{}", order.0)
+/// The lease of one order's refund, by its reference number (what both refund commands
+/// are given, so the lease is taken before the order is read).
+pub fn order_refund_lease(reference: &str) -> String {
+    format!("order-refund:{reference}")
 }

@@ -173,10 +173,9 @@ pub async fn refund_order(
     if dry_run {
         return refund_read_then_call(services, reference, refund, audit, dry_run).await;
     }
-    let order = order_by_reference(services, reference).await?;
     let lease = crate::leases::acquire(
         services,
-        crate::leases::order_refund_lease(order.id),
+        crate::leases::order_refund_lease(reference),
         crate::leases::LEASE_WAIT,
     )
     .await?;
@@ -310,7 +309,7 @@ pub async fn refund_fulfilled_order(
     // same order in progress (and then finds the order refunded).
     let lease = crate::leases::acquire(
         services,
-        crate::leases::order_refund_lease(target),
+        crate::leases::order_refund_lease(reference),
         crate::leases::LEASE_WAIT,
     )
     .await?;

@@ -129,53 +129,6 @@ backend_queries! {
         Ok(sqlx::query_scalar(sql).fetch_one(&mut *conn).await?)
     }
 
-    pub(crate) async fn tiers(conn: &mut Conn, discount: i64) -> Result<Vec<DiscountTier>, StoreError> {
-        let rows = sqlx::query(
-            "SELECT t.id, t.discount_id, t.income_threshold_usd, t.current, \
-             c.id AS course_id, c.title AS course_title, c.readable_id AS course_readable_id, \
-             p.id AS program_id, p.title AS program_title, p.readable_id AS program_readable_id \
-             FROM flexible_price_tiers t \
-             LEFT JOIN courses c ON c.id = t.course_id LEFT JOIN programs p ON p.id = t.program_id \
-             WHERE t.discount_id = $1 ORDER BY t.id",
-        )
-        .bind(discount)
-        .fetch_all(&mut *conn)
-        .await?;
-        rows.iter()
-            .map(|row| {
-                let course: Option<i64> = row.try_get("course_id")?;
-                let program: Option<i64> = row.try_get("program_id")?;
-                let courseware = match (course, program) {
-                    (Some(id), _) => TierCourseware {
-                        id,
-                        kind: "course",
-                        title: row.try_get("course_title")?,
-                        readable_id: row.try_get("course_readable_id")?,
-                    },
-                    (None, Some(id)) => TierCourseware {
-                        id,
-                        kind: "program",
-                        title: row.try_get("program_title")?,
-                        readable_id: row.try_get("program_readable_id")?,
-                    },
-                    (None, None) => {
-                        return Err(StoreError::corrupt(
-                            "flexible_price_tiers",
-                            "course_id",
-                            "neither a course nor a program",
-                        ));
-                    }
-                };
-                Ok(DiscountTier {
-                    id: TierId(row.try_get("id")?),
-                    discount: DiscountId(row.try_get("discount_id")?),
-                    courseware,
-                    income_threshold_usd: row.try_get("income_threshold_usd")?,
-                    current: row.try_get("current")?,
-                })
-            })
-            .collect()
-    }
 
     pub(crate) async fn update(conn: &mut Conn, d: &Discount, now: DateTime<Utc>) -> Result<u64, StoreError> {
         let done = sqlx::query(
@@ -321,11 +274,6 @@ impl Store {
     ) -> Result<Vec<DiscountProductLink>, StoreError> {
         let rows = with_db!(conn: self, conn, q => q::links(conn, "SELECT id, discount_id, product_id AS other FROM discount_products WHERE discount_id = $1 ORDER BY id", &[id.0]).await)?;
         Ok(rows.into_iter().map(product_link).collect())
-    }
-
-    /// The flexible-pricing tiers that use a discount, by id.
-    pub async fn discount_tiers(&self, id: DiscountId) -> Result<Vec<DiscountTier>, StoreError> {
-        with_db!(conn: self, conn, q => q::tiers(conn, id.0).await)
     }
 }
 

@@ -19,6 +19,7 @@ use mitx_core::pricing::{
 use serde::Serialize;
 
 use crate::audit_log::{Audit, AuditChange, audit_json};
+use crate::discount_admin::{DiscountTier, TierCourseware};
 use crate::money::DbMoney;
 use crate::users::like_escape;
 use crate::{Store, StoreError, Tx, backend_queries, with_db};
@@ -95,6 +96,18 @@ pub struct TierLink {
     pub income_threshold_usd: f64,
     /// Whether the tier is in use.
     pub current: bool,
+}
+
+impl From<&DiscountTier> for TierLink {
+    fn from(t: &DiscountTier) -> TierLink {
+        TierLink {
+            id: t.id,
+            courseware_type: t.courseware.kind.to_owned(),
+            courseware: t.courseware.readable_id.clone(),
+            income_threshold_usd: t.income_threshold_usd,
+            current: t.current,
+        }
+    }
 }
 
 /// Everything `mitx discounts show` prints about one discount.
@@ -461,13 +474,12 @@ backend_queries! {
             .collect()
     }
 
-    pub(crate) async fn tier_links(
-        conn: &mut Conn,
-        discount: i64,
-    ) -> Result<Vec<TierLink>, StoreError> {
+    pub(crate) async fn tiers(conn: &mut Conn, discount: i64) -> Result<Vec<DiscountTier>, StoreError> {
         let rows = sqlx::query(
-            "SELECT t.id, t.income_threshold_usd, t.current, c.readable_id AS course, \
-             p.readable_id AS program FROM flexible_price_tiers t \
+            "SELECT t.id, t.discount_id, t.income_threshold_usd, t.current, \
+             c.id AS course_id, c.title AS course_title, c.readable_id AS course_readable_id, \
+             p.id AS program_id, p.title AS program_title, p.readable_id AS program_readable_id \
+             FROM flexible_price_tiers t \
              LEFT JOIN courses c ON c.id = t.course_id LEFT JOIN programs p ON p.id = t.program_id \
              WHERE t.discount_id = $1 ORDER BY t.id",
         )
@@ -476,16 +488,32 @@ backend_queries! {
         .await?;
         rows.iter()
             .map(|row| {
-                let course: Option<String> = row.try_get("course")?;
-                let program: Option<String> = row.try_get("program")?;
-                let (courseware_type, courseware) = match (course, program) {
-                    (Some(c), _) => ("course".to_owned(), c),
-                    (None, Some(p)) => ("program".to_owned(), p),
-                    (None, None) => (String::new(), String::new()),
+                let course: Option<i64> = row.try_get("course_id")?;
+                let program: Option<i64> = row.try_get("program_id")?;
+                let courseware = match (course, program) {
+                    (Some(id), _) => TierCourseware {
+                        id,
+                        kind: "course",
+                        title: row.try_get("course_title")?,
+                        readable_id: row.try_get("course_readable_id")?,
+                    },
+                    (None, Some(id)) => TierCourseware {
+                        id,
+                        kind: "program",
+                        title: row.try_get("program_title")?,
+                        readable_id: row.try_get("program_readable_id")?,
+                    },
+                    (None, None) => {
+                        return Err(StoreError::corrupt(
+                            "flexible_price_tiers",
+                            "course_id",
+                            "neither a course nor a program",
+                        ));
+                    }
                 };
-                Ok(TierLink {
+                Ok(DiscountTier {
                     id: TierId(row.try_get("id")?),
-                    courseware_type,
+                    discount: DiscountId(row.try_get("discount_id")?),
                     courseware,
                     income_threshold_usd: row.try_get("income_threshold_usd")?,
                     current: row.try_get("current")?,
@@ -597,6 +625,11 @@ struct ExpirationChange<'a> {
 }
 
 impl Store {
+    /// The flexible-pricing tiers that use a discount, by id.
+    pub async fn discount_tiers(&self, id: DiscountId) -> Result<Vec<DiscountTier>, StoreError> {
+        with_db!(conn: self, conn, q => q::tiers(conn, id.0).await)
+    }
+
     /// The discount with exactly this code (case-sensitive), with its facts.
     pub async fn discount_detail(&self, code: &str) -> Result<Option<DiscountDetail>, StoreError> {
         let found = with_db!(self, pool, q => {
@@ -627,7 +660,7 @@ impl Store {
             Ok(DiscountDetail {
                 products: q::restricted_products(&mut conn, id.0).await?,
                 assignees: q::assignees(&mut conn, id.0).await?,
-                tiers: q::tier_links(&mut conn, id.0).await?,
+                tiers: q::tiers(&mut conn, id.0).await?.iter().map(TierLink::from).collect(),
                 record,
                 created_on,
                 updated_on,
