@@ -111,9 +111,9 @@ pub async fn handle(
         tracing::info!(%event_id, %event_type, "Stripe event for no known order ignored");
         return Ok(WebhookOutcome::Ignored);
     };
+    let session_id = text(object.get("id")).unwrap_or_default();
     let status = match event_type.as_str() {
         "checkout.session.completed" => {
-            let session_id = text(object.get("id")).unwrap_or_default();
             let session = services
                 .stripe()
                 .retrieve_checkout_session(&session_id)
@@ -128,7 +128,6 @@ pub async fn handle(
         // A reused order has one session per checkout: an older session that expires
         // after the learner paid through (or is paying through) a newer one must not
         // cancel the order.
-        let session_id = text(object.get("id")).unwrap_or_default();
         let transactions = services.store().order_transactions(order.id).await?;
         let newest = crate::stripe::newest_initial_session(&transactions);
         if newest.is_some_and(|t| t.transaction_id != session_id) {

@@ -1,12 +1,11 @@
 //! Orders (ecommerce spec 1.4, 3): what checkout reads of a learner's basket, the pending
-//! order it builds or reuses (3.4), the row lock every transition takes, and the writes
-//! of the transitions (state compare-and-set, transactions, redemptions, paid records,
-//! basket clean-up).
+//! order it builds or reuses (3.4), and the writes of the transitions (state
+//! compare-and-set, transactions, redemptions, paid records, basket clean-up).
 //!
 //! A transition is one unit of work: the workflow reads the order, decides in mitx-core,
-//! then opens the unit of work, locks the row ([`Tx::lock_order`]) and writes only if the
-//! state it decided from is still there ([`Tx::set_order_state`] is a compare-and-set), so
-//! ten identical callbacks fulfil an order once.
+//! then opens the unit of work and writes only if the state it decided from is still
+//! there ([`Tx::set_order_state`] is a compare-and-set whose update holds the row's lock to
+//! the commit), so ten identical callbacks fulfil an order once.
 
 use chrono::{DateTime, Utc};
 use mitx_core::ids::{
@@ -170,15 +169,8 @@ backend_queries! {
         })
     }
 
-    pub(crate) async fn order(
-        conn: &mut Conn,
-        id: i64,
-        lock: bool,
-    ) -> Result<Option<OrderRow>, StoreError> {
-        let sql = sqlx::AssertSqlSafe(format!(
-            "SELECT {ORDER_COLUMNS} FROM orders o WHERE o.id = $1{}",
-            if lock { FOR_UPDATE } else { "" }
-        ));
+    pub(crate) async fn order(conn: &mut Conn, id: i64) -> Result<Option<OrderRow>, StoreError> {
+        let sql = sqlx::AssertSqlSafe(format!("SELECT {ORDER_COLUMNS} FROM orders o WHERE o.id = $1"));
         let row = sqlx::query(sql).bind(id).fetch_optional(&mut *conn).await?;
         row.as_ref().map(order_from_row).transpose()
     }
@@ -812,7 +804,7 @@ fn version_row(
 impl Store {
     /// An order by id.
     pub async fn order(&self, id: OrderId) -> Result<Option<OrderRow>, StoreError> {
-        with_db!(conn: self, conn, q => q::order(conn, id.0, false).await)
+        with_db!(conn: self, conn, q => q::order(conn, id.0).await)
     }
 
     /// Every order with this reference number (0 or 1 in practice; the column is unique).
@@ -917,12 +909,6 @@ impl Store {
 }
 
 impl Tx {
-    /// The order, locked for the rest of the unit of work (PostgreSQL `FOR UPDATE`; the
-    /// SQLite unit of work holds the write lock already).
-    pub async fn lock_order(&mut self, id: OrderId) -> Result<Option<OrderRow>, StoreError> {
-        with_db!(tx: self, conn, q => q::order(conn, id.0, true).await)
-    }
-
     /// The order's lines, read in the unit of work.
     pub async fn order_lines(&mut self, order: OrderId) -> Result<Vec<OrderLineRow>, StoreError> {
         with_db!(tx: self, conn, q => q::lines(conn, order.0).await)
